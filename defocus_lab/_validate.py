@@ -1,0 +1,118 @@
+"""Input checking shared by every public function.
+
+The rules (also in the README): images are float in [0, 1] with shape (H, W) or (H, W, 3);
+uint8 and uint16 are scaled to [0, 1]; float32 and float64 are accepted as they are; anything
+else raises a ValueError that says how to fix the call. Arithmetic inside the package is float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MIN_SIDE = 8
+
+
+def as_image(image, *, name: str = "image", allow_gray: bool = True, allow_rgb: bool = True,
+             min_side: int = MIN_SIDE) -> np.ndarray:
+    """Return ``image`` as a C-contiguous float64 array in [0, 1], or raise ValueError."""
+    if isinstance(image, (list, tuple)):
+        image = np.asarray(image)
+    if not isinstance(image, np.ndarray):
+        raise ValueError(
+            f"{name} must be a NumPy array of shape (H, W) or (H, W, 3); got {type(image).__name__}: "
+            f"convert it with np.asarray(...) first (PIL images: np.asarray(pil_image)).")
+    if image.ndim == 3 and image.shape[2] == 4:
+        raise ValueError(
+            f"expected an RGB {name} of shape (H, W, 3); got {image.shape} with 4 channels: "
+            f"drop the alpha channel with {name}[..., :3]")
+    if image.ndim == 3 and image.shape[2] == 1:
+        raise ValueError(f"{name} has shape {image.shape}: pass {name}[..., 0] for a grey image")
+    shapes = []
+    if allow_gray:
+        shapes.append("(H, W)")
+    if allow_rgb:
+        shapes.append("(H, W, 3)")
+    ok = (allow_gray and image.ndim == 2) or (allow_rgb and image.ndim == 3 and image.shape[2] == 3)
+    if not ok:
+        raise ValueError(f"{name} must have shape {' or '.join(shapes)}; got {image.shape}")
+    if min(image.shape[:2]) < min_side:
+        raise ValueError(
+            f"{name} is too small: {image.shape[:2]}; both sides must be at least {min_side} pixels "
+            f"(upsample it, e.g. with skimage.transform.rescale)")
+    dt = image.dtype
+    if dt == np.uint8:
+        return np.ascontiguousarray(image, dtype=np.float64) / 255.0
+    if dt == np.uint16:
+        return np.ascontiguousarray(image, dtype=np.float64) / 65535.0
+    if dt in (np.float32, np.float64):
+        out = np.ascontiguousarray(image, dtype=np.float64)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{name} contains NaN or infinite values: replace them first, "
+                             f"e.g. np.nan_to_num({name}, nan=0.0)")
+        lo, hi = float(out.min()), float(out.max())
+        if lo < -1e-6 or hi > 1.0 + 1e-6:
+            hint = " (it looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
+            raise ValueError(f"float {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]{hint}")
+        return np.clip(out, 0.0, 1.0)
+    raise ValueError(f"{name} has dtype {dt}; use uint8, uint16, float32 or float64 in [0, 1] "
+                     f"(e.g. {name}.astype(np.float64) / {name}.max())")
+
+
+def as_map(values, shape, *, name: str = "values", allow_nan: bool = False) -> np.ndarray:
+    """Return a (H, W) float64 map matching ``shape``, or raise ValueError."""
+    values = np.asarray(values)
+    if values.shape != tuple(shape):
+        raise ValueError(f"{name} must have the image's shape {tuple(shape)}; got {values.shape}")
+    if values.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be a real-valued array; got dtype {values.dtype}")
+    out = np.ascontiguousarray(values, dtype=np.float64)
+    if not allow_nan and not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} contains NaN or infinite values: set them to 0 and leave them out of the mask")
+    return out
+
+
+def as_mask(mask, shape, *, name: str = "mask") -> np.ndarray:
+    """Return a (H, W) boolean mask matching ``shape``, or raise ValueError."""
+    mask = np.asarray(mask)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{name} must have the image's shape {tuple(shape)}; got {mask.shape}")
+    if mask.dtype != bool:
+        if mask.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must be boolean; got dtype {mask.dtype}")
+        u = np.unique(mask)
+        if not np.all(np.isin(u, (0, 1))):
+            raise ValueError(f"{name} must be boolean or 0/1; got values {u[:5]}...: use mask > 0")
+        mask = mask.astype(bool)
+    return np.ascontiguousarray(mask)
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        need = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a finite {need} number; got {value!r}")
+    return v
+
+
+def check_int(value, name: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}")
+    return int(value)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luminance (ITU-R BT.601 weights, as MATLAB's rgb2gray) of a validated float image."""
+    if image.ndim == 2:
+        return image
+    return image @ np.array([0.2989, 0.5870, 0.1140])
+
+
+def channels_first(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) float image -> C-contiguous (C, H, W) float64."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image[None], dtype=np.float64)
+    return np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float64)

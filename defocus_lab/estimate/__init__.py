@@ -1,0 +1,5 @@
+"""Estimators: blur at some pixels (edges) of one image."""
+from .edges import canny
+from .zhuo_sim import gradient_ratio
+
+__all__ = ["canny", "gradient_ratio"]

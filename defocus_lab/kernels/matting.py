@@ -1,0 +1,276 @@
+"""The closed-form matting Laplacian (Levin, Lischinski & Weiss 2008) without forming it.
+
+With window statistics computed once per image (colour mean ``mu_k`` and the regularised inverse
+``A_k = (Sigma_k + eps/|w| I)^-1`` of every window ``w_k`` lying inside the image), the product
+``L p`` takes eight box sums (He, Sun & Tang 2010):
+
+    a_k = A_k (mean_k(I p) - mu_k mean_k(p)),   b_k = mean_k(p) - a_k . mu_k,
+    (L p)_i = n_i p_i - (I_i . sum_{k ni i} a_k + sum_{k ni i} b_k),
+
+where ``n_i`` counts the windows that hold pixel i. The explicit sparse matrix is built by the
+same statistics in gather form (one row per pixel, parallel over rows), for direct solves,
+multigrid hierarchies and the tests.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit, prange
+
+from .boxfilter import _box_sum
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _window_stats(I, S1, S2, r, eps, mu, A):
+    """Fill ``mu`` (3, H, W) and ``A`` (6, H, W: a00 a01 a02 a11 a12 a22) at window centres.
+
+    ``S1`` holds the window sums of I (3 channels), ``S2`` those of the six products I_c I_d.
+    Centres closer than r to the border get zeros (their windows leave the image).
+    """
+    _, H, W = I.shape
+    nw = (2 * r + 1) ** 2
+    e = eps / nw
+    for y in prange(H):
+        for x in range(W):
+            if y < r or y >= H - r or x < r or x >= W - r:
+                for c in range(3):
+                    mu[c, y, x] = 0.0
+                for c in range(6):
+                    A[c, y, x] = 0.0
+                continue
+            m0 = S1[0, y, x] / nw
+            m1 = S1[1, y, x] / nw
+            m2 = S1[2, y, x] / nw
+            c00 = S2[0, y, x] / nw - m0 * m0 + e
+            c01 = S2[1, y, x] / nw - m0 * m1
+            c02 = S2[2, y, x] / nw - m0 * m2
+            c11 = S2[3, y, x] / nw - m1 * m1 + e
+            c12 = S2[4, y, x] / nw - m1 * m2
+            c22 = S2[5, y, x] / nw - m2 * m2 + e
+            i00 = c11 * c22 - c12 * c12
+            i01 = c02 * c12 - c01 * c22
+            i02 = c01 * c12 - c02 * c11
+            i11 = c00 * c22 - c02 * c02
+            i12 = c01 * c02 - c00 * c12
+            i22 = c00 * c11 - c01 * c01
+            det = c00 * i00 + c01 * i01 + c02 * i02
+            mu[0, y, x] = m0
+            mu[1, y, x] = m1
+            mu[2, y, x] = m2
+            A[0, y, x] = i00 / det
+            A[1, y, x] = i01 / det
+            A[2, y, x] = i02 / det
+            A[3, y, x] = i11 / det
+            A[4, y, x] = i12 / det
+            A[5, y, x] = i22 / det
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _fill_products(I, p, q):
+    """q[0] = p, q[1 + c] = I_c p."""
+    _, H, W = I.shape
+    for y in prange(H):
+        for x in range(W):
+            v = p[y, x]
+            q[0, y, x] = v
+            q[1, y, x] = I[0, y, x] * v
+            q[2, y, x] = I[1, y, x] * v
+            q[3, y, x] = I[2, y, x] * v
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _window_coefficients(S, mu, A, r, q):
+    """From window sums S of (p, I p) compute a_k (q[0:3]) and b_k (q[3]) at interior centres."""
+    _, H, W = mu.shape
+    nw = (2 * r + 1) ** 2
+    for y in prange(H):
+        for x in range(W):
+            if y < r or y >= H - r or x < r or x >= W - r:
+                q[0, y, x] = 0.0
+                q[1, y, x] = 0.0
+                q[2, y, x] = 0.0
+                q[3, y, x] = 0.0
+                continue
+            pm = S[0, y, x] / nw
+            m0 = mu[0, y, x]
+            m1 = mu[1, y, x]
+            m2 = mu[2, y, x]
+            v0 = S[1, y, x] / nw - m0 * pm
+            v1 = S[2, y, x] / nw - m1 * pm
+            v2 = S[3, y, x] / nw - m2 * pm
+            a0 = A[0, y, x] * v0 + A[1, y, x] * v1 + A[2, y, x] * v2
+            a1 = A[1, y, x] * v0 + A[3, y, x] * v1 + A[4, y, x] * v2
+            a2 = A[2, y, x] * v0 + A[4, y, x] * v1 + A[5, y, x] * v2
+            q[0, y, x] = a0
+            q[1, y, x] = a1
+            q[2, y, x] = a2
+            q[3, y, x] = pm - a0 * m0 - a1 * m1 - a2 * m2
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _assemble_product(I, p, n, S, d, out):
+    """out = n p - (I . S[0:3] + S[3]) + d p  (d: diagonal added to L, e.g. lambda D)."""
+    _, H, W = I.shape
+    for y in prange(H):
+        for x in range(W):
+            out[y, x] = (n[y, x] + d[y, x]) * p[y, x] - (
+                I[0, y, x] * S[0, y, x] + I[1, y, x] * S[1, y, x] + I[2, y, x] * S[2, y, x] + S[3, y, x])
+
+
+@njit(cache=True, nogil=True)
+def _entry(I, mu, A, r, yi, xi, yj, xj, H, W):
+    """L_ij for pixels (yi, xi), (yj, xj): the sum over interior windows holding both."""
+    nw = (2 * r + 1) ** 2
+    y0 = max(max(yi, yj) - r, r)
+    y1 = min(min(yi, yj) + r, H - 1 - r)
+    x0 = max(max(xi, xj) - r, r)
+    x1 = min(min(xi, xj) + r, W - 1 - r)
+    s = 0.0
+    diag = 1.0 if (yi == yj and xi == xj) else 0.0
+    for ky in range(y0, y1 + 1):
+        for kx in range(x0, x1 + 1):
+            u0 = I[0, yi, xi] - mu[0, ky, kx]
+            u1 = I[1, yi, xi] - mu[1, ky, kx]
+            u2 = I[2, yi, xi] - mu[2, ky, kx]
+            v0 = I[0, yj, xj] - mu[0, ky, kx]
+            v1 = I[1, yj, xj] - mu[1, ky, kx]
+            v2 = I[2, yj, xj] - mu[2, ky, kx]
+            Av0 = A[0, ky, kx] * v0 + A[1, ky, kx] * v1 + A[2, ky, kx] * v2
+            Av1 = A[1, ky, kx] * v0 + A[3, ky, kx] * v1 + A[4, ky, kx] * v2
+            Av2 = A[2, ky, kx] * v0 + A[4, ky, kx] * v1 + A[5, ky, kx] * v2
+            s += diag - (1.0 + u0 * Av0 + u1 * Av1 + u2 * Av2) / nw
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _shares_window(yi, xi, yj, xj, r, H, W):
+    return (max(max(yi, yj) - r, r) <= min(min(yi, yj) + r, H - 1 - r)
+            and max(max(xi, xj) - r, r) <= min(min(xi, xj) + r, W - 1 - r))
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _row_counts(H, W, r, counts):
+    R = 2 * r
+    for y in prange(H):
+        for x in range(W):
+            c = 0
+            for yj in range(max(0, y - R), min(H, y + R + 1)):
+                for xj in range(max(0, x - R), min(W, x + R + 1)):
+                    if _shares_window(y, x, yj, xj, r, H, W):
+                        c += 1
+            counts[y * W + x] = c
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _fill_csr(I, mu, A, r, indptr, indices, data):
+    _, H, W = I.shape
+    R = 2 * r
+    for y in prange(H):
+        for x in range(W):
+            t = indptr[y * W + x]
+            for yj in range(max(0, y - R), min(H, y + R + 1)):
+                for xj in range(max(0, x - R), min(W, x + R + 1)):
+                    if _shares_window(y, x, yj, xj, r, H, W):
+                        indices[t] = yj * W + xj
+                        data[t] = _entry(I, mu, A, r, y, x, yj, xj, H, W)
+                        t += 1
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _diagonal(I, mu, A, r, out):
+    _, H, W = I.shape
+    for y in prange(H):
+        for x in range(W):
+            out[y, x] = _entry(I, mu, A, r, y, x, y, x, H, W)
+
+
+class MattingWindows:
+    """Window statistics of a guide image for the matting Laplacian, computed once.
+
+    Parameters
+    ----------
+    guide : ndarray, (H, W) or (H, W, 3), float in [0, 1]
+        Validated image. A grey guide is stored as the colour image (g, 0, 0): the two empty
+        channels drop out of Eq. 11, which leaves exactly the grey-level Laplacian.
+    radius : int
+        Window radius r (windows are (2r+1)^2; Levin's 3x3 is r = 1).
+    eps : float
+        Regularisation epsilon of Levin et al.
+
+    Notes
+    -----
+    Only windows lying wholly inside the image are used, as in Levin et al.'s code and pymatting.
+    """
+
+    def __init__(self, guide: np.ndarray, radius: int = 1, eps: float = 1e-7):
+        g = np.asarray(guide, dtype=np.float64)
+        if g.ndim == 2:
+            g = np.stack([g, np.zeros_like(g), np.zeros_like(g)], axis=2)
+        H, W = g.shape[:2]
+        if H < 2 * radius + 1 or W < 2 * radius + 1:
+            raise ValueError(f"the image ({H}x{W}) is smaller than one {2 * radius + 1}x{2 * radius + 1} "
+                             f"window: use a smaller radius or a larger image")
+        self.shape = (H, W)
+        self.radius = int(radius)
+        self.eps = float(eps)
+        self.I = np.ascontiguousarray(np.moveaxis(g, -1, 0))
+        r = self.radius
+        prods = np.empty((6, H, W))
+        k = 0
+        for c in range(3):
+            for d in range(c, 3):
+                prods[k] = self.I[c] * self.I[d]
+                k += 1
+        S1 = np.empty((3, H, W))
+        S2 = np.empty((6, H, W))
+        _box_sum(self.I, r, S1, np.empty((3, H, W)))
+        _box_sum(prods, r, S2, prods.copy())
+        self.mu = np.empty((3, H, W))
+        self.A = np.empty((6, H, W))
+        _window_stats(self.I, S1, S2, r, self.eps, self.mu, self.A)
+        inside = np.zeros((1, H, W))
+        inside[0, r:H - r, r:W - r] = 1.0
+        self.counts = np.empty((1, H, W))
+        _box_sum(inside, r, self.counts, np.empty((1, H, W)))
+        self.counts = self.counts[0]
+        self._q = np.empty((4, H, W))
+        self._s = np.empty((4, H, W))
+        self._t = np.empty((4, H, W))
+        self._zero = np.zeros((H, W))
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def matvec(self, p: np.ndarray, diag_add: np.ndarray | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
+        """Return (L + diag(diag_add)) p for p of shape (H, W) or (H*W,), in the shape of p."""
+        shape = p.shape
+        p2 = np.ascontiguousarray(p, dtype=np.float64).reshape(self.shape)
+        d = self._zero if diag_add is None else diag_add.reshape(self.shape)
+        res = np.empty(self.shape) if out is None else out.reshape(self.shape)
+        _fill_products(self.I, p2, self._q)
+        _box_sum(self._q, self.radius, self._s, self._t)
+        _window_coefficients(self._s, self.mu, self.A, self.radius, self._q)
+        _box_sum(self._q, self.radius, self._s, self._t)
+        _assemble_product(self.I, p2, self.counts, self._s, d, res)
+        return res.reshape(shape)
+
+    def diagonal(self) -> np.ndarray:
+        """The diagonal of L as an (H, W) array."""
+        out = np.empty(self.shape)
+        _diagonal(self.I, self.mu, self.A, self.radius, out)
+        return out
+
+    def to_sparse(self) -> sp.csr_matrix:
+        """The explicit Laplacian as an (N, N) CSR matrix (N = H W)."""
+        H, W = self.shape
+        n = H * W
+        counts = np.empty(n, dtype=np.int64)
+        _row_counts(H, W, self.radius, counts)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indices = np.empty(indptr[-1], dtype=np.int64)
+        data = np.empty(indptr[-1])
+        _fill_csr(self.I, self.mu, self.A, self.radius, indptr, indices, data)
+        return sp.csr_matrix((data, indices, indptr), shape=(n, n))

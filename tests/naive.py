@@ -12,6 +12,8 @@ def box_sum(a, r):
     out = np.zeros_like(a)
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
+            if abs(dy) >= H or abs(dx) >= W:
+                continue
             ys = slice(max(0, -dy), min(H, H - dy))
             xs = slice(max(0, -dx), min(W, W - dx))
             ys2 = slice(max(0, dy), min(H, H + dy))

@@ -1,0 +1,248 @@
+"""One registry of every named image and dataset.
+
+Three kinds of source:
+
+- bundled: scikit-image's ``coffee``, ``chelsea`` and the ``motorcycle`` stereo pair with its
+  disparity (installed with scikit-image, always there);
+- synthesised: bar images, step edges and the thin-lens defocused motorcycle (``defocus_lab.synth``);
+- external: the papers' photos, RTF, CUHK, DUT, the Karaali 2022 weights. They are read from the
+  folder named by the environment variable ``DEFOCUS_LAB_DATA`` (laid out as ``photos/``, ``rtf/``,
+  ``cuhk/``, ``dut/``, ``weights/``, ``sharp/``), else from a local download cache, else
+  downloaded from a pinned URL and checked against its sha256 (``registry.txt``), else a
+  :class:`DataMissing` error names the variable and the URL.
+
+Notebooks never download (``download=False``): run ``defocus-lab fetch`` once, or set
+``DEFOCUS_LAB_DATA``; they fall back to the bundled images and say what they skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+ENV = "DEFOCUS_LAB_DATA"
+_REGISTRY_FILE = Path(__file__).with_name("registry.txt")
+
+
+class DataMissing(FileNotFoundError):
+    """An external file is neither under DEFOCUS_LAB_DATA nor downloadable here."""
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, tuple[str, str]]:
+    """{relative path: (sha256, url)} of every external file."""
+    out = {}
+    for line in _REGISTRY_FILE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            rel, sha, url = line.split()
+            out[rel] = (sha, url)
+    return out
+
+
+def data_dir() -> Path | None:
+    """The folder named by DEFOCUS_LAB_DATA, or None when unset or not a folder."""
+    v = os.environ.get(ENV)
+    if not v:
+        return None
+    p = Path(v).expanduser()
+    return p if p.is_dir() else None
+
+
+def cache_dir() -> Path:
+    """Where downloads go: $XDG_CACHE_HOME/defocus_lab (or ~/.cache/defocus_lab)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "defocus_lab"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _verified(path: str, sha: str, mtime: float) -> bool:
+    return _sha256(Path(path)) == sha
+
+
+def fetch(relpath: str, *, download: bool = True) -> Path:
+    """Local path of an external file, checked against its pinned sha256.
+
+    Raises
+    ------
+    KeyError
+        ``relpath`` is not in the registry.
+    DataMissing
+        The file is not available locally and ``download`` is False or failed.
+    ValueError
+        A local copy exists but its sha256 differs (a wrong or damaged file).
+    """
+    reg = registry()
+    if relpath not in reg:
+        raise KeyError(f"{relpath!r} is not a registered data file; see defocus_lab.data.registry()")
+    sha, url = reg[relpath]
+    for root in (data_dir(), cache_dir()):
+        if root is None:
+            continue
+        p = root / relpath
+        if p.is_file():
+            if not _verified(str(p), sha, p.stat().st_mtime):
+                raise ValueError(f"{p} does not match its pinned sha256 {sha[:12]}...: replace it with "
+                                 f"the file from {url}")
+            return p
+    if download:
+        try:
+            import pooch
+            target = cache_dir() / relpath
+            pooch.retrieve(url, known_hash=f"sha256:{sha}", fname=target.name, path=target.parent,
+                           progressbar=False)
+            return target
+        except Exception as exc:  # network refused, timeout, hash mismatch
+            raise DataMissing(_missing_message(relpath, url, f" (download failed: {exc})")) from None
+    raise DataMissing(_missing_message(relpath, url, ""))
+
+
+def _missing_message(relpath, url, why):
+    return (f"{relpath} is not available{why}. Set the environment variable {ENV} to a folder laid out "
+            f"as shared/data (it must contain {relpath}), or run `defocus-lab fetch` with network access, "
+            f"or download it yourself from {url}")
+
+
+def available(relpath: str) -> bool:
+    """True when the file is present locally (no download attempted)."""
+    try:
+        fetch(relpath, download=False)
+        return True
+    except (DataMissing, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- images
+
+def _read_image(path: Path) -> np.ndarray:
+    import imageio.v3 as iio
+    img = np.asarray(iio.imread(path))
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    return img.astype(np.float64) / (65535.0 if img.dtype == np.uint16 else 255.0)
+
+
+BUNDLED = ("coffee", "chelsea", "motorcycle")
+PHOTOS = {  # name -> file under DEFOCUS_LAB_DATA
+    "pumpkin": "photos/pumpkin.png", "flower": "photos/flower.png", "building": "photos/building.png",
+    "bird": "photos/bird.png", "boy": "photos/boy.png", "iphone": "photos/iphone.ppm",
+    "zhuo_coffee": "photos/coffee.ppm", "galetto_bird": "photos/galetto_bird.png",
+    "rtf01": "rtf/image_01.png", "rtf05": "rtf/image_05.png",
+    **{f"cuhk{n}": f"cuhk/image/out_of_focus00{n}.jpg" for n in ("08", "09", "11", "15", "31", "35")},
+    **{f"dut{n}": f"dut/image/dut_{n}.jpg" for n in ("1", "2", "3")},
+}
+
+
+def image_names() -> list[str]:
+    """Every name :func:`load_image` takes."""
+    return list(BUNDLED) + list(PHOTOS)
+
+
+def load_image(name: str, *, download: bool = True) -> np.ndarray:
+    """A named image as float64 RGB in [0, 1].
+
+    Bundled: ``coffee``, ``chelsea``, ``motorcycle`` (left view). External (DEFOCUS_LAB_DATA):
+    the papers' photos (``pumpkin``, ``flower``, ``building``, ``bird``, ``boy``, ``iphone``,
+    ``zhuo_coffee``, ``galetto_bird``), ``rtf01``/``rtf05``, ``cuhk08``.., ``dut1``...
+    """
+    if name in BUNDLED:
+        from skimage import data as skdata
+        if name == "motorcycle":
+            return skdata.stereo_motorcycle()[0].astype(np.float64) / 255.0
+        return getattr(skdata, name)().astype(np.float64) / 255.0
+    if name not in PHOTOS:
+        raise KeyError(f"unknown image {name!r}; choose one of {image_names()}")
+    return _read_image(fetch(PHOTOS[name], download=download))
+
+
+def load_first_available(names, fallback: str = "coffee"):
+    """(name, image, skipped): the first of ``names`` available locally, else ``fallback``.
+
+    ``skipped`` lists the names that were not available, for a notebook to say so.
+    """
+    skipped = []
+    for n in names:
+        try:
+            return n, load_image(n, download=False), skipped
+        except DataMissing:
+            skipped.append(n)
+    return fallback, load_image(fallback), skipped
+
+
+# ----------------------------------------------------------------------------- ground truth
+
+def rtf_table(*, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The RTF conversion table (``convertion.mat``): (Gaussian sigma, disk radius), 23 rows."""
+    from scipy.io import loadmat
+    t = loadmat(fetch("rtf/convertion.mat", download=download))["convertion"].astype(np.float64)
+    return t[:, 0].copy(), t[:, 1].copy()
+
+
+def _convert(x, src, dst, method):
+    x = np.asarray(x, dtype=np.float64)
+    if method == "nearest":
+        idx = np.abs(x[..., None] - src).argmin(axis=-1)
+        return dst[idx]
+    if method == "linear":
+        return np.interp(x, src, dst)
+    raise ValueError(f"method must be 'nearest' or 'linear'; got {method!r}")
+
+
+def sigma_to_disk(sigma, *, method: str = "linear", download: bool = True):
+    """Gaussian sigma (px) -> disk radius (px) through the RTF table.
+
+    ``method="nearest"`` is Karaali's Table I protocol (nearest table entry); "linear"
+    interpolates (values beyond the table are clamped to its ends).
+    """
+    s, d = rtf_table(download=download)
+    return _convert(sigma, s, d, method)
+
+
+def disk_to_sigma(disk, *, method: str = "linear", download: bool = True):
+    """Disk radius (px) -> Gaussian sigma (px) through the RTF table."""
+    s, d = rtf_table(download=download)
+    return _convert(disk, d, s, method)
+
+
+def load_rtf(n: int | str, *, download: bool = True) -> dict:
+    """RTF image ``n`` (1 or 5 here): {"image", "blur_disk" (ground truth, disk radius), "edges"}."""
+    from scipy.io import loadmat
+    nn = f"{int(n):02d}"
+    img = _read_image(fetch(f"rtf/image_{nn}.png", download=download))
+    gt = loadmat(fetch(f"rtf/map_{nn}.mat", download=download))["blurMap"].astype(np.float64)
+    edges = _read_image(fetch(f"rtf/edges/edge_{nn}.png", download=download))
+    if edges.ndim == 3:
+        edges = edges[..., 0]
+    return {"image": img, "blur_disk": gt, "edges": edges > 0.5}
+
+
+def rtf_ids() -> list[str]:
+    return sorted({p.split("_")[1][:2] for p in registry() if p.startswith("rtf/image_")})
+
+
+def load_mask(name: str, *, download: bool = True) -> np.ndarray:
+    """Defocus mask of a CUHK (``cuhk08``..) or DUT (``dut1``..) image: True = out of focus (255)."""
+    if name.startswith("cuhk"):
+        rel = f"cuhk/gt/out_of_focus00{name[4:]}.png"
+    elif name.startswith("dut"):
+        rel = f"dut/gt/dut_{name[3:]}.bmp"
+    else:
+        raise KeyError(f"masks exist for cuhk* and dut* images; got {name!r}")
+    m = _read_image(fetch(rel, download=download))
+    if m.ndim == 3:
+        m = m[..., 0]
+    return m > 0.5
+
+
+def detection_names(dataset: str = "cuhk") -> list[str]:
+    return [n for n in PHOTOS if n.startswith(dataset)]

@@ -1,0 +1,69 @@
+"""Every kernel against its plain NumPy reference in naive.py."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import naive
+from defocus_lab.kernels import box_sum, blur_from_ratio, sparse_bilateral
+from defocus_lab.kernels.matting import MattingWindows
+
+
+@pytest.mark.parametrize("r", [0, 1, 2, 5, 30])
+@pytest.mark.parametrize("shape", [(7, 9), (3, 20, 13)])
+def test_box_sum_matches_naive(rng, r, shape):
+    a = rng.random(shape)
+    np.testing.assert_allclose(box_sum(a, r), naive.box_sum(a, r), rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("r", [1, 2])
+def test_explicit_laplacian_matches_levin(rng, channels, r):
+    shape = (11, 14) if channels is None else (11, 14, 3)
+    img = rng.random(shape)
+    ours = MattingWindows(img, r, 1e-7).to_sparse()
+    ref = naive.matting_laplacian(img, r, 1e-7)
+    assert abs(ours - ref).max() < 1e-10 * max(1.0, abs(ref).max())
+
+
+@pytest.mark.parametrize("r", [1, 2, 3])
+@pytest.mark.parametrize("eps", [1e-7, 1e-3])
+def test_matrix_free_product_equals_explicit(rng, r, eps):
+    img = rng.random((23, 31, 3))
+    win = MattingWindows(img, r, eps)
+    L = naive.matting_laplacian(img, r, eps)
+    for _ in range(3):
+        p = rng.standard_normal((23, 31))
+        np.testing.assert_allclose(win.matvec(p).ravel(), L @ p.ravel(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(win.diagonal().ravel(), L.diagonal(), rtol=0, atol=1e-10)
+    d = rng.random((23, 31))
+    np.testing.assert_allclose(win.matvec(p, d).ravel(), (L + sp.diags(d.ravel())) @ p.ravel(), atol=1e-10)
+
+
+def test_laplacian_null_space(rng):
+    """L 1 = 0 exactly, and L annihilates the colour channels as eps -> 0 (Levin et al.)."""
+    img = rng.random((16, 16, 3))
+    win = MattingWindows(img, 1, 1e-12)
+    assert np.abs(win.matvec(np.ones((16, 16)))).max() < 1e-9
+    assert np.abs(win.matvec(img[..., 1])).max() < 1e-6
+
+
+@pytest.mark.parametrize("s1,s2", [(0.0, 1.0), (1.0, 1.5)])
+def test_blur_from_ratio_matches_naive(rng, s1, s2):
+    g2 = rng.random((20, 20)) + 0.1
+    g1 = g2 * rng.uniform(0.9, 2.0, (20, 20))
+    edges = rng.random((20, 20)) < 0.5
+    v, ok = blur_from_ratio(g1, g2, edges, s1=s1, s2=s2, r_min=1.01, max_blur=3.0)
+    v0, ok0 = naive.blur_from_ratio(g1, g2, edges, s1, s2, 1.01, None, 3.0)
+    np.testing.assert_array_equal(ok, ok0)
+    np.testing.assert_allclose(v, v0, atol=1e-12)
+
+
+@pytest.mark.parametrize("guide_channels", [1, 3])
+def test_sparse_bilateral_matches_naive(rng, guide_channels):
+    vals = rng.random((30, 25)) * 3
+    mask = rng.random((30, 25)) < 0.2
+    guide = rng.random((30, 25)) if guide_channels == 1 else rng.random((30, 25, 3))
+    ours = sparse_bilateral(vals, mask, guide, sigma_s=2.5, sigma_r=0.2)
+    ref = naive.sparse_bilateral(vals, mask, guide, 2.5, 0.2)
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+    assert np.all(ours[~mask] == 0)

@@ -1,0 +1,78 @@
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import naive
+from defocus_lab.propagate import ConvergenceWarning, matting
+
+
+def _problem(rng, shape=(40, 48)):
+    from skimage import data, transform
+    img = transform.resize(data.astronaut(), shape, anti_aliasing=True)
+    mask = rng.random(shape) < 0.08
+    vals = np.where(mask, rng.uniform(0.5, 3.0, shape), 0.0)
+    return img, vals, mask
+
+
+@pytest.mark.parametrize("pc", ["amg", "multigrid", "jacobi"])
+def test_cg_equals_direct_solve(rng, pc):
+    img, vals, mask = _problem(rng)
+    d_direct = matting(img, vals, mask, solver="direct")
+    d_cg = matting(img, vals, mask, preconditioner=pc, tol=1e-12, maxiter=20000)
+    np.testing.assert_allclose(d_cg, d_direct, atol=1e-6)
+
+
+def test_direct_equals_reference_system(rng):
+    img, vals, mask = _problem(rng, (14, 17))
+    # eps 1e-4 keeps the system well conditioned, so two factorisations agree to 1e-8
+    L = naive.matting_laplacian(img, 1, 1e-4)
+    D = sp.diags(0.005 * mask.ravel())
+    ref = spla.spsolve((L + D).tocsc(), D @ vals.ravel()).reshape(14, 17)
+    np.testing.assert_allclose(matting(img, vals, mask, eps=1e-4, solver="direct"), ref, atol=1e-8)
+
+
+def test_propagation_respects_image_edges():
+    img = np.zeros((30, 30, 3)); img[:, 15:] = 1.0
+    vals = np.zeros((30, 30)); mask = np.zeros((30, 30), bool)
+    vals[5, 3], mask[5, 3] = 1.0, True
+    vals[25, 27], mask[25, 27] = 3.0, True
+    d = matting(img, vals, mask)
+    assert np.abs(d[:, :14] - 1.0).max() < 0.05 and np.abs(d[:, 16:] - 3.0).max() < 0.05
+
+
+def test_nonconvergence_warns_with_residual(rng):
+    img, vals, mask = _problem(rng)
+    with pytest.warns(ConvergenceWarning, match="relative residual"):
+        matting(img, vals, mask, preconditioner="jacobi", maxiter=3)
+
+
+def test_warm_start_converges_at_once(rng):
+    img, vals, mask = _problem(rng, (90, 120))  # above the multigrid's direct-solve size
+    d, info = matting(img, vals, mask, return_info=True, tol=1e-8)
+    d2, info2 = matting(img, vals, mask, x0=d, return_info=True, tol=1e-8)
+    assert info2.iterations <= 1 < info.iterations
+
+
+def test_callback_sees_falling_residuals(rng):
+    img, vals, mask = _problem(rng, (90, 120))
+    seen = []
+    matting(img, vals, mask, callback=lambda it, x, res: seen.append(res) and False)
+    assert len(seen) > 2 and seen[-1] < seen[0]
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(lam=0), "lam"), (dict(eps=-1), "eps"), (dict(radius=0), "radius"),
+    (dict(solver="lu"), "solver"), (dict(preconditioner="x"), "preconditioner")])
+def test_bad_options(rng, kw, match):
+    img, vals, mask = _problem(rng, (20, 20))
+    with pytest.raises(ValueError, match=match):
+        matting(img, vals, mask, **kw)
+
+
+def test_empty_mask_is_an_error(rng):
+    img, vals, mask = _problem(rng, (20, 20))
+    with pytest.raises(ValueError, match="no pixel"):
+        matting(img, vals, np.zeros_like(mask))

@@ -47,7 +47,7 @@ def matting_laplacian(image, r=1, eps=1e-7):
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 
-def blur_from_ratio(g1, g2, edges, s1, s2, r_min=1.0, r_max=None, max_blur=np.inf):
+def blur_from_ratio(g1, g2, edges, s1, s2, r_min=1.0, r_max=None, max_blur=np.inf, table=None):
     if r_max is None:
         r_max = s2 / s1 if s1 > 0 else np.inf
     values = np.zeros(g1.shape)
@@ -58,8 +58,14 @@ def blur_from_ratio(g1, g2, edges, s1, s2, r_min=1.0, r_max=None, max_blur=np.in
         R = g1[y, x] / g2[y, x]
         if not (r_min < R <= r_max):
             continue
-        s2v = max((s2 ** 2 - R ** 2 * s1 ** 2) / (R ** 2 - 1), 0.0)
-        values[y, x] = min(np.sqrt(s2v), max_blur)
+        if table is not None:
+            Rt, St = table
+            if R < Rt[0]:
+                continue
+            s = St[-1] if R >= Rt[-1] else np.interp(R, Rt, St)
+        else:
+            s = np.sqrt(max((s2 ** 2 - R ** 2 * s1 ** 2) / (R ** 2 - 1), 0.0))
+        values[y, x] = min(s, max_blur)
         valid[y, x] = True
     return values, valid
 

@@ -58,6 +58,18 @@ def test_blur_from_ratio_matches_naive(rng, s1, s2):
     np.testing.assert_allclose(v, v0, atol=1e-12)
 
 
+def test_blur_from_ratio_table_matches_naive(rng):
+    from defocus_lab.estimate.zhuo_sim import ratio_table
+    table = ratio_table("code", 1.0, 1.5)
+    g2 = rng.random((20, 20)) + 0.1
+    g1 = g2 * rng.uniform(0.95, 1.6, (20, 20))
+    edges = rng.random((20, 20)) < 0.7
+    v, ok = blur_from_ratio(g1, g2, edges, s1=1.0, s2=1.5, r_min=1.01, max_blur=3.0, table=table)
+    v0, ok0 = naive.blur_from_ratio(g1, g2, edges, 1.0, 1.5, 1.01, None, 3.0, table=table)
+    np.testing.assert_array_equal(ok, ok0)
+    np.testing.assert_allclose(v, v0, atol=1e-12)
+
+
 @pytest.mark.parametrize("guide_channels", [1, 3])
 def test_sparse_bilateral_matches_naive(rng, guide_channels):
     vals = rng.random((30, 25)) * 3

@@ -41,7 +41,8 @@ def test_sigma0_changes_nothing_in_the_estimate():
 def test_ratio_table_is_monotone():
     R, S = ratio_table("code", 1.0, 1.5)
     assert np.all(np.diff(R) > 0) and np.all(np.diff(S) < 0)
-    assert R[-1] == pytest.approx(1.5, rel=0.02)  # a perfect step: s2 / s1
+    # a sampled perfect step gives less than the continuous s2 / s1 = 1.5
+    assert 1.35 < R[-1] < 1.5 and S[-1] == 0.0
 
 
 def test_bar_image_errors_grow_with_noise():

@@ -35,7 +35,11 @@ def _blur_from_ratio(g1, g2, edges, s1, s2, r_min, r_max, max_blur, R_tab, S_tab
             if R <= r_min or R > r_max:
                 continue
             if nt > 0:
-                if R < R_tab[0] or R > R_tab[nt - 1]:
+                if R < R_tab[0]:
+                    continue
+                if R >= R_tab[nt - 1]:  # as sharp as a sampled perfect step, or sharper (noise)
+                    values[y, x] = min(S_tab[nt - 1], max_blur)
+                    valid[y, x] = True
                     continue
                 a = 0
                 b = nt - 1
@@ -77,8 +81,9 @@ def blur_from_ratio(g1, g2, edges, *, s1: float, s2: float, r_min: float = 1.0,
     max_blur : float
         Estimates above are clipped to it.
     table : (R_tab, S_tab), optional
-        Calibration: ratios (ascending) and the sigmas that give them. Ratios outside the table
-        are rejected. None: the closed form.
+        Calibration: ratios (ascending) and the sigmas that give them. Ratios below the table
+        (blur beyond its range) are rejected; ratios above it (up to ``r_max``) read as the
+        table's sharpest entry. None: the closed form.
 
     Returns
     -------

@@ -1,0 +1,36 @@
+# The lab's two commands: `make lab` and `make test`. Both create .venv when missing and are
+# quick when it is already set up (the install step is skipped while pyproject.toml is unchanged).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU build of torch (an unpinned torch pulls a multi-GB CUDA build).
+TORCH := torch==2.13.0
+PORT ?= 8888
+
+.PHONY: lab test install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip setuptools wheel
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install "$(TORCH)"
+	$(BIN)/python -m pip install -e ".[test,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax -p no:warnings notebooks
+	$(BIN)/python -m pytest -m browser tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_propagation.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

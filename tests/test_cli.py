@@ -1,0 +1,56 @@
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from defocus_lab.cli import main
+from defocus_lab.synth import step_edge_image
+
+
+@pytest.fixture
+def edge_png(tmp_path):
+    img = np.zeros((48, 64, 3))
+    img[:, :] = step_edge_image(64, sigma=1.5)[:48, :, None]
+    img[24:, :, 1] *= 0.5
+    p = tmp_path / "edge.png"
+    iio.imwrite(p, (img * 255).astype(np.uint8))
+    return p
+
+
+def test_estimate_writes_float32_map_and_sparse(tmp_path, edge_png):
+    out = tmp_path / "map.npy"
+    sparse = tmp_path / "sparse.npz"
+    png = tmp_path / "map.png"
+    assert main(["estimate", str(edge_png), "--out", str(out), "--sparse-out", str(sparse), "--png", str(png)]) == 0
+    m = np.load(out)
+    assert m.dtype == np.float32 and m.shape == (48, 64)
+    z = np.load(sparse)
+    assert z["values"].shape == (48, 64) and z["mask"].dtype == bool and z["mask"].any()
+    assert np.all(z["values"][~z["mask"]] == 0)
+    assert png.stat().st_size > 0
+
+
+def test_precomputed_edges(tmp_path, edge_png):
+    edges = np.zeros((48, 64), np.uint8)
+    edges[:, 32] = 255
+    ep = tmp_path / "edges.png"
+    iio.imwrite(ep, edges)
+    sparse = tmp_path / "s.npz"
+    assert main(["estimate", str(edge_png), "--edges", str(ep), "--out", str(tmp_path / "m.npy"),
+                 "--sparse-out", str(sparse)]) == 0
+    mask = np.load(sparse)["mask"]
+    assert mask.any() and not mask[:, :30].any()
+
+
+def test_bad_input_exits_nonzero_with_one_line(tmp_path, capsys):
+    assert main(["estimate", str(tmp_path / "missing.png"), "--out", str(tmp_path / "m.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("defocus-lab: error:") and "\n" not in err
+
+
+def test_console_script_is_installed(tmp_path, edge_png):
+    r = subprocess.run([sys.executable, "-m", "defocus_lab.cli", "estimate", str(edge_png), "--out",
+                        str(tmp_path / "m.npy"), "--method", "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "invalid choice" in r.stderr

@@ -1,0 +1,89 @@
+import os
+
+import numpy as np
+import pytest
+
+from conftest import requires_data
+from defocus_lab import data, metrics
+from defocus_lab.synth import coc_diameter, defocused_motorcycle
+from defocus_lab.synth.lens import fill_unknown
+
+
+def test_missing_data_names_the_variable_and_url(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEFOCUS_LAB_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(data.DataMissing, match="DEFOCUS_LAB_DATA.*https://raw.githubusercontent.com"):
+        data.load_image("pumpkin", download=False)
+
+
+def test_wrong_file_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "bird.png").write_bytes(b"not the bird")
+    monkeypatch.setenv("DEFOCUS_LAB_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match="sha256"):
+        data.fetch("photos/bird.png", download=False)
+
+
+def test_bundled_images_always_load():
+    for n in data.BUNDLED:
+        img = data.load_image(n)
+        assert img.ndim == 3 and 0 <= img.min() and img.max() <= 1
+
+
+def test_fallback_reports_skipped(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEFOCUS_LAB_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    name, img, skipped = data.load_first_available(["pumpkin", "flower"])
+    assert name == "coffee" and skipped == ["pumpkin", "flower"]
+
+
+@requires_data
+def test_rtf_ground_truth_and_table():
+    r = data.load_rtf(1)
+    assert r["image"].shape == (360, 360, 3) and r["blur_disk"].shape == (360, 360)
+    assert 0.5 <= r["blur_disk"].min() and r["blur_disk"].max() <= 6.0
+    s, d = data.rtf_table()
+    assert s.shape == d.shape == (23,) and d[0] == 0.5 and d[-1] == 6.0
+    assert data.sigma_to_disk(3.275, method="nearest") == 6.0
+    np.testing.assert_allclose(data.disk_to_sigma(data.sigma_to_disk(1.7)), 1.7, atol=1e-12)
+
+
+@requires_data
+def test_masks_are_boolean_out_of_focus():
+    for n in data.detection_names("cuhk") + data.detection_names("dut"):
+        m = data.load_mask(n)
+        img = data.load_image(n)
+        assert m.dtype == bool and m.shape == img.shape[:2] and 0 < m.mean() < 1
+
+
+def test_coc_matches_equation_2():
+    # d = 2 d_f: c = 1/2 f0^2 / (N (d_f - f0))
+    assert coc_diameter(1000.0, d_f=500.0, f0=80.0, N=4.0) == pytest.approx(0.5 * 6400 / (4 * 420))
+    assert coc_diameter(500.0) == 0.0
+
+
+def test_fill_unknown_disparity():
+    d = np.array([[1.0, np.inf, 3.0], [np.inf, 2.0, 0.0]])
+    f = fill_unknown(d)
+    assert np.all(np.isfinite(f)) and np.all(f > 0) and f[0, 0] == 1.0
+
+
+def test_defocused_motorcycle_has_known_blur():
+    sc = defocused_motorcycle(scale=0.25, max_sigma=2.0)
+    assert sc.image.shape[:2] == sc.sigma.shape and sc.sigma.max() == pytest.approx(2.0)
+    assert sc.sigma.min() < 0.1
+    # blurrier where sigma is large: less high-frequency energy than the sharp source
+    hi = sc.sigma > 1.5
+    g = lambda im: np.abs(np.diff(im.mean(axis=2), axis=1))[:, :][hi[:, 1:]].mean()
+    assert g(sc.image) < 0.7 * g(sc.sharp)
+
+
+def test_metrics():
+    gt = np.array([[0.0, 1.0], [2.0, 3.0]])
+    assert metrics.mae(gt + 0.5, gt) == 0.5
+    assert metrics.relative_mae(2 * gt + 1, gt) == pytest.approx(0.0)
+    m = np.array([[0.1, 0.2], [0.9, 1.0]])
+    acc, a = metrics.best_threshold_accuracy(m, np.array([[False, False], [True, True]]))
+    assert acc == 1.0
+    s = metrics.rtf_scores(np.ones((5, 30)), np.zeros((5, 30)), drop_right=20)
+    assert s["mae"] == 1.0

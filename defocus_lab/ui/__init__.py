@@ -1,0 +1,8 @@
+"""Widget builders for the notebooks: each returns an explorer with ``.controls`` (name ->
+ipywidget), ``.widget`` (what the notebook displays), ``.result`` (the numbers behind the figure)
+and ``.update()``; tests set ``.value`` on a control and read ``.result``. No algorithm lives here.
+"""
+from .base import Explorer, working_copy
+from . import zhuo_sim
+
+__all__ = ["Explorer", "working_copy", "zhuo_sim"]

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,3 @@ def rng():
 def root():
     return ROOT
 
-
-def have_external(*paths):
-    from defocus_lab.data import available
-    return all(available(p) for p in paths)
-
-
-requires_data = pytest.mark.skipif(
-    not os.environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA (the shared data folder)")

@@ -3,10 +3,12 @@ import os
 import numpy as np
 import pytest
 
-from conftest import requires_data
 from defocus_lab import data, metrics
 from defocus_lab.synth import coc_diameter, defocused_motorcycle
 from defocus_lab.synth.lens import fill_unknown
+
+requires_data = pytest.mark.skipif(
+    not os.environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA (the shared data folder)")
 
 
 def test_missing_data_names_the_variable_and_url(monkeypatch, tmp_path):

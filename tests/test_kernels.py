@@ -79,3 +79,30 @@ def test_sparse_bilateral_matches_naive(rng, guide_channels):
     ref = naive.sparse_bilateral(vals, mask, guide, 2.5, 0.2)
     np.testing.assert_allclose(ours, ref, atol=1e-12)
     assert np.all(ours[~mask] == 0)
+
+
+def test_sparse_products_match_scipy(rng):
+    import scipy.sparse as sp
+    from defocus_lab.kernels.sparse import galerkin, matmat, residual, spmv
+    A = sp.random(400, 400, density=0.02, random_state=1, format="csr")
+    A = (A + A.T).tocsr()
+    P = sp.random(400, 90, density=0.03, random_state=2, format="csr")
+    np.testing.assert_allclose(matmat(A, P).toarray(), (A @ P).toarray(), atol=1e-13)
+    np.testing.assert_allclose(galerkin(A, P).toarray(), (P.T @ A @ P).toarray(), atol=1e-12)
+    x, b = rng.random(400), rng.random(400)
+    np.testing.assert_allclose(spmv(A, x), A @ x, atol=1e-13)
+    np.testing.assert_allclose(residual(A, x, b), b - A @ x, atol=1e-13)
+
+
+def test_multigrid_preconditioner_is_symmetric(rng):
+    """CG needs a symmetric preconditioner: <M r1, r2> == <r1, M r2>."""
+    import scipy.sparse as sp
+    from defocus_lab.propagate.multigrid import MultigridPreconditioner, SmoothedAggregationPreconditioner
+    img = rng.random((60, 70, 3))
+    A = (MattingWindows(img, 1, 1e-5).to_sparse() + sp.diags(0.01 * (rng.random(4200) < 0.1))).tocsr()
+    B = np.concatenate([np.ones((4200, 1)), img.reshape(-1, 3)], axis=1)
+    for M in (MultigridPreconditioner(A, (60, 70), coarsest=300),
+              SmoothedAggregationPreconditioner(A, (60, 70), B, coarsest=300)):
+        assert len(M.levels) >= 1
+        r1, r2 = rng.standard_normal(4200), rng.standard_normal(4200)
+        assert abs(M(r1) @ r2 - r1 @ M(r2)) < 1e-8 * np.linalg.norm(M(r1)) * np.linalg.norm(r2)

@@ -11,6 +11,7 @@ import scipy.sparse.linalg as spla
 
 from .._validate import as_image, as_map, as_mask, check_int, check_positive
 from ..kernels.matting import MattingWindows
+from ..kernels.sparse import spmv
 from .cg import SolveInfo, pcg
 from .multigrid import MultigridPreconditioner, SmoothedAggregationPreconditioner
 
@@ -131,6 +132,10 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
         precond = lambda r: inv * r  # noqa: E731
     else:
         precond = None
-    d, info = pcg(lambda p: windows.matvec(p, dvec), b, precond=precond, x0=x0, tol=tol,
-                  maxiter=maxiter, callback=callback)
+    if preconditioner in ("amg", "multigrid"):
+        Acsr = mg.levels[0][0] if mg.levels else sp.csr_matrix(A)
+        matvec = lambda p: spmv(Acsr, p.ravel()).reshape(H, W)  # noqa: E731  (the matrix exists)
+    else:
+        matvec = lambda p: windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
+    d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback)
     return (d, info) if return_info else d

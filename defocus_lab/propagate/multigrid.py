@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+import numba
 import scipy.sparse.linalg as spla
-from numba import njit
+from numba import njit, prange
+
+from ..kernels.sparse import galerkin, matmat, residual, spmv
 
 
 def _interp_1d(n: int) -> sp.csr_matrix:
@@ -43,18 +46,31 @@ def prolongation(shape) -> tuple[sp.csr_matrix, tuple[int, int]]:
     return P, ((H + 1) // 2, (W + 1) // 2)
 
 
-@njit(cache=True, nogil=True)
-def _gauss_seidel(indptr, indices, data, diag, x, b, forward):
+@njit(parallel=True, cache=True, nogil=True)
+def _gauss_seidel(indptr, indices, data, diag, x, b, forward, bounds, x_old):
+    """Hybrid Gauss-Seidel: rows split into contiguous blocks, one per thread; inside a block
+    fresh values are used, across blocks the values from the start of the sweep (``x_old``).
+    Deterministic, and the backward sweep is the transpose of the forward one, so a V-cycle with
+    forward pre- and backward post-smoothing stays symmetric."""
     n = x.shape[0]
-    if forward:
-        start, stop, step = 0, n, 1
-    else:
-        start, stop, step = n - 1, -1, -1
-    for i in range(start, stop, step):
-        s = b[i]
-        for t in range(indptr[i], indptr[i + 1]):
-            s -= data[t] * x[indices[t]]
-        x[i] += s / diag[i]
+    for i in range(n):
+        x_old[i] = x[i]
+    for c in prange(bounds.shape[0] - 1):
+        lo = bounds[c]
+        hi = bounds[c + 1]
+        if forward:
+            start, stop, step = lo, hi, 1
+        else:
+            start, stop, step = hi - 1, lo - 1, -1
+        for i in range(start, stop, step):
+            s = b[i]
+            for t in range(indptr[i], indptr[i + 1]):
+                j = indices[t]
+                if lo <= j < hi:
+                    s -= data[t] * x[j]
+                else:
+                    s -= data[t] * x_old[j]
+            x[i] += s / diag[i]
 
 
 class MultigridPreconditioner:
@@ -77,22 +93,31 @@ class MultigridPreconditioner:
         while A.shape[0] > coarsest and len(self.levels) < max_levels and min(shape) > 2:
             P, cshape = prolongation(shape)
             self.levels.append((A, P, A.diagonal().copy()))
-            A = (P.T @ A @ P).tocsr()
+            A = galerkin(A, P)
             shape = cshape
         self.coarse_shape = shape
         self.coarse = spla.splu(sp.csc_matrix(A))
+        self._prepare()
+
+    def _prepare(self):
+        """Transposed prolongators and thread blocks for the smoother, once per hierarchy."""
+        nb = numba.get_num_threads()
+        self._PT = [sp.csr_matrix(P.T) for _, P, _ in self.levels]
+        self._bounds = [np.linspace(0, A.shape[0], nb + 1).astype(np.int64) for A, _, _ in self.levels]
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
         if level == len(self.levels):
             return self.coarse.solve(b)
         A, P, d = self.levels[level]
+        bounds = self._bounds[level]
         x = np.zeros_like(b)
+        work = np.empty_like(b)
         for _ in range(self.sweeps):
-            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, True)
-        r = b - A @ x
-        x += P @ self._cycle(level + 1, P.T @ r)
+            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, True, bounds, work)
+        r = residual(A, x, b)
+        x += spmv(P, self._cycle(level + 1, spmv(self._PT[level], r)))
         for _ in range(self.sweeps):
-            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, False)
+            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, False, bounds, work)
         return x
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
@@ -189,17 +214,20 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
             d = A.diagonal().copy()
             omega = 4.0 / (3.0 * _spectral_radius_DinvA(A, d))
             if len(self.levels) < smooth_levels:
-                P = (T - omega * sp.diags(1.0 / d) @ (A @ T)).tocsr()
+                AT = matmat(A, T)
+                AT.data *= np.repeat(omega / d, np.diff(AT.indptr))
+                P = (T - AT).tocsr()
             else:
                 P = T
             self.levels.append((A, P, d))
-            A = (P.T @ A @ P).tocsr()
+            A = galerkin(A, P)
             B = np.ascontiguousarray(Bc[:nc])
             node_of_dof = _coarse_nodes(agg, rows[:t], cols[:t], nc)
             Hn, Wn = Ha, Wa
             a = self.coarse_agg
         self.coarse_shape = (Hn, Wn)
         self.coarse = spla.splu(sp.csc_matrix(A))
+        self._prepare()
 
 
 def _coarse_nodes(agg, rows, cols, nc):

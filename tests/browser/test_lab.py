@@ -1,7 +1,9 @@
 """A real browser runs notebook 01 in JupyterLab, moves a slider and sees the figure change."""
+from pathlib import Path
+
 import pytest
 
-from conftest import ARTIFACTS
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "01_zhuo_sim_2011.ipynb"

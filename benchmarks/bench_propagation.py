@@ -65,7 +65,7 @@ def solve(method, img, vals, mask):
     """(solution (H, W), iterations)."""
     h, w = mask.shape
     if method == "defocus_lab":
-        from defocus_lab.propagate import matting
+        from defocus_lab.propagate import matting  # selects numba's workqueue layer (see its __init__)
         d, info = matting(img, vals, mask, lam=LAM, eps=EPS, radius=RADIUS, tol=RTOL, maxiter=5000,
                           return_info=True)
         return d, info.iterations
@@ -85,8 +85,10 @@ def solve(method, img, vals, mask):
     return x.reshape(h, w), count[0]
 
 
-def worker(method, h, w, out_path):
-    img, vals, mask = problem(h, w)
+def worker(method, problem_path, out_path):
+    z = np.load(problem_path)
+    img, vals, mask = z["image"], z["values"], z["mask"]
+    h, w = mask.shape
     s = slice(0, min(h, 64)), slice(0, min(w, 64))
     if mask[s].any():
         solve(method, img[s], vals[s], mask[s])  # warm-up: JIT compilation is not timed
@@ -104,23 +106,25 @@ def main():
     ap.add_argument("--sizes", nargs="+", default=["360x360", "800x536"])
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     ap.add_argument("--skip-direct-above", type=int, default=10 ** 7, help="pixels")
-    ap.add_argument("--worker", nargs=4, metavar=("METHOD", "H", "W", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=3, metavar=("METHOD", "PROBLEM", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        m, h, w, out = a.worker
-        worker(m, int(h), int(w), out)
+        worker(*a.worker)
         return
     import tempfile
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in a.sizes:
             w, h = (int(v) for v in size.lower().split("x"))
+            prob = os.path.join(tmp, f"problem-{size}.npz")
+            img, vals, mask = problem(h, w)  # made here: pymatting's workers never import defocus_lab
+            np.savez(prob, image=img, values=vals, mask=mask)
             sols, res = {}, {}
             for m in a.methods:
                 if m == "scipy-direct" and h * w > a.skip_direct_above:
                     continue
                 out = os.path.join(tmp, f"{m}-{size}.npy")
-                p = subprocess.run([sys.executable, __file__, "--worker", m, str(h), str(w), out],
+                p = subprocess.run([sys.executable, __file__, "--worker", m, prob, out],
                                    capture_output=True, text=True)
                 if p.returncode != 0:
                     print(f"{m} {size} failed:\n{p.stderr[-2000:]}", file=sys.stderr)

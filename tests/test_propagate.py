@@ -76,3 +76,16 @@ def test_empty_mask_is_an_error(rng):
     img, vals, mask = _problem(rng, (20, 20))
     with pytest.raises(ValueError, match="no pixel"):
         matting(img, vals, np.zeros_like(mask))
+
+
+def test_solver_reuse_across_masks_gives_the_fresh_solution(rng):
+    """A hierarchy kept from another mask is only a preconditioner: the answer is the fresh one."""
+    from defocus_lab.propagate import MattingSolver
+    img, vals, mask = _problem(rng, (90, 120))
+    mask2 = mask & (rng.random(mask.shape) < 0.6)
+    ms = MattingSolver(img)
+    ms.solve(vals, mask, tol=1e-10)
+    reused, info = ms.solve(vals, mask2, tol=1e-10, maxiter=500)
+    fresh = matting(img, vals, mask2, tol=1e-10, maxiter=500)
+    assert info.converged
+    np.testing.assert_allclose(reused, fresh, atol=1e-6)

@@ -20,23 +20,6 @@ PRECONDITIONERS = ("amg", "multigrid", "jacobi", "none")
 DIRECT_MAX_PIXELS = 400_000
 
 
-def _check_problem(image, values, mask, lam, eps, radius):
-    img = as_image(image)
-    H, W = img.shape[:2]
-    vals = as_map(values, (H, W), name="values")
-    msk = as_mask(mask, (H, W))
-    lam = check_positive(lam, "lam")
-    eps = check_positive(eps, "eps")
-    radius = check_int(radius, "radius", minimum=1)
-    if min(H, W) < 2 * radius + 1:
-        raise ValueError(f"the image ({H}x{W}) must be at least one window (2 radius + 1 = {2 * radius + 1}) "
-                         f"on each side: lower radius")
-    if not msk.any():
-        raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
-                         "(check the edge detector's thresholds)")
-    return img, vals, msk, lam, eps, radius
-
-
 def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
             solver: str = "cg", preconditioner: str = "amg", tol: float = 1e-6,
             maxiter: int = 2000, x0=None, callback=None, return_info: bool = False):
@@ -96,46 +79,120 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     >>> bool(abs(d[0, 0] - 1.0) < 0.05 and abs(d[19, 19] - 3.0) < 0.05)
     True
     """
-    img, vals, msk, lam, eps, radius = _check_problem(image, values, mask, lam, eps, radius)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
-    if preconditioner not in PRECONDITIONERS:
-        raise ValueError(f"preconditioner must be one of {PRECONDITIONERS}; got {preconditioner!r}")
-    H, W = img.shape[:2]
-    windows = MattingWindows(img, radius, eps)
-    dvec = lam * msk.astype(np.float64)
-    b = dvec * vals
-    if solver == "direct":
-        if H * W > DIRECT_MAX_PIXELS:
-            raise ValueError(f"solver='direct' is limited to {DIRECT_MAX_PIXELS} pixels (this image has "
-                             f"{H * W}); use solver='cg'")
-        A = (windows.to_sparse() + sp.diags(dvec.ravel())).tocsc()
-        d = spla.spsolve(A, b.ravel()).reshape(H, W)
-        info = SolveInfo(0, float(np.linalg.norm(A @ d.ravel() - b.ravel()) / np.linalg.norm(b)), True)
-        return (d, info) if return_info else d
-    tol = check_positive(tol, "tol")
-    maxiter = check_int(maxiter, "maxiter", minimum=1)
-    if x0 is None:
-        x0 = np.full((H, W), vals[msk].mean())
-    else:
-        x0 = as_map(x0, (H, W), name="x0")
-    if preconditioner in ("amg", "multigrid"):
-        A = windows.to_sparse() + sp.diags(dvec.ravel())
-        if preconditioner == "amg":
-            nullvecs = np.concatenate([np.ones((H * W, 1)), img.reshape(H * W, -1)], axis=1)
-            mg = SmoothedAggregationPreconditioner(A, (H, W), nullvecs)
-        else:
-            mg = MultigridPreconditioner(A, (H, W))
-        precond = lambda r: mg(r.ravel()).reshape(H, W)  # noqa: E731
-    elif preconditioner == "jacobi":
-        inv = 1.0 / (windows.diagonal() + dvec)
-        precond = lambda r: inv * r  # noqa: E731
-    else:
-        precond = None
-    if preconditioner in ("amg", "multigrid"):
-        Acsr = mg.levels[0][0] if mg.levels else sp.csr_matrix(A)
-        matvec = lambda p: spmv(Acsr, p.ravel()).reshape(H, W)  # noqa: E731  (the matrix exists)
-    else:
-        matvec = lambda p: windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
-    d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback)
+    ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner)
+    d, info = ms.solve(values, mask, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
+                       callback=callback)
     return (d, info) if return_info else d
+
+
+class MattingSolver:
+    """Propagation on one image, keeping what does not change between solves.
+
+    The window statistics, the explicit Laplacian and the multigrid hierarchy are built once and
+    reused: a notebook slider that changes the sparse estimates (or a scribble that removes
+    some) pays only for the CG iterations. The hierarchy is built for ``L + lam D`` of the first
+    mask and kept while ``lam`` is unchanged; for another mask it is still a symmetric positive
+    definite preconditioner (CG always uses the exact operator of the current mask), it only
+    may need a few more iterations. ``solve(..., warm=True)`` starts from the last solution.
+
+    Parameters
+    ----------
+    image : ndarray (H, W) or (H, W, 3)
+    eps, radius, preconditioner : as in :func:`matting`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((24, 24)); img[:, 12:] = 1.0
+    >>> vals = np.zeros((24, 24)); mask = np.zeros((24, 24), bool)
+    >>> vals[5, 3], mask[5, 3], vals[20, 20], mask[20, 20] = 1.0, True, 2.0, True
+    >>> ms = MattingSolver(img)
+    >>> d, info = ms.solve(vals, mask)
+    >>> d2, info2 = ms.solve(vals, mask, warm=True)
+    >>> info2.iterations
+    0
+    """
+
+    def __init__(self, image, *, eps: float = 1e-7, radius: int = 1, preconditioner: str = "amg"):
+        self.image = as_image(image)
+        self.eps = check_positive(eps, "eps")
+        self.radius = check_int(radius, "radius", minimum=1)
+        if preconditioner not in PRECONDITIONERS:
+            raise ValueError(f"preconditioner must be one of {PRECONDITIONERS}; got {preconditioner!r}")
+        self.preconditioner = preconditioner
+        H, W = self.shape = self.image.shape[:2]
+        if min(H, W) < 2 * self.radius + 1:
+            raise ValueError(f"the image ({H}x{W}) must be at least one window (2 radius + 1 = "
+                             f"{2 * self.radius + 1}) on each side: lower radius")
+        self.windows = MattingWindows(self.image, self.radius, self.eps)
+        self._L = None
+        self._mg = None
+        self._mg_lam = None
+        self.last = None
+
+    @property
+    def laplacian(self) -> sp.csr_matrix:
+        """The explicit matting Laplacian (built on first use)."""
+        if self._L is None:
+            self._L = self.windows.to_sparse()
+        return self._L
+
+    def _hierarchy(self, A, lam):
+        if self._mg is None or self._mg_lam != lam:
+            H, W = self.shape
+            if self.preconditioner == "amg":
+                nullvecs = np.concatenate([np.ones((H * W, 1)), self.image.reshape(H * W, -1)], axis=1)
+                self._mg = SmoothedAggregationPreconditioner(A, (H, W), nullvecs)
+            else:
+                self._mg = MultigridPreconditioner(A, (H, W))
+            self._mg_lam = lam
+        return self._mg
+
+    def solve(self, values, mask, *, lam: float = 0.005, solver: str = "cg", tol: float = 1e-6,
+              maxiter: int = 2000, x0=None, warm: bool = False, callback=None):
+        """Solve (L + lam D) d = lam D values for this mask; returns (d, SolveInfo)."""
+        H, W = self.shape
+        vals = as_map(values, (H, W), name="values")
+        msk = as_mask(mask, (H, W))
+        lam = check_positive(lam, "lam")
+        if not msk.any():
+            raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
+                             "(check the edge detector's thresholds)")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
+        dvec = lam * msk.astype(np.float64)
+        b = dvec * vals
+        if solver == "direct":
+            if H * W > DIRECT_MAX_PIXELS:
+                raise ValueError(f"solver='direct' is limited to {DIRECT_MAX_PIXELS} pixels (this image has "
+                                 f"{H * W}); use solver='cg'")
+            A = (self.laplacian + sp.diags(dvec.ravel())).tocsc()
+            d = spla.spsolve(A, b.ravel()).reshape(H, W)
+            info = SolveInfo(0, float(np.linalg.norm(A @ d.ravel() - b.ravel()) / np.linalg.norm(b)), True)
+            self.last = d
+            return d, info
+        tol = check_positive(tol, "tol")
+        maxiter = check_int(maxiter, "maxiter", minimum=1)
+        if x0 is not None:
+            x0 = as_map(x0, (H, W), name="x0")
+        elif warm and self.last is not None:
+            x0 = self.last
+        else:
+            x0 = np.full((H, W), vals[msk].mean())
+        if self.preconditioner in ("amg", "multigrid"):
+            A = (self.laplacian + sp.diags(dvec.ravel())).tocsr()
+            mg = self._hierarchy(A, lam)
+            precond = lambda r: mg(r.ravel()).reshape(H, W)  # noqa: E731
+            matvec = lambda p: spmv(A, p.ravel()).reshape(H, W)  # noqa: E731  (the matrix exists)
+        else:
+            if self.preconditioner == "jacobi":
+                inv = 1.0 / (self.windows.diagonal() + dvec)
+                precond = lambda r: inv * r  # noqa: E731
+            else:
+                precond = None
+            matvec = lambda p: self.windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
+        d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback)
+        self.last = d
+        return d, info

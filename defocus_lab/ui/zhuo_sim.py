@@ -7,7 +7,7 @@ import numpy as np
 from ..apps import magnify, segment_focus
 from ..estimate.zhuo_sim import gradient_ratio
 from ..experiments import zhuo_sim as ex
-from ..propagate import matting
+from ..propagate import MattingSolver, matting
 from .base import Explorer, show_map, slider, sparse_rgba, working_copy
 
 _DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once; "
@@ -164,13 +164,15 @@ class DefocusMapExplorer(_ImageExplorer):
                   "eps": slider(1e-7, -9, -2, 0.5, "epsilon", log=True),
                   "radius": W.IntSlider(value=1, min=1, max=4, description="window radius"),
                   "tol": slider(1e-5, -8, -2, 0.5, "CG tolerance", log=True)})
-        self._last = None
+        self._solver = None
         super().__init__(image, c)
 
     def compute(self, lam, eps, radius, tol, **v):
         sparse = _sparse(self.image, v)
-        dense, info = matting(self.image, sparse.values, sparse.mask, lam=lam, eps=eps, radius=radius,
-                              tol=tol, return_info=True)
+        s = self._solver
+        if s is None or s.eps != eps or s.radius != radius:  # the Laplacian depends on these only
+            s = self._solver = MattingSolver(self.image, eps=eps, radius=radius)
+        dense, info = s.solve(sparse.values, sparse.mask, lam=lam, tol=tol, warm=True)
         return {"sparse": sparse, "dense": dense, "info": info}
 
     def draw(self, fig, r):
@@ -226,6 +228,7 @@ class MarkupExplorer(_ImageExplorer):
              "y": W.FloatRangeSlider(value=(y0, y1), min=0, max=1, step=0.01, description="region y"),
              "enabled": W.Checkbox(value=True, description="exclude region")}
         self._sparse = None
+        self._solver = None
         super().__init__(image, c)
 
     def region(self, x, y):
@@ -237,11 +240,13 @@ class MarkupExplorer(_ImageExplorer):
     def compute(self, x, y, enabled):
         if self._sparse is None:
             self._sparse = gradient_ratio(self.image)
+            self._solver = MattingSolver(self.image)
         region = self.region(x, y)
         sparse = self._sparse.excluding(region) if enabled else self._sparse
         if not sparse.mask.any():
             raise ValueError("the region covers every edge: shrink it")
-        return {"region": region, "sparse": sparse, "dense": matting(self.image, sparse.values, sparse.mask)}
+        dense, _ = self._solver.solve(sparse.values, sparse.mask, warm=True)
+        return {"region": region, "sparse": sparse, "dense": dense}
 
     def draw(self, fig, r):
         a, b, c = fig.subplots(1, 3)

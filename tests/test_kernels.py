@@ -106,3 +106,11 @@ def test_multigrid_preconditioner_is_symmetric(rng):
         assert len(M.levels) >= 1
         r1, r2 = rng.standard_normal(4200), rng.standard_normal(4200)
         assert abs(M(r1) @ r2 - r1 @ M(r2)) < 1e-8 * np.linalg.norm(M(r1)) * np.linalg.norm(r2)
+
+
+def test_prolongator_filter_keeps_row_maxima():
+    import scipy.sparse as sp
+    from defocus_lab.propagate.multigrid import _filter_rows
+    P = sp.csr_matrix(np.array([[1.0, 0.01, -0.5], [0.0, 0.0, 0.0], [0.02, -2.0, 0.03]]))
+    F = _filter_rows(P, 0.02).toarray()
+    np.testing.assert_array_equal(F, [[1.0, 0.0, -0.5], [0, 0, 0], [0.0, -2.0, 0.0]])  # 0.03 < 0.02 * 2

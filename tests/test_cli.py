@@ -54,3 +54,13 @@ def test_console_script_is_installed(tmp_path, edge_png):
     r = subprocess.run([sys.executable, "-m", "defocus_lab.cli", "estimate", str(edge_png), "--out",
                         str(tmp_path / "m.npy"), "--method", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA")
+def test_units_disk_goes_through_the_rtf_table(tmp_path, edge_png):
+    from defocus_lab.data import sigma_to_disk
+    a, b = tmp_path / "sigma.npy", tmp_path / "disk.npy"
+    assert main(["estimate", str(edge_png), "--out", str(a)]) == 0
+    assert main(["estimate", str(edge_png), "--out", str(b), "--units", "disk"]) == 0
+    np.testing.assert_allclose(np.load(b), sigma_to_disk(np.load(a).astype(np.float64)), atol=1e-5)
+    assert np.load(b).min() >= 0.5  # the table's smallest disk radius

@@ -119,13 +119,15 @@ def _estimator_controls():
         "std2": slider(1.5, 0.6, 5.0, 0.1, "std2 (code)"),
         "canny_sigma": slider(1.0, 0.5, 4.0, 0.1, "Canny sigma"),
         "canny_high": slider(0.1, 0.02, 0.5, 0.01, "Canny high"),
+        "canny_low": slider(0.4, 0.1, 1.0, 0.05, "Canny low (x high)"),
     }
 
 
 def _sparse(image, v, bilateral="joint", sigma_s=None, sigma_r=None):
     scale = max(image.shape[:2])
     return gradient_ratio(image, variant=v["variant"], sigma0=v["sigma0"], std1=v["std1"], std2=v["std2"],
-                          canny_sigma=v["canny_sigma"], canny_high=v["canny_high"], bilateral=bilateral,
+                          canny_sigma=v["canny_sigma"], canny_high=v["canny_high"],
+                          canny_low=v["canny_low"] * v["canny_high"], bilateral=bilateral,
                           sigma_s=None if sigma_s is None else sigma_s * scale, sigma_r=sigma_r)
 
 

@@ -10,8 +10,9 @@ from ..experiments import zhuo_sim as ex
 from ..propagate import MattingSolver, matting
 from .base import Explorer, show_map, slider, sparse_rgba, working_copy
 
-_DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once; "
-              "call <code>.full_resolution()</code> for the full-size result.")
+_DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once "
+              "(blur shown in full-resolution pixels: the copy's sigma / {f:.3f}); "
+              "call <code>.full_resolution()</code> where offered for the full-size result.")
 
 
 class CocExplorer(Explorer):
@@ -107,7 +108,7 @@ class _ImageExplorer(Explorer):
         self.image, self.factor = working_copy(image, side or WORKING_SIDE)
         h, w = self.image.shape[:2]
         H, W_ = image.shape[:2]
-        self.note = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_) if self.factor < 1 else ""
+        self.note = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_, f=self.factor) if self.factor < 1 else ""
         super().__init__(controls)
 
 
@@ -179,13 +180,14 @@ class DefocusMapExplorer(_ImageExplorer):
 
     def draw(self, fig, r):
         a, b, c = fig.subplots(1, 3)
-        vmax = float(np.percentile(r["dense"], 99.5))
+        dense = r["dense"] / self.factor  # full-resolution pixels
+        vmax = float(np.percentile(dense, 99.5))
         a.imshow(self.image); a.set_title("input", fontsize=9); a.axis("off")
         b.imshow(np.zeros(self.image.shape[:2]), cmap="gray")
-        b.imshow(sparse_rgba(r["sparse"].values, r["sparse"].mask, vmax))
+        b.imshow(sparse_rgba(r["sparse"].values / self.factor, r["sparse"].mask, vmax))
         b.set_title(f"sparse ({int(r['sparse'].mask.sum())} edge px)", fontsize=9); b.axis("off")
-        im = show_map(c, r["dense"], f"defocus map (CG: {r['info'].iterations} iterations)", vmax=vmax)
-        fig.colorbar(im, ax=c, shrink=0.8, label="sigma (px)")
+        im = show_map(c, dense, f"defocus map (CG: {r['info'].iterations} iterations)", vmax=vmax)
+        fig.colorbar(im, ax=c, shrink=0.8, label="sigma (px, full resolution)")
 
     def full_resolution(self):
         """The same parameters on the full-size image: (dense map, SparseBlur)."""
@@ -209,7 +211,8 @@ class FocusExplorer(_ImageExplorer):
         if self._dense is None:  # the map does not depend on these sliders: compute it once
             sparse = gradient_ratio(self.image)
             self._dense = matting(self.image, sparse.values, sparse.mask)
-        return {"dense": self._dense, "focus": segment_focus(self._dense, t_f),
+        # t_f is in full-resolution pixels (the paper's units); the copy's blur is smaller by factor
+        return {"dense": self._dense, "focus": segment_focus(self._dense / self.factor, t_f),
                 "magnified": magnify(self.image, self._dense, factor)}
 
     def draw(self, fig, r):

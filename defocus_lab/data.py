@@ -165,6 +165,20 @@ def load_image(name: str, *, download: bool = True) -> np.ndarray:
     return _read_image(fetch(PHOTOS[name], download=download))
 
 
+def load_stereo_motorcycle(*, fill: bool = True):
+    """scikit-image's motorcycle pair: (left, right, disparity), images float RGB in [0, 1].
+
+    The disparity (px) is inf where unknown; ``fill=True`` replaces those by the nearest known
+    value (what a thin-lens rendering needs, see :func:`defocus_lab.synth.defocused_motorcycle`).
+    """
+    from skimage import data as skdata
+    from .synth.lens import fill_unknown
+    left, right, disp = skdata.stereo_motorcycle()
+    disp = disp.astype(np.float64)
+    return (left.astype(np.float64) / 255.0, right.astype(np.float64) / 255.0,
+            fill_unknown(disp) if fill else disp)
+
+
 def load_first_available(names, fallback: str = "coffee"):
     """(name, image, skipped): the first of ``names`` available locally, else ``fallback``.
 

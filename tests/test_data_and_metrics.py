@@ -64,6 +64,15 @@ def test_coc_matches_equation_2():
     assert coc_diameter(500.0) == 0.0
 
 
+def test_stereo_pair_with_filled_disparity():
+    left, right, disp = data.load_stereo_motorcycle()
+    raw = data.load_stereo_motorcycle(fill=False)[2]
+    assert left.shape == right.shape and disp.shape == left.shape[:2]
+    assert np.isinf(raw).any() and np.all(np.isfinite(disp))
+    known = np.isfinite(raw)
+    np.testing.assert_array_equal(disp[known], raw[known])
+
+
 def test_fill_unknown_disparity():
     d = np.array([[1.0, np.inf, 3.0], [np.inf, 2.0, 0.0]])
     f = fill_unknown(d)

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import data as skdata
 from skimage.transform import rescale
 
 from .._validate import check_int, check_positive
@@ -67,9 +66,8 @@ def defocused_motorcycle(*, scale: float = 0.5, focus: float = 0.75, max_sigma: 
     max_sigma = check_positive(max_sigma, "max_sigma")
     if not 0.0 <= focus <= 1.0:
         raise ValueError(f"focus is a disparity quantile in [0, 1]; got {focus}")
-    left, _, disp = skdata.stereo_motorcycle()
-    disp = fill_unknown(disp.astype(np.float64))
-    sharp = left.astype(np.float64) / 255.0
+    from ..data import load_stereo_motorcycle
+    sharp, _, disp = load_stereo_motorcycle(fill=True)
     if scale != 1.0:
         sharp = np.clip(rescale(sharp, scale, channel_axis=-1, anti_aliasing=True), 0, 1)
         disp = rescale(disp, scale, order=0, anti_aliasing=False) * scale

@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch (an unpinned torch pulls a multi-GB CUDA build).
 TORCH := torch==2.13.0
 PORT ?= 8888
+# JupyterLab refuses to run as root without --allow-root (containers, CI).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test install bench clean
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser" --doctest-modules tests defocus_lab

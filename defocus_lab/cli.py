@@ -51,7 +51,7 @@ def _estimate(args) -> int:
 
 def _fetch(args) -> int:
     from .data import fetch, registry
-    names = args.paths or [p for p in registry() if not p.startswith("weights/")] 
+    names = args.paths or [p for p in registry() if not p.startswith("weights/")]
     for p in names:
         print(fetch(p, download=True))
     return 0

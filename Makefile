@@ -27,7 +27,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" --doctest-modules tests defocus_lab
+	$(BIN)/python -m pytest -m "not browser" tests
+	$(BIN)/python -m pytest --doctest-modules defocus_lab
 	$(BIN)/python -m pytest --nbval-lax -p no:warnings notebooks
 	$(BIN)/python -m pytest -m browser tests/browser
 

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import numba
 import scipy.sparse.linalg as spla
 from numba import njit, prange
 
 from ..kernels.sparse import galerkin, matmat, residual, spmv
+
+# Row blocks of the hybrid Gauss-Seidel smoother: a constant, not the thread count, so that the
+# preconditioner (and every CG iterate) is the same on every machine.
+SMOOTHER_BLOCKS = 8
 
 
 def _interp_1d(n: int) -> sp.csr_matrix:
@@ -88,7 +91,7 @@ class MultigridPreconditioner:
 
     def __init__(self, A, shape, *, coarsest: int = 4000, sweeps: int = 1, max_levels: int = 12):
         self.sweeps = int(sweeps)
-        self.levels = []  # (A, P) pairs, fine to coarse
+        self.levels = []  # (A, P, diag(A)) per level, fine to coarse
         A = sp.csr_matrix(A)
         while A.shape[0] > coarsest and len(self.levels) < max_levels and min(shape) > 2:
             P, cshape = prolongation(shape)
@@ -101,9 +104,9 @@ class MultigridPreconditioner:
 
     def _prepare(self):
         """Transposed prolongators and thread blocks for the smoother, once per hierarchy."""
-        nb = numba.get_num_threads()
         self._PT = [sp.csr_matrix(P.T) for _, P, _ in self.levels]
-        self._bounds = [np.linspace(0, A.shape[0], nb + 1).astype(np.int64) for A, _, _ in self.levels]
+        self._bounds = [np.linspace(0, A.shape[0], SMOOTHER_BLOCKS + 1).astype(np.int64)
+                        for A, _, _ in self.levels]
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
         if level == len(self.levels):

@@ -40,8 +40,11 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     radius : int
         Window radius (1: 3x3 windows).
     solver : {"cg", "direct"}
-        "cg": matrix-free preconditioned conjugate gradient (any size); "direct": the explicit
-        sparse matrix factorised by SuperLU (exact; up to 0.4 MP, memory grows fast).
+        "cg": preconditioned conjugate gradient. With the multigrid preconditioners the explicit
+        Laplacian is built (the hierarchy needs it) and also serves the products; with "jacobi"
+        or "none" the product is matrix-free (box filters, O(N) memory, any size).
+        "direct": the explicit matrix factorised by SuperLU (exact; up to 0.4 MP, memory grows
+        fast).
     preconditioner : {"amg", "multigrid", "jacobi", "none"}
         For "cg": "amg", smoothed-aggregation multigrid built on the Laplacian's near-null
         vectors (1, R, G, B): few iterations even at eps = 1e-7; "multigrid": geometric, bilinear;

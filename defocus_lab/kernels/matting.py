@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from ._sym3 import sym3_inverse
 from .boxfilter import _box_sum
 
 
@@ -41,41 +42,18 @@ def _window_stats(I, S1, S2, r, eps, mu, A):
             m0 = S1[0, y, x] / nw
             m1 = S1[1, y, x] / nw
             m2 = S1[2, y, x] / nw
-            # covariance without the regulariser; the inverse of (Sigma + e I) is formed as
-            # (adj(Sigma) + e (tr(Sigma) I - Sigma) + e^2 I) / det(Sigma + e I), which keeps the
-            # e-terms exact when Sigma is (nearly) singular: the plain adjugate of Sigma + e I
-            # loses them to cancellation (~1e-9 relative at eps 1e-7), and that error reaches
-            # the product wherever the window's colours are collinear (e.g. grey edges).
-            c00 = S2[0, y, x] / nw - m0 * m0
-            c01 = S2[1, y, x] / nw - m0 * m1
-            c02 = S2[2, y, x] / nw - m0 * m2
-            c11 = S2[3, y, x] / nw - m1 * m1
-            c12 = S2[4, y, x] / nw - m1 * m2
-            c22 = S2[5, y, x] / nw - m2 * m2
-            j00 = c11 * c22 - c12 * c12
-            j01 = c02 * c12 - c01 * c22
-            j02 = c01 * c12 - c02 * c11
-            j11 = c00 * c22 - c02 * c02
-            j12 = c01 * c02 - c00 * c12
-            j22 = c00 * c11 - c01 * c01
-            tr = c00 + c11 + c22
-            detS = c00 * j00 + c01 * j01 + c02 * j02
-            det = detS + e * (j00 + j11 + j22) + e * e * tr + e * e * e
-            i00 = j00 + e * (tr - c00) + e * e
-            i11 = j11 + e * (tr - c11) + e * e
-            i22 = j22 + e * (tr - c22) + e * e
-            i01 = j01 - e * c01
-            i02 = j02 - e * c02
-            i12 = j12 - e * c12
+            a00, a01, a02, a11, a12, a22 = sym3_inverse(
+                S2[0, y, x] / nw - m0 * m0, S2[1, y, x] / nw - m0 * m1, S2[2, y, x] / nw - m0 * m2,
+                S2[3, y, x] / nw - m1 * m1, S2[4, y, x] / nw - m1 * m2, S2[5, y, x] / nw - m2 * m2, e)
             mu[0, y, x] = m0
             mu[1, y, x] = m1
             mu[2, y, x] = m2
-            A[0, y, x] = i00 / det
-            A[1, y, x] = i01 / det
-            A[2, y, x] = i02 / det
-            A[3, y, x] = i11 / det
-            A[4, y, x] = i12 / det
-            A[5, y, x] = i22 / det
+            A[0, y, x] = a00
+            A[1, y, x] = a01
+            A[2, y, x] = a02
+            A[3, y, x] = a11
+            A[4, y, x] = a12
+            A[5, y, x] = a22
 
 
 @njit(parallel=True, cache=True, nogil=True)

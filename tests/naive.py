@@ -84,3 +84,36 @@ def sparse_bilateral(values, mask, guide, sigma_s, sigma_r, truncate=3.0):
         w = np.exp(-d2[keep] / (2 * sigma_s ** 2) - gd / (2 * sigma_r ** 2))
         out[y, x] = (w * values[ys[keep], xs[keep]]).sum() / w.sum()
     return out
+
+
+def guided_filter(guide, p, r, eps, weights=None):
+    """Weighted guided filter, window by window with numpy least squares (He et al.; Kriener Eq. 7-8)."""
+    g = np.asarray(guide, dtype=np.float64)
+    if g.ndim == 2:
+        g = g[..., None]
+    H, W, C = g.shape
+    w = np.ones((H, W)) if weights is None else np.asarray(weights, dtype=np.float64)
+    a = np.zeros((H, W, C))
+    b = np.zeros((H, W))
+    has = np.zeros((H, W))
+    for y in range(H):
+        for x in range(W):
+            ys, xs = slice(max(0, y - r), min(H, y + r + 1)), slice(max(0, x - r), min(W, x + r + 1))
+            ww = w[ys, xs].ravel()
+            if ww.sum() <= 1e-12:
+                continue
+            I = g[ys, xs].reshape(-1, C)
+            pp = p[ys, xs].ravel()
+            mI = (ww[:, None] * I).sum(0) / ww.sum()
+            mp = (ww * pp).sum() / ww.sum()
+            d = I - mI
+            cov = (ww[:, None] * d).T @ d / ww.sum()
+            cip = (ww[:, None] * d).T @ (pp - mp) / ww.sum()
+            a[y, x] = np.linalg.solve(cov + eps * np.eye(C), cip)
+            b[y, x] = mp - a[y, x] @ mI
+            has[y, x] = 1
+    A, B, N = box_sum(np.moveaxis(a, -1, 0), r), box_sum(b, r), box_sum(has, r)
+    out = np.zeros((H, W))
+    ok = N > 0
+    out[ok] = ((np.moveaxis(A, 0, -1) * g).sum(-1)[ok] + B[ok]) / N[ok]
+    return out

@@ -114,3 +114,19 @@ def test_prolongator_filter_keeps_row_maxima():
     P = sp.csr_matrix(np.array([[1.0, 0.01, -0.5], [0.0, 0.0, 0.0], [0.02, -2.0, 0.03]]))
     F = _filter_rows(P, 0.02).toarray()
     np.testing.assert_array_equal(F, [[1.0, 0.0, -0.5], [0, 0, 0], [0.0, -2.0, 0.0]])  # 0.03 < 0.02 * 2
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("r", [1, 4])
+def test_guided_filter_matches_naive(rng, channels, weighted, r):
+    from defocus_lab.kernels.guided import guided_filter
+    shape = (19, 23) if channels is None else (19, 23, 3)
+    g = rng.random(shape)
+    p = rng.random((19, 23))
+    w = None
+    if weighted:  # Kriener's upsampling: only every second pixel defined
+        w = np.zeros((19, 23)); w[::2, ::2] = 1.0
+    ours = guided_filter(g, p, r, 1e-3, weights=w)
+    ref = naive.guided_filter(g, p, r, 1e-3, weights=w)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)

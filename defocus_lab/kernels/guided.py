@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._sym3 import sym3_inverse
+from ._sym3 import window_inverse
 from .boxfilter import _box_sum
 
 
@@ -57,13 +57,10 @@ def _fit(S, eps, min_weight, ab):
                 for c in range(5):
                     ab[c, y, x] = 0.0
                 continue
-            m0 = S[1, y, x] / sw
-            m1 = S[2, y, x] / sw
-            m2 = S[3, y, x] / sw
             mp = S[4, y, x] / sw
-            a00, a01, a02, a11, a12, a22 = sym3_inverse(
-                S[5, y, x] / sw - m0 * m0, S[6, y, x] / sw - m0 * m1, S[7, y, x] / sw - m0 * m2,
-                S[8, y, x] / sw - m1 * m1, S[9, y, x] / sw - m1 * m2, S[10, y, x] / sw - m2 * m2, eps)
+            m0, m1, m2, a00, a01, a02, a11, a12, a22 = window_inverse(
+                S[1, y, x], S[2, y, x], S[3, y, x], S[5, y, x], S[6, y, x], S[7, y, x],
+                S[8, y, x], S[9, y, x], S[10, y, x], sw, eps)
             v0 = S[11, y, x] / sw - m0 * mp
             v1 = S[12, y, x] / sw - m1 * mp
             v2 = S[13, y, x] / sw - m2 * mp

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
-from ._sym3 import sym3_inverse
+from ._sym3 import window_inverse
 from .boxfilter import _box_sum
 
 
@@ -39,12 +39,9 @@ def _window_stats(I, S1, S2, r, eps, mu, A):
                 for c in range(6):
                     A[c, y, x] = 0.0
                 continue
-            m0 = S1[0, y, x] / nw
-            m1 = S1[1, y, x] / nw
-            m2 = S1[2, y, x] / nw
-            a00, a01, a02, a11, a12, a22 = sym3_inverse(
-                S2[0, y, x] / nw - m0 * m0, S2[1, y, x] / nw - m0 * m1, S2[2, y, x] / nw - m0 * m2,
-                S2[3, y, x] / nw - m1 * m1, S2[4, y, x] / nw - m1 * m2, S2[5, y, x] / nw - m2 * m2, e)
+            m0, m1, m2, a00, a01, a02, a11, a12, a22 = window_inverse(
+                S1[0, y, x], S1[1, y, x], S1[2, y, x], S2[0, y, x], S2[1, y, x], S2[2, y, x],
+                S2[3, y, x], S2[4, y, x], S2[5, y, x], nw, e)
             mu[0, y, x] = m0
             mu[1, y, x] = m1
             mu[2, y, x] = m2

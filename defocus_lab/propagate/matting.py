@@ -89,8 +89,6 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     >>> bool(abs(d[0, 0] - 1.0) < 0.05 and abs(d[19, 19] - 3.0) < 0.05)
     True
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
     ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=downsample)
     d, info = ms.solve(values, mask, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                        callback=callback)
@@ -180,6 +178,12 @@ class MattingSolver:
         full = self.full_image.shape[:2]
         vals = as_map(values, full, name="values")
         msk = as_mask(mask, full)
+        lam = check_positive(lam, "lam")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
+        if not msk.any():
+            raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
+                             "(check the edge detector's thresholds)")
         for _ in range(len(self.pyramid) - 1):
             vals, msk = downsample_sparse(vals, msk)
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
@@ -190,12 +194,9 @@ class MattingSolver:
 
     def _solve(self, vals, msk, *, lam, solver, tol, maxiter, x0, warm, callback):
         H, W = self.shape
-        lam = check_positive(lam, "lam")
         if not msk.any():
-            raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
-                             "(check the edge detector's thresholds)")
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
+            raise ValueError(f"no sparse value survives downsampling by {self.downsample}: "
+                             f"use a smaller downsample")
         dvec = lam * msk.astype(np.float64)
         b = dvec * vals
         if solver == "direct":

@@ -63,3 +63,13 @@ def test_focus_explorer_threshold(photo):
     a = e.result["focus"].mean()
     e.controls["t_f"].value = 2.5
     assert e.result["focus"].mean() > a
+
+
+def test_bilateral_explorer_filters_the_raw_estimate(photo):
+    e = ui.BilateralExplorer(photo)
+    raw, filt = e.result["raw"], e.result["filtered"]
+    assert np.array_equal(raw.mask, filt.mask) and not np.allclose(raw.values, filt.values)
+    before = filt.values.copy()
+    e.controls["sigma_r"].value = 0.4
+    assert np.array_equal(e.result["raw"].values, raw.values)  # the estimate is not touched
+    assert not np.allclose(e.result["filtered"].values, before)

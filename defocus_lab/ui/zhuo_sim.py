@@ -6,6 +6,8 @@ import numpy as np
 
 from ..apps import magnify, segment_focus
 from ..estimate.zhuo_sim import gradient_ratio
+from ..kernels.bilateral import sparse_bilateral
+from ..types import SparseBlur
 from ..experiments import zhuo_sim as ex
 from ..propagate import MattingSolver, matting
 from .base import Explorer, show_map, slider, sparse_rgba, working_copy
@@ -124,12 +126,10 @@ def _estimator_controls():
     }
 
 
-def _sparse(image, v, bilateral="joint", sigma_s=None, sigma_r=None):
-    scale = max(image.shape[:2])
+def _sparse(image, v, bilateral="joint"):
     return gradient_ratio(image, variant=v["variant"], sigma0=v["sigma0"], std1=v["std1"], std2=v["std2"],
                           canny_sigma=v["canny_sigma"], canny_high=v["canny_high"],
-                          canny_low=v["canny_low"] * v["canny_high"], bilateral=bilateral,
-                          sigma_s=None if sigma_s is None else sigma_s * scale, sigma_r=sigma_r)
+                          canny_low=v["canny_low"] * v["canny_high"], bilateral=bilateral)
 
 
 class BilateralExplorer(_ImageExplorer):
@@ -144,8 +144,9 @@ class BilateralExplorer(_ImageExplorer):
 
     def compute(self, sigma_s, sigma_r, **v):
         raw = _sparse(self.image, v, bilateral=None)
-        filt = _sparse(self.image, v, bilateral="joint", sigma_s=sigma_s, sigma_r=sigma_r)
-        return {"raw": raw, "filtered": filt}
+        values = sparse_bilateral(raw.values, raw.mask, self.image, sigma_s=sigma_s * max(self.image.shape[:2]),
+                                  sigma_r=sigma_r) if raw.mask.any() else raw.values
+        return {"raw": raw, "filtered": SparseBlur(values, raw.mask, raw.edges)}
 
     def draw(self, fig, r):
         a, b, c = fig.subplots(1, 3)

@@ -133,24 +133,19 @@ def gradient_ratio(image, *, edges=None, variant: str = "paper", sigma0: float =
     else:
         edge_map = as_edge_map(edges, gray.shape)
     if variant == "paper":
-        sigma0 = check_positive(sigma0, "sigma0")
+        s1, s2 = 0.0, check_positive(sigma0, "sigma0")
         g1 = _grad_mag_central(gray)
-        g2 = _grad_mag_central(ndi.gaussian_filter(gray, sigma0, mode="nearest"))
-        clip = np.inf if max_blur is None else check_positive(max_blur, "max_blur")
-        table = ratio_table("paper", 0.0, sigma0) if inversion == "calibrated" else None
-        values, valid = blur_from_ratio(g1, g2, edge_map, s1=0.0, s2=sigma0, r_min=1.0, max_blur=clip,
-                                        table=table)
+        g2 = _grad_mag_central(ndi.gaussian_filter(gray, s2, mode="nearest"))
+        r_min, default_clip = 1.0, np.inf
     else:
-        std1 = check_positive(std1, "std1")
-        std2 = check_positive(std2, "std2")
-        if std2 <= std1:
+        s1, s2 = check_positive(std1, "std1"), check_positive(std2, "std2")
+        if s2 <= s1:
             raise ValueError(f"std2 must exceed std1; got std1={std1}, std2={std2}")
-        clip = 3.0 if max_blur is None else check_positive(max_blur, "max_blur")
-        g1 = _grad_mag_dog(gray, std1)
-        g2 = _grad_mag_dog(gray, std2)
-        table = ratio_table("code", std1, std2) if inversion == "calibrated" else None
-        values, valid = blur_from_ratio(g1, g2, edge_map, s1=std1, s2=std2, r_min=1.01, max_blur=clip,
-                                        table=table)
+        g1, g2 = _grad_mag_dog(gray, s1), _grad_mag_dog(gray, s2)
+        r_min, default_clip = 1.01, 3.0
+    clip = default_clip if max_blur is None else check_positive(max_blur, "max_blur")
+    table = ratio_table(variant, s1, s2) if inversion == "calibrated" else None
+    values, valid = blur_from_ratio(g1, g2, edge_map, s1=s1, s2=s2, r_min=r_min, max_blur=clip, table=table)
     if bilateral is not None and valid.any():
         if bilateral == "joint":
             ss = 0.1 * max(gray.shape) if sigma_s is None else check_positive(sigma_s, "sigma_s")

@@ -110,9 +110,3 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         return image
     return image @ np.array([0.2989, 0.5870, 0.1140])
 
-
-def channels_first(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, C) float image -> C-contiguous (C, H, W) float64."""
-    if image.ndim == 2:
-        return np.ascontiguousarray(image[None], dtype=np.float64)
-    return np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float64)

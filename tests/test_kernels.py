@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 import naive
-from defocus_lab.kernels import box_sum, blur_from_ratio, sparse_bilateral
+from defocus_lab.kernels import blur_from_ratio, box_mean, box_sum, sparse_bilateral
 from defocus_lab.kernels.matting import MattingWindows
 
 
@@ -13,6 +13,8 @@ from defocus_lab.kernels.matting import MattingWindows
 def test_box_sum_matches_naive(rng, r, shape):
     a = rng.random(shape)
     np.testing.assert_allclose(box_sum(a, r), naive.box_sum(a, r), rtol=0, atol=1e-11)
+    count = naive.box_sum(np.ones(shape[-2:]), r)
+    np.testing.assert_allclose(box_mean(a, r), naive.box_sum(a, r) / count, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("channels", [None, 3])

@@ -15,14 +15,11 @@ import numpy as np
 
 
 def _load(path: str) -> np.ndarray:
-    import imageio.v3 as iio
+    from .data import read_image
     try:
-        img = np.asarray(iio.imread(path))
+        return read_image(path)
     except Exception as exc:
         raise ValueError(f"cannot read image {path!r}: {exc}") from None
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    return img
 
 
 def _estimate(args) -> int:

@@ -124,7 +124,8 @@ def available(relpath: str) -> bool:
 
 # ----------------------------------------------------------------------------- images
 
-def _read_image(path: Path) -> np.ndarray:
+def read_image(path) -> np.ndarray:
+    """An image file as float64 in [0, 1] (alpha dropped; uint8 and uint16 scaled)."""
     import imageio.v3 as iio
     img = np.asarray(iio.imread(path))
     if img.ndim == 3 and img.shape[2] == 4:
@@ -162,7 +163,7 @@ def load_image(name: str, *, download: bool = True) -> np.ndarray:
         return getattr(skdata, name)().astype(np.float64) / 255.0
     if name not in PHOTOS:
         raise KeyError(f"unknown image {name!r}; choose one of {image_names()}")
-    return _read_image(fetch(PHOTOS[name], download=download))
+    return read_image(fetch(PHOTOS[name], download=download))
 
 
 def load_stereo_motorcycle(*, fill: bool = True):
@@ -232,9 +233,9 @@ def load_rtf(n: int | str, *, download: bool = True) -> dict:
     """RTF image ``n`` (1 or 5 here): {"image", "blur_disk" (ground truth, disk radius), "edges"}."""
     from scipy.io import loadmat
     nn = f"{int(n):02d}"
-    img = _read_image(fetch(f"rtf/image_{nn}.png", download=download))
+    img = read_image(fetch(f"rtf/image_{nn}.png", download=download))
     gt = loadmat(fetch(f"rtf/map_{nn}.mat", download=download))["blurMap"].astype(np.float64)
-    edges = _read_image(fetch(f"rtf/edges/edge_{nn}.png", download=download))
+    edges = read_image(fetch(f"rtf/edges/edge_{nn}.png", download=download))
     if edges.ndim == 3:
         edges = edges[..., 0]
     return {"image": img, "blur_disk": gt, "edges": edges > 0.5}
@@ -252,7 +253,7 @@ def load_mask(name: str, *, download: bool = True) -> np.ndarray:
         rel = f"dut/gt/dut_{name[3:]}.bmp"
     else:
         raise KeyError(f"masks exist for cuhk* and dut* images; got {name!r}")
-    m = _read_image(fetch(rel, download=download))
+    m = read_image(fetch(rel, download=download))
     if m.ndim == 3:
         m = m[..., 0]
     return m > 0.5

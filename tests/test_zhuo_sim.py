@@ -3,7 +3,7 @@ import pytest
 
 from defocus_lab.estimate import canny, gradient_ratio
 from defocus_lab.estimate.zhuo_sim import ratio_table
-from defocus_lab.synth import bar_image, step_edge_image
+from defocus_lab.synth import step_edge_image
 
 
 def _edge_estimate(sigma, **kw):
@@ -46,17 +46,12 @@ def test_ratio_table_is_monotone():
 
 
 def test_bar_image_errors_grow_with_noise():
-    clean = bar_image(spacing=40)
-    noisy = bar_image(spacing=40, noise_var=0.01, seed=3)
-    def err(b):
-        e = np.zeros(b.image.shape, bool)
-        e[:, b.columns] = True
-        sb = gradient_ratio(b.image, edges=e, bilateral=None, max_blur=20)
-        est = np.array([np.median(sb.values[:, c][sb.mask[:, c]]) if sb.mask[:, c].any() else np.nan
-                        for c in b.columns])
-        return np.nanmean(np.abs(est - b.sigmas)[1:])
-    assert err(clean) < 0.05
-    assert err(noisy) > err(clean)
+    from defocus_lab.experiments.zhuo_sim import bar_errors
+    def err(**kw):
+        return np.nanmean(bar_errors(spacing=40, max_blur=20, **kw)["error"][1:])
+    clean, noisy = err(), err(noise_var=0.01, seed=3)
+    assert clean < 0.05
+    assert noisy > clean
 
 
 def test_canny_relative_thresholds():

@@ -117,3 +117,44 @@ def guided_filter(guide, p, r, eps, weights=None):
     ok = N > 0
     out[ok] = ((np.moveaxis(A, 0, -1) * g).sum(-1)[ok] + B[ok]) / N[ok]
     return out
+
+
+def lens_blur(image, radius_map, step, depth=None):
+    """Layered disk blur without FFTs or gamma: pixels shared linearly between the two radius
+    levels around their own, each level's (colour * share, share) convolved with the disk by a
+    loop over kernel offsets (reflect padding), layers composited over far to near (order: mean
+    depth of the layer), then divided by the coverage."""
+    from defocus_lab.render import disk_kernel
+    img = np.asarray(image, dtype=np.float64)
+    img = img[..., None] if img.ndim == 2 else img
+    H, W, C = img.shape
+    key = radius_map if depth is None else depth
+    nlev = max(1, int(np.ceil(radius_map.max() / step))) + 1
+    share = np.zeros((nlev, H, W))
+    for y in range(H):
+        for x in range(W):
+            pos = min(radius_map[y, x] / step, nlev - 1)
+            k = min(int(np.floor(pos)), nlev - 1)
+            f = pos - k
+            share[k, y, x] += 1.0 - f
+            if f > 0:
+                share[k + 1, y, x] += f
+    mean_key = [(key * s).sum() / s.sum() if s.sum() > 0 else -np.inf for s in share]
+    acc = np.zeros((H, W, C))
+    cov = np.zeros((H, W))
+    for k in sorted(range(nlev), key=lambda k: -mean_key[k]):
+        if not share[k].any():
+            continue
+        kern = disk_kernel(k * step)
+        n = kern.shape[0] // 2
+        layer = np.concatenate([img * share[k][..., None], share[k][..., None]], axis=2)
+        pad = np.pad(layer, ((n, n), (n, n), (0, 0)), mode="reflect")
+        out = np.zeros_like(layer)
+        for dy in range(-n, n + 1):
+            for dx in range(-n, n + 1):
+                out += kern[dy + n, dx + n] * pad[n - dy:n - dy + H, n - dx:n - dx + W]
+        a = np.clip(out[..., -1], 0, 1)
+        acc = out[..., :-1] + (1 - a)[..., None] * acc
+        cov = a + (1 - a) * cov
+    res = np.clip(acc / np.maximum(cov, 1e-12)[..., None], 0, 1)
+    return res if np.asarray(image).ndim == 3 else res[..., 0]

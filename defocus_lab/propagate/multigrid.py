@@ -212,7 +212,8 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
     """
 
     def __init__(self, A, shape, B, *, coarsest: int = 3000, sweeps: int = 1, max_levels: int = 10,
-                 rel_tol: float = 1e-4, coarse_agg: int = 2, p_drop: float = 0.02, p_drop_from: int = 1):
+                 rel_tol: float = 1e-4, coarse_agg: int = 2, p_drop: float = 0.02, p_drop_from: int = 1,
+                 fine_agg: int = 4):
         self.coarse_agg = int(coarse_agg)
         self.sweeps = int(sweeps)
         self.levels = []
@@ -220,7 +221,7 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
         B = np.ascontiguousarray(B, dtype=np.float64)
         Hn, Wn = shape
         node_of_dof = np.arange(A.shape[0])
-        a = 4
+        a = int(fine_agg)
         while A.shape[0] > coarsest and len(self.levels) < max_levels and max(Hn, Wn) > 1:
             Ha, Wa = -(-Hn // a), -(-Wn // a)
             ny, nx = np.divmod(node_of_dof, Wn)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+from scipy.signal import convolve2d
+
+import naive
+from defocus_lab.apps import magnify
+from defocus_lab.render import disk_kernel, lens_blur
+
+
+@pytest.mark.parametrize("r", [0.0, 0.4, 1.0, 2.5, 6.0])
+def test_disk_kernel_is_normalised_and_round(r):
+    k = disk_kernel(r)
+    assert k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1
+    assert k.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(k, k.T)
+    np.testing.assert_allclose(k, k[::-1, ::-1])
+    if r >= 1:
+        # covered area matches pi r^2 within the anti-aliasing error
+        area = k.sum() / k.max()
+        assert area == pytest.approx(np.pi * r ** 2, rel=0.1)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lens_blur_matches_naive(rng, channels):
+    shape = (23, 19) if channels == 1 else (23, 19, 3)
+    img = rng.random(shape)
+    rad = np.clip(rng.random((23, 19)) * 3.0 - 0.3, 0, None)
+    got = lens_blur(img, rad, step=0.5, linear=False)
+    want = naive.lens_blur(img, rad, 0.5)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    depth = rng.random((23, 19))
+    np.testing.assert_allclose(lens_blur(img, rad, step=0.5, linear=False, depth=depth),
+                               naive.lens_blur(img, rad, 0.5, depth=depth), atol=1e-10)
+
+
+def test_constant_radius_is_one_disk_convolution(rng):
+    img = rng.random((40, 40))
+    out = lens_blur(img, np.full((40, 40), 3.0), step=0.5, linear=False)
+    ref = convolve2d(img, disk_kernel(3.0), mode="same")
+    np.testing.assert_allclose(out[5:-5, 5:-5], ref[5:-5, 5:-5], atol=1e-10)
+
+
+def test_sharp_foreground_does_not_take_background_blur(rng):
+    img = rng.random((60, 60, 3))
+    rad = np.full((60, 60), 6.0)
+    rad[:, :30] = 0.0  # in focus, nearest (default order: larger blur is farther)
+    out = lens_blur(img, rad)
+    np.testing.assert_allclose(out[:, :30], img[:, :30], atol=1e-9)
+    assert np.abs(out[:, 40:] - img[:, 40:]).mean() > 0.05
+
+
+def test_point_light_spreads_into_a_disc_and_keeps_energy():
+    img = np.zeros((41, 41)); img[20, 20] = 1.0
+    out = lens_blur(img, np.full((41, 41), 5.0), linear=False)
+    assert out.sum() == pytest.approx(1.0, abs=1e-9)
+    assert out[20, 20 + 3] == pytest.approx(out[20, 20], rel=0.05)  # flat top, not a Gaussian
+    assert out[20, 20 + 7] < 1e-12
+
+
+def test_lens_blur_rejects_bad_input():
+    with pytest.raises(ValueError, match="non-negative"):
+        lens_blur(np.zeros((10, 10)), -np.ones((10, 10)))
+    with pytest.raises(ValueError, match="shape"):
+        lens_blur(np.zeros((10, 10)), np.ones((9, 10)))
+
+
+@pytest.mark.parametrize("renderer", ["lens", "gaussian"])
+def test_magnify_keeps_focus_and_blurs_the_rest(rng, renderer):
+    img = rng.random((50, 50, 3))
+    sigma = np.zeros((50, 50)); sigma[:, 25:] = 2.0
+    out = magnify(img, sigma, 2.0, renderer=renderer)
+    np.testing.assert_allclose(out[:, :20], img[:, :20], atol=1e-6)
+    assert out[:, 35:].std() < 0.7 * img[:, 35:].std()
+    with pytest.raises(ValueError, match="renderer"):
+        magnify(img, sigma, 2.0, renderer="photoshop")

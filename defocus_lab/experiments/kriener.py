@@ -1,0 +1,181 @@
+"""Kriener, Binder & Wille (2013): the numbers behind notebook 04.
+
+- :func:`convergence_curves`: Fig. 6, MSE against CPU time for the direct (full-resolution) and
+  the accelerated (half-resolution + guided upsampling) propagation, every iteration count of
+  one CG run recorded through its callback (so a curve costs one solve, not one per point).
+- :func:`propagation_table`: seconds, iterations, peak memory and error of every propagation
+  we can run here (ours at full and reduced resolution, pymatting's CG when installed, scipy's
+  direct solver), on this machine, beside the paper's 34 s / 5 s.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..propagate.cg import ConvergenceWarning
+from ..propagate.matting import MattingSolver, guided_upsample
+from ._measure import PeakRSS
+
+PAPER_SECONDS = {"direct": 34.0, "accelerated": 5.0}  # Fig. 5 caption, 500 iterations, 800x536
+PAPER_SETTING = {"radius": 3, "eps": 1e-3, "lam": 0.1}  # Sec. 2.3
+EXACT_SETTING = {"radius": 1, "eps": 1e-7, "lam": 0.005}  # Zhuo & Sim
+
+
+def have_pymatting() -> bool:
+    try:
+        import pymatting  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pymatting_solve(image, values, mask, *, lam, eps, radius, tol=1e-6, maxiter=5000,
+                    preconditioner="vcycle", callback=None):
+    """pymatting's CG on (L + lam D) d = lam D values; returns (d, iterations, converged).
+
+    ``preconditioner``: "vcycle" or "ichol" (pymatting's two). ``callback(x)`` per iteration.
+    pymatting raises when ``maxiter`` is reached; the last iterate is returned instead."""
+    from pymatting import cf_laplacian, cg, ichol, vcycle
+    H, W = mask.shape
+    L = cf_laplacian(image, epsilon=eps, radius=radius)
+    dvec = lam * mask.ravel().astype(np.float64)
+    A = (L + sp.diags(dvec)).tocsr()
+    M = vcycle(A, (H, W)) if preconditioner == "vcycle" else ichol(A)
+    count = [0]
+    last = [np.zeros(H * W)]
+
+    def cb(A_, x, *rest):
+        count[0] += 1
+        last[0] = x
+        if callback is not None:
+            callback(x)
+
+    try:
+        x = cg(A, dvec * values.ravel(), M=M, rtol=tol, maxiter=maxiter, callback=cb)
+        converged = True
+    except ValueError:  # "did not converge within maxiter iterations"
+        x, converged = last[0].copy(), False
+    return x.reshape(H, W), count[0], converged
+
+
+def reference_solution(image, values, mask, *, lam, eps, radius, tol=1e-10):
+    """The converged full-resolution solution (multigrid CG to ``tol``; the Fig. 6 baseline,
+    where the paper took its direct method at 500 iterations)."""
+    ms = MattingSolver(image, eps=eps, radius=radius, preconditioner="amg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        d, info = ms.solve(values, mask, lam=lam, tol=tol, maxiter=500)
+    return d
+
+
+def _record_points(maxiter, n_points):
+    return set(np.unique(np.geomspace(1, maxiter, n_points).astype(int)).tolist())
+
+
+def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None, maxiter=500,
+                       downsample=2, preconditioner="jacobi", n_points=24, pymatting=True) -> dict:
+    """Fig. 6: {name: (seconds, mse)} for "direct", "accelerated" and, when installed and asked,
+    "pymatting (V-cycle)".
+
+    Each curve is one CG run to ``maxiter`` iterations (no tolerance stop) whose callback keeps
+    the iterate at ``n_points`` log-spaced iteration counts. Time is measured from the start of
+    the method (set-up included) with the callback's own time taken out; for the accelerated
+    method the time of the final guided upsampling is added to every point, as every point
+    would need it. MSE is against ``reference`` (default :func:`reference_solution`).
+    """
+    if reference is None:
+        reference = reference_solution(image, values, mask, lam=lam, eps=eps, radius=radius)
+    keep = _record_points(maxiter, n_points)
+    curves = {}
+    for name, ds in (("direct", 1), ("accelerated", downsample)):
+        shots, times = [], []
+        paused = [0.0]
+        t0 = time.perf_counter()
+
+        def cb(it, x, res):
+            t = time.perf_counter()
+            if it in keep:
+                times.append(t - t0 - paused[0])
+                shots.append(x.copy())
+            paused[0] += time.perf_counter() - t
+            return False
+
+        ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=ds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ms.solve(values, mask, lam=lam, tol=1e-300, maxiter=maxiter, callback=cb)
+        up_time = 0.0
+        mse = []
+        for x in shots:
+            t = time.perf_counter()
+            for level in range(len(ms.pyramid) - 2, -1, -1):
+                x = guided_upsample(x, ms.pyramid[level], radius=ms.upsample_radius, eps=ms.upsample_eps)
+            up_time = time.perf_counter() - t
+            mse.append(float(np.mean((x - reference) ** 2)))
+        curves[name] = (np.asarray(times) + up_time, np.asarray(mse))
+    if pymatting and have_pymatting():
+        shots, times, paused = [], [], [0.0]
+        count = [0]
+        t0 = time.perf_counter()
+
+        def pcb(x):
+            t = time.perf_counter()
+            count[0] += 1
+            if count[0] in keep:
+                times.append(t - t0 - paused[0])
+                shots.append(x.reshape(reference.shape).copy())
+            paused[0] += time.perf_counter() - t
+
+        pymatting_solve(image, values, mask, lam=lam, eps=eps, radius=radius, tol=1e-300,
+                        maxiter=maxiter, callback=pcb)
+        curves["pymatting (V-cycle)"] = (np.asarray(times),
+                                         np.asarray([float(np.mean((x - reference) ** 2)) for x in shots]))
+    return curves
+
+
+METHODS = ("defocus_lab", "defocus_lab half", "pymatting V-cycle", "pymatting ichol", "scipy direct")
+
+
+def propagation_table(image, values, mask, *, lam, eps, radius, tol=1e-6, methods=METHODS,
+                      reference=None, direct_max_pixels=400_000) -> list[dict]:
+    """Run each propagation once here; rows of {method, seconds, iterations, peak_mb, max_err}.
+
+    ``max_err`` is max |d - reference| (default: the converged solution). Methods that cannot
+    run (pymatting not installed; scipy's direct solve above ``direct_max_pixels``) are left
+    out with a row whose ``note`` says why. Memory is the resident-set growth sampled during the
+    call (in a notebook the numbers include whatever Python keeps cached: a guide, not a budget).
+    """
+    if reference is None:
+        reference = reference_solution(image, values, mask, lam=lam, eps=eps, radius=radius)
+    H, W = mask.shape
+    rows = []
+    for m in methods:
+        row = {"method": m}
+        if m.startswith("pymatting") and not have_pymatting():
+            rows.append({**row, "note": "pymatting not installed (pip install pymatting)"})
+            continue
+        if m == "scipy direct" and H * W > direct_max_pixels:
+            rows.append({**row, "note": f"skipped above {direct_max_pixels} pixels (memory)"})
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            with PeakRSS() as mem:
+                t = time.perf_counter()
+                if m.startswith("defocus_lab"):
+                    ms = MattingSolver(image, eps=eps, radius=radius, downsample=2 if m.endswith("half") else 1)
+                    d, info = ms.solve(values, mask, lam=lam, tol=tol, maxiter=5000)
+                    its = info.iterations
+                elif m.startswith("pymatting"):
+                    d, its, _ = pymatting_solve(image, values, mask, lam=lam, eps=eps, radius=radius,
+                                                tol=tol, preconditioner="vcycle" if "V-cycle" in m else "ichol")
+                else:
+                    ms = MattingSolver(image, eps=eps, radius=radius)
+                    d, info = ms.solve(values, mask, lam=lam, solver="direct")
+                    its = 0
+                sec = time.perf_counter() - t
+        rows.append({**row, "seconds": sec, "iterations": its, "peak_mb": mem.added / 2 ** 20,
+                     "max_err": float(np.abs(d - reference).max())})
+    return rows

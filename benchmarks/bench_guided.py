@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 
-def best_of(f, n=3):
+def best_of(f, n=10):
     f()
     ts = []
     for _ in range(n):

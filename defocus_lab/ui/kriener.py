@@ -1,0 +1,297 @@
+"""Explorers for notebook 04 (Kriener, Binder & Wille 2013)."""
+from __future__ import annotations
+
+import time
+import warnings
+
+import ipywidgets as W
+import numpy as np
+
+from ..apps import magnify
+from ..estimate.kriener import kriener
+from ..experiments import kriener as ex
+from ..propagate import MattingSolver
+from ..propagate.cg import ConvergenceWarning
+from ..synth.scenes import smooth_surface_scene
+from .base import Explorer, show_map, slider, sparse_rgba, working_copy
+
+SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
+            "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
+
+
+def _propagation_controls(iterations=200):
+    p = ex.PAPER_SETTING
+    return {"radius": W.IntSlider(value=p["radius"], min=1, max=5, description="window radius"),
+            "eps": slider(p["eps"], -8, -1, 0.5, "epsilon", log=True),
+            "lam": slider(p["lam"], -4, 0, 0.25, "lambda", log=True),
+            "downsample": W.Dropdown(options=[2, 4, 8], value=2, description="downsample"),
+            "iterations": W.IntSlider(value=iterations, min=5, max=1000, step=5, description="CG iterations"),
+            "preconditioner": W.Dropdown(options=["auto", "jacobi", "amg", "none"], value="auto",
+                                         description="preconditioner")}
+
+
+class _SolverCache:
+    """MattingSolvers by (eps, radius, downsample, preconditioner): the window statistics and any
+    hierarchy are built once per combination, so only the sliders that change them cost set-up."""
+
+    def __init__(self, image):
+        self.image = image
+        self._solvers = {}
+
+    def get(self, eps, radius, downsample, preconditioner):
+        key = (eps, radius, downsample, preconditioner)
+        if key not in self._solvers:
+            if len(self._solvers) > 6:
+                self._solvers.clear()
+            self._solvers[key] = MattingSolver(self.image, eps=eps, radius=radius, downsample=downsample,
+                                               preconditioner=preconditioner)
+        return self._solvers[key]
+
+
+def _fixed_iterations(solver, sparse, lam, iterations):
+    """Run CG for exactly ``iterations`` (as the paper does), from a cold start; (map, info, s)."""
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        d, info = solver.solve(sparse.values, sparse.mask, lam=lam, tol=1e-14, maxiter=iterations)
+    return d, info, time.perf_counter() - t
+
+
+class AccelerationExplorer(Explorer):
+    """Fig. 5: direct (full resolution) against accelerated (solved at 1/downsample, guided
+    upsampling) blur maps after the same number of CG iterations, their difference, and the
+    magnified images."""
+    figsize = (11, 6.4)
+
+    def __init__(self, image, side=320):
+        self.full = image
+        self.image, self.factor = working_copy(image, side)
+        self.sparse = kriener(self.image)
+        self.cache = _SolverCache(self.image)
+        self._key = None
+        c = _propagation_controls()
+        c["factor"] = slider(2.0, 1.0, 4.0, 0.25, "magnification")
+        super().__init__(c)
+
+    def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor):
+        key = (radius, eps, lam, downsample, iterations, preconditioner)
+        if key != self._key:  # magnification alone does not re-solve
+            out = {}
+            for name, ds in (("direct", 1), ("accelerated", downsample)):
+                out[name] = _fixed_iterations(self.cache.get(eps, radius, ds, preconditioner), self.sparse, lam,
+                                              iterations)
+            self._maps, self._key = out, key
+        out = self._maps
+        mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor) for k, v in out.items()}
+        return {"maps": {k: v[0] for k, v in out.items()}, "info": {k: v[1] for k, v in out.items()},
+                "seconds": {k: v[2] for k, v in out.items()}, "magnified": mag,
+                "difference": np.abs(out["direct"][0] - out["accelerated"][0])}
+
+    def draw(self, fig, r):
+        ax = fig.subplots(2, 3)
+        vmax = float(np.percentile(r["maps"]["direct"], 99.5)) or 1.0
+        for j, k in enumerate(("direct", "accelerated")):
+            info, sec = r["info"][k], r["seconds"][k]
+            show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
+                     f"{info.residual:.1e}", vmax=vmax)
+            ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
+            ax[1, j].set_title(f"{k}, magnified", fontsize=9)
+        im = show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",
+                      cmap="magma")
+        fig.colorbar(im, ax=ax[0, 2], shrink=0.8, label="sigma (px, working copy)")
+        ax[1, 2].imshow(self.image); ax[1, 2].set_title("input", fontsize=9); ax[1, 2].axis("off")
+
+
+class ConvergenceExplorer(Explorer):
+    """Fig. 6: MSE (log) against CPU time for the direct and the accelerated method, every
+    iteration count of one run, against a converged reference; pymatting's V-cycle CG too
+    when it is installed."""
+    figsize = (7, 3.8)
+
+    def __init__(self, image, side=400):
+        self.full = image
+        self.image, self.factor = working_copy(image, side)
+        self.sparse = kriener(self.image)
+        self._refs = {}
+        super().__init__({
+            "setting": W.Dropdown(options=list(SETTINGS), description="setting"),
+            "iterations": W.IntSlider(value=300, min=20, max=1000, step=20, description="max iterations"),
+            "downsample": W.Dropdown(options=[2, 4], value=2, description="downsample"),
+            "preconditioner": W.Dropdown(options=["jacobi", "none", "amg"], value="jacobi",
+                                         description="preconditioner"),
+            "pymatting": W.Checkbox(value=ex.have_pymatting(), description="pymatting curve",
+                                    disabled=not ex.have_pymatting())})
+
+    def compute(self, setting, iterations, downsample, preconditioner, pymatting):
+        s = SETTINGS[setting]
+        if setting not in self._refs:
+            self._refs[setting] = ex.reference_solution(self.image, self.sparse.values, self.sparse.mask, **s)
+        curves = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **s,
+                                       reference=self._refs[setting], maxiter=iterations, downsample=downsample,
+                                       preconditioner=preconditioner, pymatting=pymatting)
+        return {"curves": curves, "setting": setting}
+
+    def draw(self, fig, r):
+        ax = fig.subplots()
+        for name, (t, mse) in r["curves"].items():
+            ax.semilogy(t, np.maximum(mse, 1e-30), "o-", ms=3, label=name)
+        h, w = self.image.shape[:2]
+        ax.set_xlabel("CPU time (s, wall clock, set-up included)")
+        ax.set_ylabel("MSE against the converged solution")
+        ax.set_title(f"{h}x{w}, {r['setting']}", fontsize=9)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+
+
+def propagation_table_html(rows, shape, setting) -> str:
+    """The live table (rows of :func:`defocus_lab.experiments.kriener.propagation_table`) with
+    the paper's timings beside."""
+    head = ("<tr><th>method</th><th>seconds</th><th>iterations</th><th>peak MB</th>"
+            "<th>max |d - converged|</th></tr>")
+    body = []
+    for r in rows:
+        if "note" in r:
+            body.append(f"<tr><td>{r['method']}</td><td colspan=4><i>{r['note']}</i></td></tr>")
+        else:
+            body.append(f"<tr><td>{r['method']}</td><td>{r['seconds']:.2f}</td><td>{r['iterations']}</td>"
+                        f"<td>{r['peak_mb']:.0f}</td><td>{r['max_err']:.2e}</td></tr>")
+    paper = ex.PAPER_SECONDS
+    return (f"<p>{shape[1]}x{shape[0]}, setting {setting}, CG to a relative residual of 1e-6.</p>"
+            f"<table>{head}{''.join(body)}</table>"
+            f"<p><small>Paper (Fig. 5, 800x536, 500 iterations, single-threaded C++ on a 2012 Mac Pro): "
+            f"direct {paper['direct']:.0f} s, accelerated {paper['accelerated']:.0f} s.</small></p>")
+
+
+class SmoothSurfaceExplorer(Explorer):
+    """Fig. 7: a sharp but smoothly shaded cylinder is taken for blur; a flat one is not."""
+    figsize = (11, 3.2)
+
+    def __init__(self, size=192):
+        self.size = size
+        super().__init__({"roundness": slider(1.0, 0.0, 1.0, 0.1, "roundness"),
+                          "background_sigma": slider(3.0, 0.0, 5.0, 0.25, "background blur sigma"),
+                          "factor": slider(2.0, 1.0, 4.0, 0.25, "magnification")})
+
+    def compute(self, roundness, background_sigma, factor):
+        from ..pipeline import estimate_defocus
+        scene = smooth_surface_scene(self.size, roundness=roundness, background_sigma=background_sigma)
+        dense, sparse = estimate_defocus(scene.image, method="kriener")
+        return {"scene": scene, "dense": dense, "sparse": sparse,
+                "magnified": magnify(scene.image, np.clip(dense, 0, None), factor),
+                "cylinder_blur": float(np.median(dense[scene.cylinder]))}
+
+    def draw(self, fig, r):
+        a, b, c, d = fig.subplots(1, 4)
+        sc = r["scene"]
+        vmax = max(float(sc.sigma.max()), float(np.percentile(r["dense"], 99)), 1e-3)
+        a.imshow(sc.image); a.set_title("input (cylinder and card in focus)", fontsize=9); a.axis("off")
+        show_map(b, sc.sigma, "true blur", vmax=vmax)
+        show_map(c, r["dense"], f"estimated (cylinder median {r['cylinder_blur']:.2f} px)", vmax=vmax)
+        d.imshow(r["magnified"]); d.set_title("magnified", fontsize=9); d.axis("off")
+
+
+class ScribbleExplorer:
+    """Interactive correction: box regions as sharp, blurred (a value) or excluded; the map is
+    re-solved with a warm start at reduced resolution after every box.
+
+    Boxes are placed with the two range sliders (fractions of the width and height) and added
+    with the button; ``add_box`` does the same from code. The status line gives the time of the
+    last update.
+    """
+
+    KINDS = ("sharp", "blurred", "exclude")
+
+    def __init__(self, image, side=480, setting="Kriener (7x7, eps 1e-3, lambda 0.1)", downsample=2):
+        from IPython.display import display  # noqa: F401  (widgets need IPython)
+        self.full = image
+        self.image, self.factor = working_copy(image, side)
+        self.setting = SETTINGS[setting]
+        self.sparse = kriener(self.image)
+        self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],
+                                    downsample=downsample)
+        self.boxes = []
+        self.controls = {
+            "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x"),
+            "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y"),
+            "kind": W.ToggleButtons(options=self.KINDS, description="mark as"),
+            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px) for 'blurred'")}
+        add, undo, clear = W.Button(description="add box"), W.Button(description="undo"), W.Button(description="clear")
+        add.on_click(lambda _: self.add_box(self.controls["x"].value, self.controls["y"].value,
+                                            self.controls["kind"].value, self.controls["value"].value))
+        undo.on_click(lambda _: self._set_boxes(self.boxes[:-1]))
+        clear.on_click(lambda _: self._set_boxes([]))
+        self.buttons = {"add": add, "undo": undo, "clear": clear}
+        self.output = W.Output()
+        self.status = W.HTML()
+        self.widget = W.VBox([W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap")),
+                              W.HBox([add, undo, clear]), self.status, self.output])
+        self.figure = None
+        self.update()
+
+    def region(self, x, y):
+        H, W_ = self.image.shape[:2]
+        m = np.zeros((H, W_), bool)
+        m[int(y[0] * H):int(np.ceil(y[1] * H)), int(x[0] * W_):int(np.ceil(x[1] * W_))] = True
+        return m
+
+    def add_box(self, x, y, kind="sharp", value=0.0):
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}; got {kind!r}")
+        self._set_boxes(self.boxes + [(tuple(x), tuple(y), kind, float(value))])
+
+    def _set_boxes(self, boxes):
+        self.boxes = list(boxes)
+        self.update()
+
+    def constraints(self):
+        """(values, mask) after the boxes, applied in order (a later box wins)."""
+        vals, mask = self.sparse.values.copy(), self.sparse.mask.copy()
+        for x, y, kind, value in self.boxes:
+            reg = self.region(x, y)
+            if kind == "exclude":
+                mask[reg] = False
+            else:
+                mask[reg] = True
+                vals[reg] = 0.0 if kind == "sharp" else value * self.factor  # full-res px -> copy px
+        return vals, mask
+
+    def update(self):
+        vals, mask = self.constraints()
+        if not mask.any():
+            self.status.value = "<b style='color:#b00'>No constraint left: undo the last box.</b>"
+            return
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            d, info = self.solver.solve(vals, mask, lam=self.setting["lam"], tol=1e-4, maxiter=300, warm=True)
+        self.seconds = time.perf_counter() - t
+        self.result = {"dense": d, "info": info, "mask": mask}
+        self._draw()
+        h, w = self.image.shape[:2]
+        self.status.value = (f"<small>{len(self.boxes)} boxes; map updated in {1000 * self.seconds:.0f} ms "
+                             f"({h}x{w}, solved at 1/{self.solver.downsample}, warm start, "
+                             f"{info.iterations} CG iterations)</small>")
+
+    def _draw(self):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+        with plt.ioff():
+            fig = plt.figure(figsize=(10, 3.4), layout="constrained")
+            a, b = fig.subplots(1, 2)
+            a.imshow(self.image); a.axis("off"); a.set_title("boxes (red: sharp, blue: blurred, grey: excluded)",
+                                                             fontsize=9)
+            colours = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
+            for x, y, kind, _ in self.boxes:
+                a.contour(self.region(x, y), levels=[0.5], colors=colours[kind])
+            d = self.result["dense"] / self.factor
+            show_map(b, d, "defocus map (sigma, full-resolution px)", vmax=float(np.percentile(d, 99.5)) or 1.0)
+        if self.figure is not None:
+            plt.close(self.figure)
+        self.figure = fig
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(fig)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)

@@ -16,8 +16,8 @@ def segment_focus(defocus_map, t_f: float = 1.0) -> np.ndarray:
     return m < t_f
 
 
-def magnify(image, defocus_map, factor: float = 2.0, *, renderer: str = "lens", step: float = 0.25,
-            depth=None) -> np.ndarray:
+def magnify(image, defocus_map, factor: float = 2.0, *, in_focus: float = 0.0, renderer: str = "lens",
+            step: float = 0.25, depth=None) -> np.ndarray:
     """Simulate a larger aperture: scale the blur map by ``factor`` and re-blur (Zhuo & Sim Fig. 9,
     Kriener et al. Fig. 5).
 
@@ -32,6 +32,10 @@ def magnify(image, defocus_map, factor: float = 2.0, *, renderer: str = "lens", 
       (default: the blur itself).
     - ``renderer="gaussian"``: a Gaussian of sigma sqrt(factor^2 - 1) sigma per pixel (no
       occlusion: fast, and halos at depth edges). ``step`` is its sigma ladder spacing.
+
+    ``in_focus`` (px): blur up to this level counts as in focus and stays as it is; above it,
+    sigma - in_focus is magnified. Estimated maps rarely reach 0 on a sharp subject (the
+    estimators' floor is ~0.5 px), so with the default 0 the subject softens a little too.
     """
     from ..render import lens_blur
 
@@ -42,7 +46,8 @@ def magnify(image, defocus_map, factor: float = 2.0, *, renderer: str = "lens", 
         raise ValueError(f"factor must be >= 1 (re-blurring cannot sharpen); got {factor}")
     if renderer not in ("lens", "gaussian"):
         raise ValueError(f"renderer must be 'lens' or 'gaussian'; got {renderer!r}")
-    extra = np.clip(m, 0, None) * np.sqrt(factor ** 2 - 1.0)
+    in_focus = check_positive(in_focus, "in_focus", allow_zero=True)
+    extra = np.clip(m - in_focus, 0, None) * np.sqrt(factor ** 2 - 1.0)
     if renderer == "lens":
         return lens_blur(img, 2.0 * extra, depth=depth, step=max(2 * step, 0.25))
     return np.clip(varying_gaussian_blur(img, extra, step=step), 0, 1)

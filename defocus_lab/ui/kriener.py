@@ -71,9 +71,10 @@ class AccelerationExplorer(Explorer):
         self._key = None
         c = _propagation_controls()
         c["factor"] = slider(2.0, 1.0, 4.0, 0.25, "magnification")
+        c["in_focus"] = slider(0.6, 0.0, 2.0, 0.1, "in focus below (px)")
         super().__init__(c)
 
-    def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor):
+    def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
         key = (radius, eps, lam, downsample, iterations, preconditioner)
         if key != self._key:  # magnification alone does not re-solve
             out = {}
@@ -82,7 +83,7 @@ class AccelerationExplorer(Explorer):
                                               iterations)
             self._maps, self._key = out, key
         out = self._maps
-        mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor) for k, v in out.items()}
+        mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor, in_focus=in_focus) for k, v in out.items()}
         return {"maps": {k: v[0] for k, v in out.items()}, "info": {k: v[1] for k, v in out.items()},
                 "seconds": {k: v[2] for k, v in out.items()}, "magnified": mag,
                 "difference": np.abs(out["direct"][0] - out["accelerated"][0])}
@@ -92,8 +93,9 @@ class AccelerationExplorer(Explorer):
         vmax = float(np.percentile(r["maps"]["direct"], 99.5)) or 1.0
         for j, k in enumerate(("direct", "accelerated")):
             info, sec = r["info"][k], r["seconds"][k]
-            show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
-                     f"{info.residual:.1e}", vmax=vmax)
+            im = show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
+                          f"{info.residual:.1e}", vmax=vmax)
+        fig.colorbar(im, ax=ax[0, :2], shrink=0.8, label="sigma (px, working copy)")
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
         im = show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",

@@ -158,3 +158,31 @@ def lens_blur(image, radius_map, step, depth=None):
         cov = a + (1 - a) * cov
     res = np.clip(acc / np.maximum(cov, 1e-12)[..., None], 0, 1)
     return res if np.asarray(image).ndim == 3 else res[..., 0]
+
+
+def decimate2(a):
+    """Bicubic decimation by 2 (Keys a = -0.5, kernel stretched by 2, centred on even pixels),
+    pixel by pixel with mirrored (symmetric) borders."""
+    def cubic(t):
+        t = abs(t)
+        if t <= 1:
+            return 1.5 * t ** 3 - 2.5 * t ** 2 + 1
+        if t <= 2:
+            return -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2
+        return 0.0
+
+    def mirror(j, n):
+        while j < 0 or j >= n:
+            j = -j - 1 if j < 0 else 2 * n - j - 1
+        return j
+
+    a = np.asarray(a, dtype=np.float64)
+    H, W = a.shape[:2]
+    out = np.zeros(((H + 1) // 2, (W + 1) // 2) + a.shape[2:])
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            for dy in range(-3, 4):
+                for dx in range(-3, 4):
+                    w = cubic(dy / 2) * cubic(dx / 2) / 4
+                    out[i, j] += w * a[mirror(2 * i + dy, H), mirror(2 * j + dx, W)]
+    return out

@@ -123,3 +123,20 @@ def test_downsample_must_be_a_power_of_two(rng, ds):
     img, vals, mask = _problem(rng, (20, 20))
     with pytest.raises(ValueError, match="downsample"):
         matting(img, vals, mask, downsample=ds)
+
+
+def test_weights_make_constraints_firmer(rng):
+    img = rng.random((30, 30, 3))
+    vals = np.zeros((30, 30)); mask = np.zeros((30, 30), bool)
+    mask[::4, ::4] = True
+    vals[mask] = rng.random(mask.sum()) * 3
+    w = np.ones((30, 30)); w[:10, :10] = 1000.0
+    soft = matting(img, vals, mask, lam=0.01, solver="direct")
+    firm = matting(img, vals, mask, lam=0.01, solver="direct", weights=w)
+    sel = mask & (w > 1)
+    assert np.abs(firm[sel] - vals[sel]).max() < 0.5 * np.abs(soft[sel] - vals[sel]).max()
+    np.testing.assert_allclose(matting(img, vals, mask, lam=0.01, solver="direct", weights=np.ones((30, 30))), soft)
+    with pytest.raises(ValueError, match="non-negative"):
+        matting(img, vals, mask, weights=-w)
+    half = matting(img, vals, mask, lam=0.01, weights=w, downsample=2)
+    assert half.shape == (30, 30)

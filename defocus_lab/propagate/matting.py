@@ -23,7 +23,7 @@ DIRECT_MAX_PIXELS = 400_000
 def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
             solver: str = "cg", preconditioner: str = "auto", tol: float = 1e-6,
             maxiter: int = 2000, x0=None, callback=None, downsample: int = 1,
-            return_info: bool = False):
+            weights=None, return_info: bool = False):
     """Fill a sparse map over the whole image with the matting Laplacian.
 
     Parameters
@@ -67,6 +67,9 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
         system solved at the coarsest size, and the solution brought back up by the guided fit of
         their Eqs. 7-8 over the defined pixels (21x21 windows, epsilon 0.01), one octave at a time.
         ``x0`` is then read at the coarse size.
+    weights : ndarray (H, W), optional
+        Per-pixel confidence of the sparse values: D = diag(mask * weights) (default 1). A user's
+        scribbles, for example, get a large weight so that they hold like hard constraints.
     return_info : bool
         Also return a :class:`SolveInfo`.
 
@@ -94,7 +97,7 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     """
     ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=downsample)
     d, info = ms.solve(values, mask, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
-                       callback=callback)
+                       callback=callback, weights=weights)
     return (d, info) if return_info else d
 
 
@@ -175,14 +178,22 @@ class MattingSolver:
         return self._mg
 
     def solve(self, values, mask, *, lam: float = 0.005, solver: str = "cg", tol: float = 1e-6,
-              maxiter: int = 2000, x0=None, warm: bool = False, callback=None):
+              maxiter: int = 2000, x0=None, warm: bool = False, callback=None, weights=None):
         """Solve (L + lam D) d = lam D values for this mask; returns (d, SolveInfo).
 
-        With ``downsample`` > 1 the values and mask are at full resolution, the system is solved
-        at the coarse size and the returned map is at full resolution again."""
+        ``weights`` (optional, (H, W), >= 0) scales D per pixel (see :func:`matting`).
+        With ``downsample`` > 1 the values, mask and weights are at full resolution, the system
+        is solved at the coarse size (weights averaged over the kept pixels like the values) and
+        the returned map is at full resolution again; ``self.last`` holds the coarse solution."""
         full = self.full_image.shape[:2]
         vals = as_map(values, full, name="values")
         msk = as_mask(mask, full)
+        if weights is not None:
+            wts = as_map(weights, full, name="weights")
+            if wts.min() < 0:
+                raise ValueError("weights must be non-negative (confidence of each sparse value)")
+        else:
+            wts = None
         lam = check_positive(lam, "lam")
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
@@ -190,19 +201,23 @@ class MattingSolver:
             raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
                              "(check the edge detector's thresholds)")
         for _ in range(len(self.pyramid) - 1):
+            if wts is not None:
+                wts, _ = downsample_sparse(wts, msk)
             vals, msk = downsample_sparse(vals, msk)
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
-                              warm=warm, callback=callback)
+                              warm=warm, callback=callback, weights=wts)
         for level in range(len(self.pyramid) - 2, -1, -1):
             d = guided_upsample(d, self.pyramid[level], radius=self.upsample_radius, eps=self.upsample_eps)
         return d, info
 
-    def _solve(self, vals, msk, *, lam, solver, tol, maxiter, x0, warm, callback):
+    def _solve(self, vals, msk, *, lam, solver, tol, maxiter, x0, warm, callback, weights=None):
         H, W = self.shape
         if not msk.any():
             raise ValueError(f"no sparse value survives downsampling by {self.downsample}: "
                              f"use a smaller downsample")
         dvec = lam * msk.astype(np.float64)
+        if weights is not None:
+            dvec *= weights
         b = dvec * vals
         if solver == "direct":
             if H * W > DIRECT_MAX_PIXELS:

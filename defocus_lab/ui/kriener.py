@@ -95,9 +95,9 @@ class AccelerationExplorer(Explorer):
             info, sec = r["info"][k], r["seconds"][k]
             im = show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
                           f"{info.residual:.1e}", vmax=vmax)
-        fig.colorbar(im, ax=ax[0, :2], shrink=0.8, label="sigma (px, working copy)")
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
+        fig.colorbar(im, ax=ax[0, :2], shrink=0.8, label="sigma (px, working copy)")
         im = show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",
                       cmap="magma")
         fig.colorbar(im, ax=ax[0, 2], shrink=0.8, label="sigma (px, working copy)")
@@ -202,6 +202,7 @@ class ScribbleExplorer:
     """
 
     KINDS = ("sharp", "blurred", "exclude")
+    WEIGHT = 100.0  # confidence of a boxed pixel against 1 for an estimate: boxes hold firmly
 
     def __init__(self, image, side=480, setting="Kriener (7x7, eps 1e-3, lambda 0.1)", downsample=2):
         from IPython.display import display  # noqa: F401  (widgets need IPython)
@@ -246,26 +247,29 @@ class ScribbleExplorer:
         self.update()
 
     def constraints(self):
-        """(values, mask) after the boxes, applied in order (a later box wins)."""
+        """(values, mask, weights) after the boxes, applied in order (a later box wins)."""
         vals, mask = self.sparse.values.copy(), self.sparse.mask.copy()
+        weights = np.ones(mask.shape)
         for x, y, kind, value in self.boxes:
             reg = self.region(x, y)
             if kind == "exclude":
                 mask[reg] = False
             else:
                 mask[reg] = True
+                weights[reg] = self.WEIGHT
                 vals[reg] = 0.0 if kind == "sharp" else value * self.factor  # full-res px -> copy px
-        return vals, mask
+        return vals, mask, weights
 
     def update(self):
-        vals, mask = self.constraints()
+        vals, mask, weights = self.constraints()
         if not mask.any():
             self.status.value = "<b style='color:#b00'>No constraint left: undo the last box.</b>"
             return
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            d, info = self.solver.solve(vals, mask, lam=self.setting["lam"], tol=1e-4, maxiter=300, warm=True)
+            d, info = self.solver.solve(vals, mask, lam=self.setting["lam"], tol=1e-4, maxiter=300, warm=True,
+                                        weights=weights)
         self.seconds = time.perf_counter() - t
         self.result = {"dense": d, "info": info, "mask": mask}
         self._draw()

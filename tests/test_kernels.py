@@ -132,3 +132,12 @@ def test_guided_filter_matches_naive(rng, channels, weighted, r):
     ours = guided_filter(g, p, r, 1e-3, weights=w)
     ref = naive.guided_filter(g, p, r, 1e-3, weights=w)
     np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_guided_filter_in_bands_equals_one_piece(rng, monkeypatch):
+    from defocus_lab.kernels import guided
+    g, p = rng.random((61, 23, 3)), rng.random((61, 23))
+    w = (rng.random((61, 23)) < 0.5).astype(float)
+    whole = guided.guided_filter(g, p, 3, 1e-3, weights=w)
+    monkeypatch.setattr(guided, "BAND_PIXELS", 23 * 13)  # 13-row bands, 6-row halos
+    np.testing.assert_allclose(guided.guided_filter(g, p, 3, 1e-3, weights=w), whole, atol=1e-12)

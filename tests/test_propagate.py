@@ -140,3 +140,13 @@ def test_weights_make_constraints_firmer(rng):
         matting(img, vals, mask, weights=-w)
     half = matting(img, vals, mask, lam=0.01, weights=w, downsample=2)
     assert half.shape == (30, 30)
+
+
+@pytest.mark.parametrize("shape, want", [((500, 500), 1), ((536, 800), 2), ((3000, 4000), 8)])
+def test_auto_downsample(shape, want, monkeypatch):
+    import importlib
+    mod = importlib.import_module("defocus_lab.propagate.matting")
+    monkeypatch.setattr(mod, "half_size", lambda im: im[::2, ::2])  # cheap: only the level count matters
+    monkeypatch.setattr(mod, "MattingWindows", lambda *a, **k: None)
+    s = mod.MattingSolver(np.zeros(shape), downsample="auto")
+    assert s.downsample == want

@@ -18,6 +18,8 @@ from numba import njit, prange
 from ._sym3 import window_inverse
 from .boxfilter import _box_sum, _vpass
 
+BAND_PIXELS = 1 << 21  # rows per band: ~2 MP (28 scratch planes of float64: ~470 MB)
+
 
 @njit(parallel=True, cache=True, nogil=True)
 def _hpass_moments(I, p, w, r, tmp):
@@ -155,6 +157,23 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
         raise ValueError(f"eps must be positive; got {eps}")
     I = np.ascontiguousarray(np.moveaxis(g, -1, 0))
     r = int(radius)
+    out = np.empty((H, W))
+    # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
+    # input within 2r), which is exact and holds the scratch memory to 28 planes of one band.
+    band = max(BAND_PIXELS // W, 4 * r + 1)
+    for y0 in range(0, H, band):
+        y1 = min(H, y0 + band)
+        a0, a1 = max(0, y0 - 2 * r), min(H, y1 + 2 * r)
+        q = _guided_rows(I[:, a0:a1], p[a0:a1], w[a0:a1], r, float(eps))
+        out[y0:y1] = q[y0 - a0:y1 - a0]
+    return out
+
+
+def _guided_rows(I, p, w, r, eps):
+    _, H, W = I.shape
+    I = np.ascontiguousarray(I)
+    p = np.ascontiguousarray(p)
+    w = np.ascontiguousarray(w)
     # two (14, H, W) buffers serve every stage (fresh memory costs page faults: ~40 % of the
     # time at 800x536 when each stage had its own arrays)
     tmp = np.empty((14, H, W))
@@ -162,7 +181,7 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
     _hpass_moments(I, p, w, r, tmp)
     _vpass(tmp, r, S)
     ab = tmp[:5]
-    _fit(S, float(eps), 1e-12, ab)
+    _fit(S, eps, 1e-12, ab)
     T = S[:5]
     _box_sum(ab, r, T, tmp[5:10])
     out = np.empty((H, W))

@@ -151,16 +151,43 @@ def _row_counts(H, W, r, counts):
 
 @njit(parallel=True, cache=True, nogil=True)
 def _fill_csr(I, mu, A, r, indptr, indices, data):
+    """Rows of L in gather form: for pixel i, every interior window k holding it contributes
+    delta_ij - (1 + (I_i - mu_k)^T A_k (I_j - mu_k)) / |w| to each pixel j of the window; A_k (I_i - mu_k)
+    is formed once per (i, k), the contributions summed in a dense (4r+1)^2 patch around i, and
+    the patch's entries that share a window with i written out in row-major order."""
     _, H, W = I.shape
     R = 2 * r
+    P = 2 * R + 1
+    nw = (2 * r + 1) ** 2
     for y in prange(H):
+        acc = np.empty((P, P))
         for x in range(W):
+            acc[:, :] = 0.0
+            i0 = I[0, y, x]
+            i1 = I[1, y, x]
+            i2 = I[2, y, x]
+            for ky in range(max(y - r, r), min(y + r, H - 1 - r) + 1):
+                for kx in range(max(x - r, r), min(x + r, W - 1 - r) + 1):
+                    m0 = mu[0, ky, kx]
+                    m1 = mu[1, ky, kx]
+                    m2 = mu[2, ky, kx]
+                    u0 = i0 - m0
+                    u1 = i1 - m1
+                    u2 = i2 - m2
+                    w0 = A[0, ky, kx] * u0 + A[1, ky, kx] * u1 + A[2, ky, kx] * u2
+                    w1 = A[1, ky, kx] * u0 + A[3, ky, kx] * u1 + A[4, ky, kx] * u2
+                    w2 = A[2, ky, kx] * u0 + A[4, ky, kx] * u1 + A[5, ky, kx] * u2
+                    for yj in range(ky - r, ky + r + 1):
+                        for xj in range(kx - r, kx + r + 1):
+                            acc[yj - y + R, xj - x + R] -= (1.0 + w0 * (I[0, yj, xj] - m0) + w1 * (I[1, yj, xj] - m1)
+                                                           + w2 * (I[2, yj, xj] - m2)) / nw
+                    acc[R, R] += 1.0
             t = indptr[y * W + x]
             for yj in range(max(0, y - R), min(H, y + R + 1)):
                 for xj in range(max(0, x - R), min(W, x + R + 1)):
                     if _shares_window(y, x, yj, xj, r, H, W):
                         indices[t] = yj * W + xj
-                        data[t] = _entry(I, mu, A, r, y, x, yj, xj, H, W)
+                        data[t] = acc[yj - y + R, xj - x + R]
                         t += 1
 
 

@@ -18,11 +18,12 @@ from .multigrid import MultigridPreconditioner, SmoothedAggregationPreconditione
 SOLVERS = ("cg", "direct")
 PRECONDITIONERS = ("auto", "amg", "multigrid", "jacobi", "none")
 DIRECT_MAX_PIXELS = 400_000
+AUTO_MAX_PIXELS = 1 << 18  # downsample="auto": the coarse problem holds at most this many pixels
 
 
 def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
             solver: str = "cg", preconditioner: str = "auto", tol: float = 1e-6,
-            maxiter: int = 2000, x0=None, callback=None, downsample: int = 1,
+            maxiter: int = 2000, x0=None, callback=None, downsample: int | str = 1,
             weights=None, return_info: bool = False):
     """Fill a sparse map over the whole image with the matting Laplacian.
 
@@ -61,12 +62,13 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
         Initial guess (a previous solution: warm start). Default: the mean of the sparse values.
     callback : callable, optional
         ``callback(iteration, d, relative_residual)``; return True to stop.
-    downsample : int
+    downsample : int or "auto"
         1: solve at full resolution. 2, 4, ...: Kriener et al. (2013): the sparse map is
         downsampled by 2 per level (bicubic on values * mask and on mask, then normalised), the
         system solved at the coarsest size, and the solution brought back up by the guided fit of
         their Eqs. 7-8 over the defined pixels (21x21 windows, epsilon 0.01), one octave at a time.
-        ``x0`` is then read at the coarse size.
+        ``x0`` is then read at the coarse size. "auto": the smallest power of two that brings the
+        problem to at most 2^18 pixels (1 up to 0.26 MP, 2 for 0.5 MP, 8 for 12 MP).
     weights : ndarray (H, W), optional
         Per-pixel confidence of the sparse values: D = diag(mask * weights) (default 1). A user's
         scribbles, for example, get a large weight so that they hold like hard constraints.
@@ -130,7 +132,12 @@ class MattingSolver:
     """
 
     def __init__(self, image, *, eps: float = 1e-7, radius: int = 1, preconditioner: str = "auto",
-                 downsample: int = 1, upsample_radius: int = 10, upsample_eps: float = 0.01):
+                 downsample: int | str = 1, upsample_radius: int = 10, upsample_eps: float = 0.01):
+        if downsample == "auto":
+            h, w = np.shape(image)[:2]
+            downsample = 1
+            while -(-h // downsample) * -(-w // downsample) > AUTO_MAX_PIXELS:
+                downsample *= 2
         downsample = check_int(downsample, "downsample", minimum=1)
         if downsample & (downsample - 1):
             raise ValueError(f"downsample must be a power of two (1, 2, 4, ...); got {downsample}")

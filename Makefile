@@ -19,6 +19,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install "$(TORCH)"
 	$(BIN)/python -m pip install -e ".[test,bench]"
+	$(BIN)/defocus-lab warmup
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,6 +8,9 @@ again with that cache filled (a warm start, as on every later launch):
 - pymatting: ``import pymatting`` (it compiles its kernels at import) and one closed-form matte
   of a small image.
 
+The cold column is the compile cost; ``make install`` pays it once (``defocus-lab warmup``),
+so a user's first session after installing starts with the warm column.
+
     python benchmarks/bench_coldstart.py
 """
 from __future__ import annotations

@@ -5,6 +5,7 @@
                          [--png PREVIEW.png]
     defocus-lab fetch [PATH ...]     download the external data (all of it by default)
     defocus-lab data                 where each external file would come from
+    defocus-lab warmup               compile the numba kernels into the cache (make install does it)
 """
 from __future__ import annotations
 
@@ -62,6 +63,12 @@ def _data(args) -> int:
     return 0
 
 
+def _warmup(args) -> int:
+    from .warmup import warmup
+    warmup()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .pipeline import ESTIMATORS, PROPAGATORS
     p = argparse.ArgumentParser(prog="defocus-lab", description="Single-image defocus blur estimation.")
@@ -82,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_fetch)
     d = sub.add_parser("data", help="list the external data files and whether they are here")
     d.set_defaults(func=_data)
+    w = sub.add_parser("warmup", help="compile the numba kernels into the on-disk cache (done by make install)")
+    w.set_defaults(func=_warmup)
     return p
 
 

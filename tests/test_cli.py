@@ -64,3 +64,8 @@ def test_units_disk_goes_through_the_rtf_table(tmp_path, edge_png):
     assert main(["estimate", str(edge_png), "--out", str(b), "--units", "disk"]) == 0
     np.testing.assert_allclose(np.load(b), sigma_to_disk(np.load(a).astype(np.float64)), atol=1e-5)
     assert np.load(b).min() >= 0.5  # the table's smallest disk radius
+
+
+def test_warmup_compiles_and_reports(capsys):
+    assert main(["warmup"]) == 0
+    assert "cached in" in capsys.readouterr().out

@@ -136,17 +136,22 @@ def _shares_window(yi, xi, yj, xj, r, H, W):
             and max(max(xi, xj) - r, r) <= min(min(xi, xj) + r, W - 1 - r))
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _row_counts(H, W, r, counts):
-    R = 2 * r
-    for y in prange(H):
-        for x in range(W):
-            c = 0
-            for yj in range(max(0, y - R), min(H, y + R + 1)):
-                for xj in range(max(0, x - R), min(W, x + R + 1)):
-                    if _shares_window(y, x, yj, xj, r, H, W):
-                        c += 1
-            counts[y * W + x] = c
+def _shared_1d(n, r):
+    """For each position y of an axis of length n: how many positions within 2r share an interior
+    window with it (the condition of :func:`_shares_window` along one axis)."""
+    y = np.arange(n)
+    count = np.zeros(n, dtype=np.int64)
+    for d in range(-2 * r, 2 * r + 1):
+        j = y + d
+        ok = (j >= 0) & (j < n)
+        ok &= np.maximum(np.maximum(y, j) - r, r) <= np.minimum(np.minimum(y, j) + r, n - 1 - r)
+        count += ok
+    return count
+
+
+def _row_counts(H, W, r):
+    """Non-zeros per row of L: sharing a window is separable in y and x."""
+    return np.outer(_shared_1d(H, r), _shared_1d(W, r)).ravel()
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -281,8 +286,7 @@ class MattingWindows:
         """The explicit Laplacian as an (N, N) CSR matrix (N = H W)."""
         H, W = self.shape
         n = H * W
-        counts = np.empty(n, dtype=np.int64)
-        _row_counts(H, W, self.radius, counts)
+        counts = _row_counts(H, W, self.radius)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         indices = np.empty(indptr[-1], dtype=np.int64)

@@ -1,8 +1,8 @@
 """Interactive correction: how long the map takes to follow a box marked sharp or excluded.
 
 A 0.5 MP photo (Zhuo & Sim's flower, 800x600, when DEFOCUS_LAB_DATA has it; else scikit-image's
-coffee at 800x534), Kriener's sparse estimates, MattingSolver at half resolution. For each
-setting and preconditioner: the first solve (set-up included), then three edits (a box marked
+coffee at 800x534), Kriener's sparse estimates, MattingSolver at reduced resolution (2 and 4). For
+each setting, reduction and preconditioner: the first solve (set-up included), then three edits (a box marked
 sharp, a box excluded, the first box removed), each solved from the previous map (warm start)
 and, side by side, from scratch (cold) with the same solver object. Reported: milliseconds and
 CG iterations; ratio = cold / warm.
@@ -12,6 +12,7 @@ CG iterations; ratio = cold / warm.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 import warnings
 
@@ -37,19 +38,23 @@ def edits(shape):
 
 
 def apply(sparse, boxes):
+    """(values, mask, weights) as the notebook's ScribbleExplorer makes them."""
     vals, mask = sparse.values.copy(), sparse.mask.copy()
+    wts = np.ones(mask.shape)
     for reg, kind in boxes:
         if kind == "exclude":
             mask[reg] = False
         else:
             mask[reg] = True
             vals[reg] = 0.0
-    return vals, mask
+            wts[reg] = 100.0
+    return vals, mask, wts
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--downsample", type=int, nargs="+", default=[2, 4])
     a = ap.parse_args()
     from defocus_lab.estimate import kriener
     from defocus_lab.experiments.kriener import EXACT_SETTING, PAPER_SETTING
@@ -60,27 +65,29 @@ def main():
     sparse = kriener(img)
     H, W = img.shape[:2]
     MattingSolver(img[:64, :64], downsample=2).solve(sparse.values[:64, :64], sparse.mask[:64, :64] | True)  # JIT
-    print(f"{name} {W}x{H} ({H * W / 1e6:.2f} MP), solved at half resolution, CG tol {a.tol}")
-    print(f"{'setting':>8} {'precond':>8} {'edit':>16} {'warm ms':>8} {'its':>5} {'cold ms':>8} {'its':>5} {'ratio':>6}")
-    for sname, s in (("Kriener", PAPER_SETTING), ("exact", EXACT_SETTING)):
-        for pc in ("jacobi", "amg"):
+    print(f"{name} {W}x{H} ({H * W / 1e6:.2f} MP), CG tol {a.tol}, boxes weigh 100")
+    print(f"{'setting':>8} {'down':>4} {'precond':>8} {'edit':>16} {'warm ms':>8} {'its':>5} {'cold ms':>8} "
+          f"{'its':>5} {'ratio':>6}")
+    for (sname, s), ds, pc in itertools.product((("Kriener", PAPER_SETTING), ("exact", EXACT_SETTING)),
+                                                a.downsample, ("jacobi", "amg")):
+        if True:
             t = time.perf_counter()
-            ms = MattingSolver(img, eps=s["eps"], radius=s["radius"], downsample=2, preconditioner=pc)
+            ms = MattingSolver(img, eps=s["eps"], radius=s["radius"], downsample=ds, preconditioner=pc)
             d, info = ms.solve(sparse.values, sparse.mask, lam=s["lam"], tol=a.tol, maxiter=3000)
             first = time.perf_counter() - t
             shown = ms.last  # the (half-resolution) solution behind the map the user looks at
-            print(f"{sname:>8} {pc:>8} {'first solve':>16} {1000 * first:8.0f} {info.iterations:5d}")
+            print(f"{sname:>8} {ds:4d} {pc:>8} {'first solve':>16} {1000 * first:8.0f} {info.iterations:5d}")
             for label, boxes in edits((H, W)):
-                vals, mask = apply(sparse, boxes)
+                vals, mask, wts = apply(sparse, boxes)
                 t = time.perf_counter()
-                _, cold = ms.solve(vals, mask, lam=s["lam"], tol=a.tol, maxiter=3000)
+                _, cold = ms.solve(vals, mask, lam=s["lam"], tol=a.tol, maxiter=3000, weights=wts)
                 t_cold = time.perf_counter() - t
                 ms.last = shown
                 t = time.perf_counter()
-                d, warm = ms.solve(vals, mask, lam=s["lam"], tol=a.tol, maxiter=3000, warm=True)
+                d, warm = ms.solve(vals, mask, lam=s["lam"], tol=a.tol, maxiter=3000, warm=True, weights=wts)
                 t_warm = time.perf_counter() - t
                 shown = ms.last
-                print(f"{sname:>8} {pc:>8} {label:>16} {1000 * t_warm:8.0f} {warm.iterations:5d} "
+                print(f"{sname:>8} {ds:4d} {pc:>8} {label:>16} {1000 * t_warm:8.0f} {warm.iterations:5d} "
                       f"{1000 * t_cold:8.0f} {cold.iterations:5d} {t_cold / t_warm:6.2f}")
 
 

@@ -18,7 +18,7 @@ from numba import njit, prange
 from ._sym3 import window_inverse
 from .boxfilter import _box_sum, _vpass
 
-BAND_PIXELS = 1 << 21  # rows per band: ~2 MP (28 scratch planes of float64: ~470 MB)
+BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (28 float64 scratch planes: ~470 MB)
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -109,9 +109,11 @@ class MattingSolver:
     The window statistics, the explicit Laplacian and the multigrid hierarchy are built once and
     reused: a notebook slider that changes the sparse estimates (or a scribble that removes
     some) pays only for the CG iterations. The hierarchy is built for ``L + lam D`` of the first
-    mask and kept while ``lam`` is unchanged; for another mask it is still a symmetric positive
-    definite preconditioner (CG always uses the exact operator of the current mask), it only
-    may need a few more iterations. ``solve(..., warm=True)`` starts from the last solution.
+    solve; a later mask, ``lam`` or ``weights`` changes only the diagonal, and the coarse
+    operators take the Galerkin image of that change (work in proportion to the changed pixels)
+    while the prolongators stay: with a box of scribbles weighing 100 the stale hierarchy needed
+    186 iterations where the updated one needs ~25. ``solve(..., warm=True)`` starts from the
+    last solution.
 
     Parameters
     ----------
@@ -163,7 +165,7 @@ class MattingSolver:
         self.windows = MattingWindows(self.image, self.radius, self.eps)
         self._L = None
         self._mg = None
-        self._mg_lam = None
+        self._mg_dvec = None
         self.last = None
 
     @property
@@ -173,15 +175,20 @@ class MattingSolver:
             self._L = self.windows.to_sparse()
         return self._L
 
-    def _hierarchy(self, A, lam):
-        if self._mg is None or self._mg_lam != lam:
+    def _hierarchy(self, A, dvec):
+        """The multigrid for L + diag(dvec): built on the first solve; for a later data term
+        (another mask, lambda or weights) the hierarchy follows the change of the diagonal
+        (:meth:`MultigridPreconditioner.update_diagonal`) instead of being rebuilt."""
+        if self._mg is None:
             H, W = self.shape
             if self.preconditioner == "amg":
                 nullvecs = np.concatenate([np.ones((H * W, 1)), self.image.reshape(H * W, -1)], axis=1)
                 self._mg = SmoothedAggregationPreconditioner(A, (H, W), nullvecs)
             else:
                 self._mg = MultigridPreconditioner(A, (H, W))
-            self._mg_lam = lam
+        else:
+            self._mg.update_diagonal(dvec - self._mg_dvec)
+        self._mg_dvec = dvec.copy()
         return self._mg
 
     def solve(self, values, mask, *, lam: float = 0.005, solver: str = "cg", tol: float = 1e-6,
@@ -245,7 +252,7 @@ class MattingSolver:
             x0 = np.full((H, W), vals[msk].mean())
         if self.preconditioner in ("amg", "multigrid"):
             A = (self.laplacian + sp.diags(dvec.ravel())).tocsr()
-            mg = self._hierarchy(A, lam)
+            mg = self._hierarchy(A, dvec.ravel())
             precond = lambda r: mg(r.ravel()).reshape(H, W)  # noqa: E731
             matvec = lambda p: spmv(A, p.ravel()).reshape(H, W)  # noqa: E731  (the matrix exists)
         else:

@@ -141,3 +141,25 @@ def test_guided_filter_in_bands_equals_one_piece(rng, monkeypatch):
     whole = guided.guided_filter(g, p, 3, 1e-3, weights=w)
     monkeypatch.setattr(guided, "BAND_PIXELS", 23 * 13)  # 13-row bands, 6-row halos
     np.testing.assert_allclose(guided.guided_filter(g, p, 3, 1e-3, weights=w), whole, atol=1e-12)
+
+
+def test_hierarchy_follows_a_diagonal_change(rng):
+    """After update_diagonal every coarse operator is the Galerkin product of the changed one."""
+    import scipy.sparse as sp
+    from defocus_lab.kernels.sparse import galerkin
+    from defocus_lab.propagate.multigrid import SmoothedAggregationPreconditioner
+    img = rng.random((60, 70, 3))
+    A = (MattingWindows(img, 1, 1e-5).to_sparse() + sp.diags(0.01 * (rng.random(4200) < 0.1))).tocsr()
+    B = np.concatenate([np.ones((4200, 1)), img.reshape(-1, 3)], axis=1)
+    M = SmoothedAggregationPreconditioner(A, (60, 70), B, coarsest=300)
+    delta = np.zeros(4200)
+    delta[rng.choice(4200, 300, replace=False)] = rng.random(300)  # a scribble: some pixels change
+    M.update_diagonal(delta)
+    op = (A + sp.diags(delta)).tocsr()
+    for Al, P, d in M.levels:
+        np.testing.assert_allclose(Al.toarray(), op.toarray(), atol=1e-9)
+        np.testing.assert_allclose(d, op.diagonal())
+        op = galerkin(op, P)
+    np.testing.assert_allclose(M.coarse_matrix.toarray(), op.toarray(), atol=1e-9)
+    x = rng.standard_normal(op.shape[0])
+    np.testing.assert_allclose(M.coarse.solve(op @ x), x, atol=1e-6)

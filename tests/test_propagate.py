@@ -150,3 +150,18 @@ def test_auto_downsample(shape, want, monkeypatch):
     monkeypatch.setattr(mod, "MattingWindows", lambda *a, **k: None)
     s = mod.MattingSolver(np.zeros(shape), downsample="auto")
     assert s.downsample == want
+
+
+def test_solver_reuse_after_a_new_mask_keeps_iterations_low(rng):
+    from defocus_lab.propagate import MattingSolver
+    img = rng.random((48, 64, 3))
+    vals = rng.random((48, 64)) * 3
+    m1 = rng.random((48, 64)) < 0.1
+    m2 = m1.copy(); m2[:20, :20] = True
+    w = np.ones((48, 64)); w[:20, :20] = 100.0
+    ms = MattingSolver(img)
+    ms.solve(vals, m1)
+    d_reused, info_reused = ms.solve(vals, m2, weights=w)
+    d_fresh, info_fresh = MattingSolver(img).solve(vals, m2, weights=w)
+    assert info_reused.iterations <= info_fresh.iterations + 3
+    np.testing.assert_allclose(d_reused, d_fresh, atol=1e-3)

@@ -210,8 +210,10 @@ class ScribbleExplorer:
         self.image, self.factor = working_copy(image, side)
         self.setting = SETTINGS[setting]
         self.sparse = kriener(self.image)
+        # multigrid even for 7x7 windows: its set-up is paid once here, and then every box costs
+        # a few iterations (the hierarchy follows the new data term; see MattingSolver)
         self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],
-                                    downsample=downsample)
+                                    downsample=downsample, preconditioner="amg")
         self.boxes = []
         self.controls = {
             "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x"),

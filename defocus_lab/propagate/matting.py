@@ -51,9 +51,11 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
         For "cg". "auto" (default): "amg" for 3x3 windows, "jacobi" for larger ones, whose
         explicit Laplacian has (4r+1)^2 entries per row (169 at r = 3) and costs more to build
         than the matrix-free CG needs (measured at 400x600, Kriener's setting: 26 s against 18 s
-        at full resolution, 5.7 s against 2.7 s at half). "amg", smoothed-aggregation multigrid built on the Laplacian's near-null
-        vectors (1, R, G, B): few iterations even at eps = 1e-7; "multigrid": geometric, bilinear;
-        "jacobi": the diagonal (thousands of iterations); see ``propagate.multigrid``.
+        at full resolution, 5.7 s against 2.7 s at half; a solver kept for many solves, as the
+        scribble tool's, pays the set-up once and may prefer "amg"). "amg": smoothed-aggregation
+        multigrid built on the Laplacian's near-null vectors (1, R, G, B), few iterations even
+        at eps = 1e-7; "multigrid": geometric, bilinear; "jacobi": the diagonal (hundreds to
+        thousands of iterations); see ``propagate.multigrid``.
     tol : float
         Relative residual ||b - A d|| / ||b|| at which CG stops.
     maxiter : int

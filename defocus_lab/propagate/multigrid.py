@@ -158,6 +158,7 @@ class MultigridPreconditioner:
             dA = galerkin(dA, P)
             dA.eliminate_zeros()
         self.levels = levels
+        self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
         self.coarse_matrix = sp.csc_matrix(_add_sparse(self.coarse_matrix.tocsr(), dA))
         self.coarse = spla.splu(self.coarse_matrix)
 

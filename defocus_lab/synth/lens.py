@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.transform import rescale
 
-from .._validate import check_int, check_positive
+from .._validate import check_positive
 from ..render import varying_gaussian_blur
 
 

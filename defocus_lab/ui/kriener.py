@@ -13,7 +13,7 @@ from ..experiments import kriener as ex
 from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
-from .base import Explorer, show_map, slider, sparse_rgba, working_copy
+from .base import Explorer, show_map, slider, working_copy
 
 SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
@@ -205,7 +205,6 @@ class ScribbleExplorer:
     WEIGHT = 100.0  # confidence of a boxed pixel against 1 for an estimate: boxes hold firmly
 
     def __init__(self, image, side=480, setting="Kriener (7x7, eps 1e-3, lambda 0.1)", downsample=2):
-        from IPython.display import display  # noqa: F401  (widgets need IPython)
         self.full = image
         self.image, self.factor = working_copy(image, side)
         self.setting = SETTINGS[setting]

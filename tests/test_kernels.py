@@ -163,3 +163,14 @@ def test_hierarchy_follows_a_diagonal_change(rng):
     np.testing.assert_allclose(M.coarse_matrix.toarray(), op.toarray(), atol=1e-9)
     x = rng.standard_normal(op.shape[0])
     np.testing.assert_allclose(M.coarse.solve(op @ x), x, atol=1e-6)
+
+
+def test_guided_filter_scratch_reuse_does_not_leak_between_calls(rng):
+    from defocus_lab.kernels.guided import guided_filter
+    g = rng.random((40, 50, 3))
+    p1, p2 = rng.random((40, 50)), rng.random((40, 50))
+    q1 = guided_filter(g, p1, 4, 1e-2)
+    keep = q1.copy()
+    q2 = guided_filter(g, p2, 4, 1e-2)  # same size: the scratch of the first call is reused
+    np.testing.assert_array_equal(q1, keep)
+    np.testing.assert_allclose(q2, naive.guided_filter(g, p2, 4, 1e-2), atol=1e-10)

@@ -150,7 +150,7 @@ def test_smooth_surface_explorer():
 
 
 def test_scribble_explorer(scene):
-    e = ui.ScribbleExplorer(scene.image, side=96)
+    e = ui.ScribbleExplorer(scene.image, side=96, downsample=2)
     e.add_box((0.6, 0.9), (0.1, 0.4), "sharp")
     reg = e.region((0.6, 0.9), (0.1, 0.4))
     assert np.abs(e.result["dense"][reg]).mean() < 0.15
@@ -162,3 +162,8 @@ def test_scribble_explorer(scene):
     assert e.boxes == [] and "ms" in e.status.value
     with pytest.raises(ValueError, match="kind"):
         e.add_box((0, 1), (0, 1), "blurry")
+
+
+def test_scribble_explorer_rejects_an_unknown_setting(scene):
+    with pytest.raises(ValueError, match="setting"):
+        ui.ScribbleExplorer(scene.image, side=96, setting="fast")

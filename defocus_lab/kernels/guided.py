@@ -12,6 +12,8 @@ with w = the indicator of defined pixels it is the edge-aware upsampling fit of 
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit, prange
 
@@ -105,7 +107,18 @@ def _apply(I, T, out):
                 out[y, x] = 0.0
 
 
-def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndarray:
+def guide_planes(guide) -> np.ndarray:
+    """The guide as three contiguous (H, W) float64 planes; a grey guide becomes (g, 0, 0),
+    which leaves the grey filter exactly (the empty channels drop out of the fit)."""
+    g = np.asarray(guide, dtype=np.float64)
+    if g.ndim == 2:
+        return np.ascontiguousarray(np.stack([g, np.zeros_like(g), np.zeros_like(g)]))
+    if g.ndim != 3 or g.shape[2] != 3:
+        raise ValueError(f"guide must be (H, W) or (H, W, 3); got {np.shape(guide)}")
+    return np.ascontiguousarray(np.moveaxis(g, -1, 0))
+
+
+def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_planes=None) -> np.ndarray:
     """Guided filter of ``p`` by ``guide`` (He et al.), optionally weighted per pixel.
 
     Parameters
@@ -120,6 +133,9 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
         Ridge on a_k (He et al.'s epsilon; in the guide's squared units).
     weights : ndarray (H, W), optional
         Per-pixel weights of the fit (e.g. 1 where ``p`` is defined, 0 elsewhere); default 1.
+    guide_planes : ndarray (3, H, W), optional
+        ``guide`` already as :func:`guide_planes` returns it, for callers that filter many
+        signals with one guide (then ``guide`` is only checked for its shape).
 
     Returns
     -------
@@ -139,12 +155,10 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
     >>> bool(np.allclose(q, 2.0 * g + 1.0, atol=1e-4))
     True
     """
-    g = np.asarray(guide, dtype=np.float64)
-    if g.ndim == 2:
-        g = np.stack([g, np.zeros_like(g), np.zeros_like(g)], axis=2)  # exact grey filter
-    if g.ndim != 3 or g.shape[2] != 3:
-        raise ValueError(f"guide must be (H, W) or (H, W, 3); got {np.shape(guide)}")
-    H, W = g.shape[:2]
+    I = _planes(guide) if guide_planes is None else guide_planes
+    H, W = I.shape[1:]
+    if np.shape(guide)[:2] != (H, W):
+        raise ValueError(f"guide_planes {I.shape} do not belong to a guide of shape {np.shape(guide)}")
     p = np.ascontiguousarray(p, dtype=np.float64)
     if p.shape != (H, W):
         raise ValueError(f"p must have the guide's shape {(H, W)}; got {p.shape}")
@@ -155,7 +169,6 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
         raise ValueError(f"radius must be a non-negative integer; got {radius!r}")
     if not eps > 0:
         raise ValueError(f"eps must be positive; got {eps}")
-    I = np.ascontiguousarray(np.moveaxis(g, -1, 0))
     r = int(radius)
     out = np.empty((H, W))
     # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
@@ -169,15 +182,38 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None) -> np.ndar
     return out
 
 
+_planes = guide_planes  # the keyword of guided_filter shadows the function's name there
+
+
+_scratch = threading.local()
+SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band pixels in all (224 MB)
+
+
+def _buffers(H, W):
+    """Two (14, H, W) scratch arrays. Fresh memory costs page faults on first touch (a third of
+    the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
+    ``SCRATCH_KEEP_PIXELS`` pixels in all, and reused by the next call of the same size (a
+    notebook slider; the octaves of one upsampling); larger bands allocate and free as usual."""
+    kept = getattr(_scratch, "kept", None)
+    if kept is None:
+        kept = _scratch.kept = {}
+    pair = kept.pop((H, W), None)
+    if pair is None:
+        pair = (np.empty((14, H, W)), np.empty((14, H, W)))
+    if H * W <= SCRATCH_KEEP_PIXELS:
+        kept[(H, W)] = pair  # most recent last
+        while sum(h * w for h, w in kept) > SCRATCH_KEEP_PIXELS:
+            kept.pop(next(iter(kept)))
+    return pair
+
+
 def _guided_rows(I, p, w, r, eps):
     _, H, W = I.shape
     I = np.ascontiguousarray(I)
     p = np.ascontiguousarray(p)
     w = np.ascontiguousarray(w)
-    # two (14, H, W) buffers serve every stage (fresh memory costs page faults: ~40 % of the
-    # time at 800x536 when each stage had its own arrays)
-    tmp = np.empty((14, H, W))
-    S = np.empty((14, H, W))
+    # two (14, H, W) buffers serve every stage
+    tmp, S = _buffers(H, W)
     _hpass_moments(I, p, w, r, tmp)
     _vpass(tmp, r, S)
     ab = tmp[:5]

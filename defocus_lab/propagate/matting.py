@@ -168,7 +168,15 @@ class MattingSolver:
         self._L = None
         self._mg = None
         self._mg_dvec = None
+        self._guide_planes = {}
         self.last = None
+
+    def _planes(self, level):
+        """The guide planes of a pyramid level, made once (the upsampling's guide never changes)."""
+        from ..kernels.guided import guide_planes
+        if level not in self._guide_planes:
+            self._guide_planes[level] = guide_planes(self.pyramid[level])
+        return self._guide_planes[level]
 
     @property
     def laplacian(self) -> sp.csr_matrix:
@@ -223,7 +231,8 @@ class MattingSolver:
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                               warm=warm, callback=callback, weights=wts)
         for level in range(len(self.pyramid) - 2, -1, -1):
-            d = guided_upsample(d, self.pyramid[level], radius=self.upsample_radius, eps=self.upsample_eps)
+            d = guided_upsample(d, self.pyramid[level], radius=self.upsample_radius, eps=self.upsample_eps,
+                                planes=self._planes(level))
         return d, info
 
     def _solve(self, vals, msk, *, lam, solver, tol, maxiter, x0, warm, callback, weights=None):
@@ -315,16 +324,17 @@ def downsample_sparse(values, mask, *, min_weight: float = 0.1):
     return out, keep
 
 
-def guided_upsample(low, guide, *, radius: int = 10, eps: float = 0.01) -> np.ndarray:
+def guided_upsample(low, guide, *, radius: int = 10, eps: float = 0.01, planes=None) -> np.ndarray:
     """Bring a map up one octave (Kriener et al. 2013, Eqs. 7-8): place it on every second pixel
     of the guide's grid and fit a_k . I + b_k over those pixels in each window.
 
     Exact for maps affine in the colours, except on a one-pixel seam beside colour edges: an
-    unsampled pixel next to the edge also averages windows that saw only the other colour."""
+    unsampled pixel next to the edge also averages windows that saw only the other colour.
+    ``planes``: the guide's :func:`~defocus_lab.kernels.guided.guide_planes`, when kept."""
     from ..kernels.guided import guided_filter
     H, W = guide.shape[:2]
     up = np.zeros((H, W))
     w = np.zeros((H, W))
     up[::2, ::2] = low[: (H + 1) // 2, : (W + 1) // 2]
     w[::2, ::2] = 1.0
-    return guided_filter(guide, up, radius, eps, weights=w)
+    return guided_filter(guide, up, radius, eps, weights=w, guide_planes=planes)

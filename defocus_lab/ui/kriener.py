@@ -19,15 +19,21 @@ SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
 
 
+_LABEL = {"description_width": "initial"}  # labels in full, not cut to the default width
+
+
 def _propagation_controls(iterations=200):
     p = ex.PAPER_SETTING
-    return {"radius": W.IntSlider(value=p["radius"], min=1, max=5, description="window radius"),
+    return {"radius": W.IntSlider(value=p["radius"], min=1, max=5, description="window radius", style=_LABEL),
             "eps": slider(p["eps"], -8, -1, 0.5, "epsilon", log=True),
             "lam": slider(p["lam"], -4, 0, 0.25, "lambda", log=True),
-            "downsample": W.Dropdown(options=[2, 4, 8], value=2, description="downsample"),
-            "iterations": W.IntSlider(value=iterations, min=5, max=1000, step=5, description="CG iterations"),
+            "downsample": W.Dropdown(options=[2, 4, 8], value=2, description="downsample", style=_LABEL,
+                                     layout=W.Layout(width="auto")),
+            "iterations": W.IntSlider(value=iterations, min=5, max=1000, step=5, description="CG iterations",
+                                      style=_LABEL),
             "preconditioner": W.Dropdown(options=["auto", "jacobi", "amg", "none"], value="auto",
-                                         description="preconditioner")}
+                                         description="preconditioner", style=_LABEL,
+                                         layout=W.Layout(width="auto"))}
 
 
 class _SolverCache:
@@ -116,11 +122,14 @@ class ConvergenceExplorer(Explorer):
         self.sparse = kriener(self.image)
         self._refs = {}
         super().__init__({
-            "setting": W.Dropdown(options=list(SETTINGS), description="setting"),
-            "iterations": W.IntSlider(value=300, min=20, max=1000, step=20, description="max iterations"),
-            "downsample": W.Dropdown(options=[2, 4], value=2, description="downsample"),
+            "setting": W.Dropdown(options=list(SETTINGS), description="setting", style=_LABEL,
+                                  layout=W.Layout(width="auto")),
+            "iterations": W.IntSlider(value=300, min=20, max=1000, step=20, description="max iterations",
+                                      style=_LABEL),
+            "downsample": W.Dropdown(options=[2, 4], value=2, description="downsample", style=_LABEL,
+                                     layout=W.Layout(width="auto")),
             "preconditioner": W.Dropdown(options=["jacobi", "none", "amg"], value="jacobi",
-                                         description="preconditioner"),
+                                         description="preconditioner", style=_LABEL, layout=W.Layout(width="auto")),
             "pymatting": W.Checkbox(value=ex.have_pymatting(), description="pymatting curve",
                                     disabled=not ex.have_pymatting())})
 
@@ -221,9 +230,9 @@ class ScribbleExplorer:
                                     downsample=downsample, preconditioner="amg")
         self.boxes = []
         self.controls = {
-            "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x"),
-            "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y"),
-            "kind": W.ToggleButtons(options=self.KINDS, description="mark as"),
+            "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x", style=_LABEL),
+            "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y", style=_LABEL),
+            "kind": W.ToggleButtons(options=self.KINDS, description="mark as", style=_LABEL),
             "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px) for 'blurred'")}
         add, undo, clear = W.Button(description="add box"), W.Button(description="undo"), W.Button(description="clear")
         add.on_click(lambda _: self.add_box(self.controls["x"].value, self.controls["y"].value,

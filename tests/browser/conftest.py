@@ -21,18 +21,23 @@ def _free_port():
 
 
 @pytest.fixture(scope="session")
-def lab_url():
+def lab_url(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     port = _free_port()
+    # the lab works on a copy: JupyterLab saves the notebooks it runs, and the repository's
+    # notebooks stay without outputs
+    nb_dir = tmp_path_factory.mktemp("notebooks")
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        shutil.copy(nb, nb_dir / nb.name)
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "jupyterlab.log", "w")
     proc = subprocess.Popen(
         [jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
          "--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.disable_check_xsrf=True", f"--notebook-dir={ROOT / 'notebooks'}"],
+         "--ServerApp.disable_check_xsrf=True", f"--notebook-dir={nb_dir}"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"})
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,4 +1,6 @@
-"""A real browser runs notebook 01 in JupyterLab, moves a slider and sees the figure change."""
+"""A real browser runs a notebook in JupyterLab, moves a slider of its first explorer and sees
+the figure change (notebook 01: the CoC curve's first slider; notebook 04: Fig. 5's
+magnification, which re-renders without re-solving)."""
 from pathlib import Path
 
 import pytest
@@ -6,15 +8,17 @@ import pytest
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.browser
-NOTEBOOK = "01_zhuo_sim_2011.ipynb"
+CASES = [("01_zhuo_sim_2011.ipynb", 0), ("04_kriener_2013.ipynb", 4)]  # (notebook, slider index)
 
 
 def _figure_src(page, explorer):
     return explorer.locator(".jp-OutputArea-output img").first.get_attribute("src")
 
 
-def test_notebook_runs_and_slider_updates_figure(page, lab_url):
-    page.goto(f"{lab_url}/lab/tree/{NOTEBOOK}")
+@pytest.mark.parametrize("notebook, slider_index", CASES)
+def test_notebook_runs_and_slider_updates_figure(page, lab_url, notebook, slider_index):
+    # a workspace of its own, reset: the lab would otherwise restore the tabs of the previous test
+    page.goto(f"{lab_url}/lab/workspaces/{notebook[:2]}/tree/{notebook}?reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     # wait for the kernel before running
@@ -34,10 +38,10 @@ def test_notebook_runs_and_slider_updates_figure(page, lab_url):
         arg=n_code, timeout=600_000, polling=1000)
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
-    # the first explorer (Fig. 2(b)): its slider and its figure
+    # the first explorer: one of its sliders and its figure
     explorer = page.locator(".widget-vbox").first
     explorer.scroll_into_view_if_needed()
-    slider = explorer.locator(".widget-slider").first
+    slider = explorer.locator(".widget-slider").nth(slider_index)
     readout = slider.locator(".widget-readout")
     before_value = readout.inner_text()
     before_src = _figure_src(page, explorer)
@@ -52,5 +56,5 @@ def test_notebook_runs_and_slider_updates_figure(page, lab_url):
         arg=[explorer.element_handle(), before_src], timeout=60_000)
     assert readout.inner_text() != before_value
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "lab-01-after-slider.png"), full_page=False)
+    page.screenshot(path=str(ARTIFACTS / f"lab-{notebook[:2]}-after-slider.png"), full_page=False)
     assert _figure_src(page, explorer) != before_src

@@ -147,7 +147,7 @@ class ConvergenceExplorer(Explorer):
         for name, (t, mse) in r["curves"].items():
             ax.semilogy(t, np.maximum(mse, 1e-30), "o-", ms=3, label=name)
         h, w = self.image.shape[:2]
-        ax.set_xlabel("CPU time (s, wall clock, set-up included)")
+        ax.set_xlabel("time (s, wall clock on this machine, set-up included; the paper: CPU time)")
         ax.set_ylabel("MSE against the converged solution")
         ax.set_title(f"{h}x{w}, {r['setting']}", fontsize=9)
         ax.legend(fontsize=8)

@@ -163,17 +163,19 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_plan
     if p.shape != (H, W):
         raise ValueError(f"p must have the guide's shape {(H, W)}; got {p.shape}")
     w = np.ones((H, W)) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    if w.shape != (H, W) or np.any(w < 0):
+    if w.shape != (H, W) or w.min() < 0:
         raise ValueError("weights must be a non-negative (H, W) array")
     if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
         raise ValueError(f"radius must be a non-negative integer; got {radius!r}")
     if not eps > 0:
         raise ValueError(f"eps must be positive; got {eps}")
     r = int(radius)
-    out = np.empty((H, W))
     # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
     # input within 2r), which is exact and holds the scratch memory to 28 planes of one band.
     band = max(BAND_PIXELS // W, 4 * r + 1)
+    if band >= H:
+        return _guided_rows(I, p, w, r, float(eps))
+    out = np.empty((H, W))
     for y0 in range(0, H, band):
         y1 = min(H, y0 + band)
         a0, a1 = max(0, y0 - 2 * r), min(H, y1 + 2 * r)

@@ -50,20 +50,24 @@ def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25) -> np.ndarray
     if smap.min() < 0:
         raise ValueError("sigma_map must be non-negative")
     step = check_positive(step, "step")
-    levels = blur_levels(float(smap.max()), step)
-    pos = np.clip(smap / step, 0, len(levels) - 1)
+    out = np.zeros_like(img)
+    for s, w in _ladder_shares(smap, step):
+        out += (w[..., None] if img.ndim == 3 else w) * _gauss(img, s)
+    return out
+
+
+def _ladder_shares(values, step):
+    """Yield (level, share) for the levels of ``blur_levels(max(values), step)`` that hold any
+    pixel: a value between two levels is split linearly between them, so a pixel's shares sum
+    to 1 (both renderers cut the image this way)."""
+    levels = blur_levels(float(values.max()), step)
+    pos = np.clip(values / step, 0, len(levels) - 1)
     lo = np.floor(pos).astype(int)
     frac = pos - lo
-    out = np.zeros_like(img)
     for k, s in enumerate(levels):
-        sel_lo = lo == k
-        sel_hi = (lo == k - 1) & (frac > 0)
-        if not (sel_lo.any() or sel_hi.any()):
-            continue
-        b = _gauss(img, float(s))
-        w = np.where(sel_lo, 1.0 - frac, 0.0) + np.where(sel_hi, frac, 0.0)
-        out += (w[..., None] if img.ndim == 3 else w) * b
-    return out
+        w = np.where(lo == k, 1.0 - frac, 0.0) + np.where((lo == k - 1) & (frac > 0), frac, 0.0)
+        if w.any():
+            yield float(s), w
 
 
 def disk_kernel(radius: float) -> np.ndarray:
@@ -146,26 +150,16 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
     rmax = float(rad.max())
     if rmax / step > max_layers - 1:
         step = rmax / (max_layers - 1)
-    nlev = max(1, int(np.ceil(rmax / step))) + 1
-    radii = np.arange(nlev) * step
-    pos = np.clip(rad / step, 0, nlev - 1)
-    lo = np.minimum(np.floor(pos).astype(int), nlev - 1)
-    frac = pos - lo
     col = img if img.ndim == 3 else img[..., None]
     col = _srgb_to_linear(col) if linear else col
+    layers = list(_ladder_shares(rad, step))
     # layers are composited in the order of their mean depth key (far first)
-    weights = []
-    for k in range(nlev):
-        w = np.where(lo == k, 1.0 - frac, 0.0) + np.where((lo == k - 1) & (frac > 0), frac, 0.0)
-        weights.append(w)
-    keys = [float((order_key * w).sum() / w.sum()) if w.sum() > 0 else -np.inf for w in weights]
+    keys = [float((order_key * w).sum() / w.sum()) for _, w in layers]
     acc = np.zeros((H, W, col.shape[2]))
     cov = np.zeros((H, W))
-    for k in sorted(range(nlev), key=lambda k: -keys[k]):
-        w = weights[k]
-        if not w.any():
-            continue
-        kern = disk_kernel(radii[k])
+    for k in sorted(range(len(layers)), key=lambda k: -keys[k]):
+        radius, w = layers[k]
+        kern = disk_kernel(radius)
         layer = np.concatenate([col * w[..., None], w[..., None]], axis=2)
         if kern.shape[0] > 1:
             pad = kern.shape[0] // 2

@@ -118,7 +118,7 @@ def guide_planes(guide) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(g, -1, 0))
 
 
-def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_planes=None) -> np.ndarray:
+def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=None) -> np.ndarray:
     """Guided filter of ``p`` by ``guide`` (He et al.), optionally weighted per pixel.
 
     Parameters
@@ -133,7 +133,7 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_plan
         Ridge on a_k (He et al.'s epsilon; in the guide's squared units).
     weights : ndarray (H, W), optional
         Per-pixel weights of the fit (e.g. 1 where ``p`` is defined, 0 elsewhere); default 1.
-    guide_planes : ndarray (3, H, W), optional
+    planes : ndarray (3, H, W), optional
         ``guide`` already as :func:`guide_planes` returns it, for callers that filter many
         signals with one guide (then ``guide`` is only checked for its shape).
 
@@ -155,10 +155,10 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_plan
     >>> bool(np.allclose(q, 2.0 * g + 1.0, atol=1e-4))
     True
     """
-    I = _planes(guide) if guide_planes is None else guide_planes
+    I = guide_planes(guide) if planes is None else planes
     H, W = I.shape[1:]
     if np.shape(guide)[:2] != (H, W):
-        raise ValueError(f"guide_planes {I.shape} do not belong to a guide of shape {np.shape(guide)}")
+        raise ValueError(f"planes {I.shape} do not belong to a guide of shape {np.shape(guide)}")
     p = np.ascontiguousarray(p, dtype=np.float64)
     if p.shape != (H, W):
         raise ValueError(f"p must have the guide's shape {(H, W)}; got {p.shape}")
@@ -182,9 +182,6 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, guide_plan
         q = _guided_rows(I[:, a0:a1], p[a0:a1], w[a0:a1], r, float(eps))
         out[y0:y1] = q[y0 - a0:y1 - a0]
     return out
-
-
-_planes = guide_planes  # the keyword of guided_filter shadows the function's name there
 
 
 _scratch = threading.local()

@@ -337,4 +337,4 @@ def guided_upsample(low, guide, *, radius: int = 10, eps: float = 0.01, planes=N
     w = np.zeros((H, W))
     up[::2, ::2] = low[: (H + 1) // 2, : (W + 1) // 2]
     w[::2, ::2] = 1.0
-    return guided_filter(guide, up, radius, eps, weights=w, guide_planes=planes)
+    return guided_filter(guide, up, radius, eps, weights=w, planes=planes)

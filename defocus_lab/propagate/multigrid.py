@@ -153,13 +153,13 @@ class MultigridPreconditioner:
             return
         levels = []
         for A, P, _ in self.levels:
-            A = _add_sparse(A, dA)
+            A = (A + dA).tocsr()
             levels.append((A, P, A.diagonal().copy()))
             dA = galerkin(dA, P)
             dA.eliminate_zeros()
         self.levels = levels
         self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
-        self.coarse_matrix = sp.csc_matrix(_add_sparse(self.coarse_matrix.tocsr(), dA))
+        self.coarse_matrix = (self.coarse_matrix + dA).tocsc()
         self.coarse = spla.splu(self.coarse_matrix)
 
     def _prepare(self):
@@ -316,44 +316,6 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
         self.coarse_matrix = sp.csc_matrix(A)
         self.coarse = spla.splu(self.coarse_matrix)
         self._prepare()
-
-
-def _add_sparse(A, dA):
-    """A + dA in CSR; in place on A's values when dA's pattern lies inside A's (it does for the
-    Galerkin images of a diagonal change), else by scipy's addition."""
-    A = A.tocsr()
-    if dA.nnz == 0:
-        return A
-    dA = dA.tocsr()
-    dA.sort_indices()
-    A.sort_indices()
-    rows = np.repeat(np.arange(dA.shape[0]), np.diff(dA.indptr))
-    pos = np.empty(dA.nnz, dtype=np.int64)
-    ok = _find_entries(A.indptr, A.indices, rows, dA.indices, pos)
-    if not ok:
-        return (A + dA).tocsr()
-    A = A.copy()
-    np.add.at(A.data, pos, dA.data)
-    return A
-
-
-@njit(cache=True, nogil=True)
-def _find_entries(indptr, indices, rows, cols, pos):
-    """pos[t] = index of (rows[t], cols[t]) in a CSR matrix with sorted rows; False if absent."""
-    for t in range(rows.shape[0]):
-        lo = indptr[rows[t]]
-        hi = indptr[rows[t] + 1]
-        c = cols[t]
-        while lo < hi:  # binary search
-            mid = (lo + hi) // 2
-            if indices[mid] < c:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == indptr[rows[t] + 1] or indices[lo] != c:
-            return False
-        pos[t] = lo
-    return True
 
 
 def _coarse_nodes(agg, rows, cols, nc):

@@ -167,3 +167,13 @@ def test_scribble_explorer(scene):
 def test_scribble_explorer_rejects_an_unknown_setting(scene):
     with pytest.raises(ValueError, match="setting"):
         ui.ScribbleExplorer(scene.image, side=96, setting="fast")
+
+
+def test_downsample_sparse_of_stacked_maps_equals_one_by_one(rng):
+    mask = rng.random((40, 30)) < 0.2
+    a, b = rng.random((40, 30)), rng.random((40, 30))
+    both, keep = downsample_sparse(np.stack([a, b], axis=-1), mask)
+    for k, m in enumerate((a, b)):
+        one, keep1 = downsample_sparse(m, mask)
+        np.testing.assert_array_equal(keep, keep1)
+        np.testing.assert_allclose(both[..., k], one, atol=1e-15)

@@ -224,16 +224,23 @@ class MattingSolver:
         if not msk.any():
             raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
                              "(check the edge detector's thresholds)")
-        for _ in range(len(self.pyramid) - 1):
-            if wts is not None:
-                wts, _ = downsample_sparse(wts, msk)
-            vals, msk = downsample_sparse(vals, msk)
+        if len(self.pyramid) > 1:
+            # values and weights go down together: one decimation of the mask per level
+            stacked = vals if wts is None else np.stack([vals, wts], axis=-1)
+            for _ in range(len(self.pyramid) - 1):
+                stacked, msk = downsample_sparse(stacked, msk)
+            vals, wts = (stacked, None) if wts is None else (stacked[..., 0], stacked[..., 1])
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                               warm=warm, callback=callback, weights=wts)
+        return self.upsample(d), info
+
+    def upsample(self, d: np.ndarray) -> np.ndarray:
+        """A solution at the solve's size brought to full resolution (the guided fit of
+        :func:`guided_upsample`, one octave at a time); unchanged when ``downsample`` is 1."""
         for level in range(len(self.pyramid) - 2, -1, -1):
             d = guided_upsample(d, self.pyramid[level], radius=self.upsample_radius, eps=self.upsample_eps,
                                 planes=self._planes(level))
-        return d, info
+        return d
 
     def _solve(self, vals, msk, *, lam, solver, tol, maxiter, x0, warm, callback, weights=None):
         H, W = self.shape
@@ -314,13 +321,14 @@ def half_size(image: np.ndarray) -> np.ndarray:
 def downsample_sparse(values, mask, *, min_weight: float = 0.1):
     """Halve a sparse map (Kriener et al. 2013): bicubic decimation of values * mask and of mask,
     the ratio where the decimated mask exceeds ``min_weight`` (a decision: weaker support is
-    noise)."""
+    noise). ``values`` is (H, W) or (H, W, k): k maps defined on the same mask."""
     m = mask.astype(np.float64)
-    vm = decimate2(values * m)
+    mb = m.reshape(m.shape + (1,) * (values.ndim - 2))
+    vm = decimate2(values * mb)
     mm = decimate2(m)
     keep = mm > min_weight
-    out = np.zeros(mm.shape)
-    out[keep] = vm[keep] / mm[keep]
+    out = np.zeros(vm.shape)
+    out[keep] = vm[keep] / mm[keep].reshape((-1,) + (1,) * (values.ndim - 2))
     return out, keep
 
 

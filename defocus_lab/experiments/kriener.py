@@ -91,48 +91,48 @@ def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None,
     keep = _record_points(maxiter, n_points)
     curves = {}
     for name, ds in (("direct", 1), ("accelerated", downsample)):
-        shots, times = [], []
-        paused = [0.0]
-        t0 = time.perf_counter()
-
-        def cb(it, x, res):
-            t = time.perf_counter()
-            if it in keep:
-                times.append(t - t0 - paused[0])
-                shots.append(x.copy())
-            paused[0] += time.perf_counter() - t
-            return False
-
+        rec = _Recorder(keep)
         ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=ds)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            ms.solve(values, mask, lam=lam, tol=1e-300, maxiter=maxiter, callback=cb)
+            ms.solve(values, mask, lam=lam, tol=1e-300, maxiter=maxiter,
+                     callback=lambda it, x, res: rec(x, it))
         up_time = 0.0
         mse = []
-        for x in shots:
+        for x in rec.shots:
             t = time.perf_counter()
             x = ms.upsample(x)
             up_time = time.perf_counter() - t
             mse.append(float(np.mean((x - reference) ** 2)))
-        curves[name] = (np.asarray(times) + up_time, np.asarray(mse))
+        curves[name] = (np.asarray(rec.times) + up_time, np.asarray(mse))
     if pymatting and have_pymatting():
-        shots, times, paused = [], [], [0.0]
-        count = [0]
-        t0 = time.perf_counter()
-
-        def pcb(x):
-            t = time.perf_counter()
-            count[0] += 1
-            if count[0] in keep:
-                times.append(t - t0 - paused[0])
-                shots.append(x.reshape(reference.shape).copy())
-            paused[0] += time.perf_counter() - t
-
+        rec = _Recorder(keep, shape=reference.shape)
         pymatting_solve(image, values, mask, lam=lam, eps=eps, radius=radius, tol=1e-300,
-                        maxiter=maxiter, callback=pcb)
-        curves["pymatting (V-cycle)"] = (np.asarray(times),
-                                         np.asarray([float(np.mean((x - reference) ** 2)) for x in shots]))
+                        maxiter=maxiter, callback=rec)
+        curves["pymatting (V-cycle)"] = (np.asarray(rec.times),
+                                         np.asarray([float(np.mean((x - reference) ** 2)) for x in rec.shots]))
     return curves
+
+
+class _Recorder:
+    """A CG callback that keeps the iterate at the iteration counts in ``keep``, with the time
+    since it was made; its own time (the copies) is left out of the later times."""
+
+    def __init__(self, keep, shape=None):
+        self.keep, self.shape = keep, shape
+        self.times, self.shots = [], []
+        self.count = 0
+        self._paused = 0.0
+        self._t0 = time.perf_counter()
+
+    def __call__(self, x, iteration=None):
+        t = time.perf_counter()
+        self.count = self.count + 1 if iteration is None else iteration
+        if self.count in self.keep:
+            self.times.append(t - self._t0 - self._paused)
+            x = np.array(x, dtype=np.float64)  # a copy: CG updates its iterate in place
+            self.shots.append(x if self.shape is None else x.reshape(self.shape))
+        self._paused += time.perf_counter() - t
 
 
 METHODS = ("defocus_lab", "defocus_lab half", "pymatting V-cycle", "pymatting ichol", "scipy direct")

@@ -66,19 +66,35 @@ class Explorer:
             self.status.value = f"<b style='color:#b00'>Cannot compute: {exc}</b>"
             return
         self.seconds = time.perf_counter() - t
-        with plt.ioff():
-            fig = plt.figure(figsize=self.figsize, layout="constrained")
-            self.draw(fig, self.result)
-        if self.figure is not None:
-            plt.close(self.figure)
-        self.figure = fig
         self.status.value = f"<small>computed in {self.seconds:.2f} s. {self.note}</small>"
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(fig)
+        self.figure = replace_figure(self.output, self.figure, self.figsize,
+                                     lambda fig: self.draw(fig, self.result))
 
     def _ipython_display_(self):
         display(self.widget)
+
+
+def replace_figure(output, old, figsize, draw):
+    """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of ``old``
+    (closed, so that redraws do not pile up figures); returns the new figure."""
+    with plt.ioff():
+        fig = plt.figure(figsize=figsize, layout="constrained")
+        draw(fig)
+    if old is not None:
+        plt.close(old)
+    output.clear_output(wait=True)
+    with output:
+        display(fig)
+    return fig
+
+
+def box_region(shape, x, y):
+    """Boolean (H, W) mask of the box spanning the fractions ``x`` = (x0, x1) of the width and
+    ``y`` = (y0, y1) of the height (what the range sliders give)."""
+    H, W = shape
+    m = np.zeros((H, W), bool)
+    m[int(y[0] * H):int(np.ceil(y[1] * H)), int(x[0] * W):int(np.ceil(x[1] * W))] = True
+    return m
 
 
 def slider(value, lo, hi, step, description, log=False, readout_format=".3g"):

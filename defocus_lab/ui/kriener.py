@@ -13,7 +13,7 @@ from ..experiments import kriener as ex
 from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
-from .base import Explorer, show_map, slider, working_copy
+from .base import Explorer, box_region, replace_figure, show_map, slider, working_copy
 
 SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
@@ -248,10 +248,7 @@ class ScribbleExplorer:
         self.update()
 
     def region(self, x, y):
-        H, W_ = self.image.shape[:2]
-        m = np.zeros((H, W_), bool)
-        m[int(y[0] * H):int(np.ceil(y[1] * H)), int(x[0] * W_):int(np.ceil(x[1] * W_))] = True
-        return m
+        return box_region(self.image.shape[:2], x, y)
 
     def add_box(self, x, y, kind="sharp", value=0.0):
         if kind not in self.KINDS:
@@ -295,24 +292,17 @@ class ScribbleExplorer:
                              f"{info.iterations} CG iterations)</small>")
 
     def _draw(self):
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-        with plt.ioff():
-            fig = plt.figure(figsize=(10, 3.4), layout="constrained")
-            a, b = fig.subplots(1, 2)
-            a.imshow(self.image); a.axis("off"); a.set_title("boxes (red: sharp, blue: blurred, grey: excluded)",
-                                                             fontsize=9)
-            colours = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
-            for x, y, kind, _ in self.boxes:
-                a.contour(self.region(x, y), levels=[0.5], colors=colours[kind])
-            d = self.result["dense"] / self.factor
-            show_map(b, d, "defocus map (sigma, full-resolution px)", vmax=float(np.percentile(d, 99.5)) or 1.0)
-        if self.figure is not None:
-            plt.close(self.figure)
-        self.figure = fig
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(fig)
+        self.figure = replace_figure(self.output, self.figure, (10, 3.4), self._draw_figure)
+
+    def _draw_figure(self, fig):
+        a, b = fig.subplots(1, 2)
+        a.imshow(self.image); a.axis("off"); a.set_title("boxes (red: sharp, blue: blurred, grey: excluded)",
+                                                         fontsize=9)
+        colours = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
+        for x, y, kind, _ in self.boxes:
+            a.contour(self.region(x, y), levels=[0.5], colors=colours[kind])
+        d = self.result["dense"] / self.factor
+        show_map(b, d, "defocus map (sigma, full-resolution px)", vmax=float(np.percentile(d, 99.5)) or 1.0)
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -10,7 +10,7 @@ from ..kernels.bilateral import sparse_bilateral
 from ..types import SparseBlur
 from ..experiments import zhuo_sim as ex
 from ..propagate import MattingSolver, matting
-from .base import Explorer, show_map, slider, sparse_rgba, working_copy
+from .base import Explorer, box_region, show_map, slider, sparse_rgba, working_copy
 
 _DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once "
               "(blur shown in full-resolution pixels: the copy's sigma / {f:.3f}); "
@@ -238,10 +238,7 @@ class MarkupExplorer(_ImageExplorer):
         super().__init__(image, c)
 
     def region(self, x, y):
-        H, W_ = self.image.shape[:2]
-        m = np.zeros((H, W_), bool)
-        m[int(y[0] * H):int(np.ceil(y[1] * H)), int(x[0] * W_):int(np.ceil(x[1] * W_))] = True
-        return m
+        return box_region(self.image.shape[:2], x, y)
 
     def compute(self, x, y, enabled):
         if self._sparse is None:

@@ -1,8 +1,8 @@
 """The ``defocus-lab`` command: the notebooks' functions from a shell.
 
-    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo-sim] [--propagation matting]
-                         [--units sigma|disk] [--edges EDGES.png] [--sparse-out SPARSE.npz]
-                         [--png PREVIEW.png]
+    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo-sim|kriener|karaali2022]
+                         [--propagation matting|domain-transform] [--units sigma|disk]
+                         [--edges EDGES.png] [--sparse-out SPARSE.npz] [--png PREVIEW.png]
     defocus-lab fetch [PATH ...]     download the external data (all of it by default)
     defocus-lab data                 where each external file would come from
     defocus-lab warmup               compile the numba kernels into the cache (make install does it)
@@ -24,19 +24,20 @@ def _load(path: str) -> np.ndarray:
 
 
 def _estimate(args) -> int:
-    from .data import sigma_to_disk
     from .pipeline import estimate_defocus
     image = _load(args.image)
     edges = _load(args.edges) if args.edges else None
-    dense, sparse = estimate_defocus(image, method=args.method, propagation=args.propagation, edges=edges)
-    values = sparse.values
-    if args.units == "disk":
-        dense = sigma_to_disk(dense)
-        values = np.where(sparse.mask, sigma_to_disk(values), 0.0)
+    dense, sparse = estimate_defocus(image, method=args.method, propagation=args.propagation, edges=edges,
+                                     units=args.units)
     np.save(args.out, dense.astype(np.float32))
     if args.sparse_out:
-        extra = {} if sparse.depth_edges is None else {"depth_edges": sparse.depth_edges}
-        np.savez_compressed(args.sparse_out, values=values.astype(np.float32), mask=sparse.mask, **extra)
+        # (H, W) arrays: values (kept for propagation, 0 elsewhere), raw_values (the estimator's
+        # value at every edge pixel, dropped ones included), mask, depth_edges (all False for
+        # methods without depth edges).
+        depth = sparse.depth_edges if sparse.depth_edges is not None else np.zeros(sparse.shape, bool)
+        np.savez_compressed(args.sparse_out, values=sparse.values.astype(np.float32),
+                            raw_values=sparse.all_values().astype(np.float32), mask=sparse.mask,
+                            depth_edges=depth)
     if args.png:
         import matplotlib
         matplotlib.use("Agg")
@@ -77,11 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("image")
     e.add_argument("--out", required=True, help="dense map, float32 (H, W) .npy")
     e.add_argument("--method", default="zhuo-sim", choices=sorted(ESTIMATORS))
-    e.add_argument("--propagation", default="matting", choices=sorted(PROPAGATORS))
+    e.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
+                   help="default: the method's own (matting; domain-transform for karaali2022)")
     e.add_argument("--units", default="sigma", choices=["sigma", "disk"],
-                   help="Gaussian sigma (px) or disk radius (px, through the RTF table)")
+                   help="Gaussian sigma (px) or disk radius (px); converted through the RTF table "
+                        "when the method's unit differs (karaali2022 gives disk radius)")
     e.add_argument("--edges", help="precomputed binary edge map instead of Canny")
-    e.add_argument("--sparse-out", help="sparse estimate .npz: values, mask (and depth_edges)")
+    e.add_argument("--sparse-out", help="sparse estimate .npz of (H, W) arrays: values, raw_values, mask, "
+                                        "depth_edges")
     e.add_argument("--png", help="a colour preview of the dense map")
     e.set_defaults(func=_estimate)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")

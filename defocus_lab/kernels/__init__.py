@@ -9,5 +9,6 @@ from .boxfilter import box_sum, box_mean
 from .matting import MattingWindows
 from .gradient_ratio import blur_from_ratio
 from .bilateral import sparse_bilateral
+from .domain_transform import recursive_filter
 
-__all__ = ["box_sum", "box_mean", "MattingWindows", "blur_from_ratio", "sparse_bilateral"]
+__all__ = ["box_sum", "box_mean", "MattingWindows", "blur_from_ratio", "sparse_bilateral", "recursive_filter"]

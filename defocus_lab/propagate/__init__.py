@@ -1,5 +1,6 @@
 """Propagators: fill a sparse blur map over the whole image."""
 from .cg import ConvergenceWarning, SolveInfo, pcg
+from .domain_transform import domain_transform
 from .matting import MattingSolver, matting
 
-__all__ = ["matting", "MattingSolver", "pcg", "SolveInfo", "ConvergenceWarning"]
+__all__ = ["matting", "MattingSolver", "domain_transform", "pcg", "SolveInfo", "ConvergenceWarning"]

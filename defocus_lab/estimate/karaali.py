@@ -1,0 +1,194 @@
+"""Blur at edge pixels by B-NET, depth edges by E-NET (Karaali, Harte & Jung 2022, Sec. III).
+
+Edges come from the authors' detector (Canny on the HSV hue channel, sigma sqrt(2), absolute
+thresholds 0.05 / 0.06, scikit-image), a grey Canny with the same parameters, or a precomputed
+map. E-NET calls each edge pixel a pattern or a depth edge; B-NET gives its blur class, a disk
+radius 0.5 + 0.25 k px. The sparse blur keeps pattern edges only; the depth edges are handed to
+the propagator (:func:`defocus_lab.propagate.domain_transform` stops at them).
+
+Both networks run on every edge pixel through :func:`defocus_lab.models.karaali.edge_logits`
+(dense shared convolutions over tiles of the image, then the head per edge pixel, in batches):
+memory stays bounded however many edges there are (the authors' script builds one array of all
+41x41 patches and runs out of 24 GB at 13k edges).
+
+Decisions: a grey image is fed as three equal channels (the networks read RGB); an image with
+no depth edge keeps all its edges (the authors' script divides by zero there).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_image, check_int, check_positive
+from ..types import SparseBlur
+from .edges import as_edge_map
+
+SQRT2 = float(np.sqrt(2.0))
+DETECTORS = ("hue", "grey")
+
+
+def edge_map(image, *, detector: str = "hue", sigma: float = SQRT2, low: float = 0.05,
+             high: float = 0.06) -> np.ndarray:
+    """Canny edges as the authors compute them (``detector="hue"``) or on the grey image.
+
+    Thresholds are absolute, on scikit-image's gradient magnitude of the smoothed channel
+    (hue and grey both lie in [0, 1]).
+    """
+    from skimage import color, feature
+    img = as_image(image)
+    if detector not in DETECTORS:
+        raise ValueError(f"detector must be one of {DETECTORS}; got {detector!r}")
+    sigma = check_positive(sigma, "sigma")
+    high = check_positive(high, "high")
+    low = check_positive(low, "low", allow_zero=True)
+    if low > high:
+        raise ValueError(f"low ({low}) must not exceed high ({high})")
+    if img.ndim == 2:
+        chan = img
+    elif detector == "hue":
+        chan = color.rgb2hsv(img)[..., 0]
+    else:
+        chan = color.rgb2gray(img)
+    return feature.canny(chan, sigma, low, high)
+
+
+def extract_patches(image, ys, xs) -> np.ndarray:
+    """The 41x41 RGB patches centred on (ys, xs), (N, 3, 41, 41) float32, image padded by 20 px
+    with reflection (``numpy.pad(mode="symmetric")``), gathered without a Python loop."""
+    from ..models.karaali import PAD, PATCH
+    img = _rgb(as_image(image)).astype(np.float32)
+    padded = np.pad(img, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
+    win = np.lib.stride_tricks.sliding_window_view(padded, (PATCH, PATCH), axis=(0, 1))
+    return np.ascontiguousarray(win[np.asarray(ys), np.asarray(xs)])
+
+
+def _rgb(img: np.ndarray) -> np.ndarray:
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
+
+
+@dataclass
+class EdgeClassification:
+    """B-NET and E-NET outputs at the edge pixels of one image.
+
+    Attributes
+    ----------
+    ys, xs : int arrays (N,)
+        The edge pixels.
+    blur_logits : float32 (N, 23)
+        B-NET logits; ``blur_probabilities`` is their softmax.
+    edge_logits : float32 (N, 2)
+        E-NET logits (column 1: depth edge).
+    shape : (H, W)
+    edges : bool (H, W)
+    """
+    ys: np.ndarray
+    xs: np.ndarray
+    blur_logits: np.ndarray
+    edge_logits: np.ndarray
+    shape: tuple
+    edges: np.ndarray
+
+    @property
+    def blur(self) -> np.ndarray:
+        """B-NET's class value (disk radius, px) per edge pixel."""
+        from ..models.karaali import BLUR_LEVELS
+        return BLUR_LEVELS[np.argmax(self.blur_logits, axis=1)]
+
+    @property
+    def blur_probabilities(self) -> np.ndarray:
+        return _softmax(self.blur_logits)
+
+    @property
+    def depth_probability(self) -> np.ndarray:
+        """E-NET's probability that each edge pixel is a depth edge."""
+        return _softmax(self.edge_logits)[:, 1]
+
+    @property
+    def is_depth(self) -> np.ndarray:
+        """E-NET's decision (its arg-max: probability above 0.5)."""
+        return self.edge_logits[:, 1] > self.edge_logits[:, 0]
+
+    def sparse(self) -> SparseBlur:
+        """SparseBlur in disk radius: values at pattern edges, raw values at every edge pixel."""
+        H, W = self.shape
+        raw = np.zeros((H, W))
+        raw[self.ys, self.xs] = self.blur
+        depth = np.zeros((H, W), bool)
+        depth[self.ys, self.xs] = self.is_depth
+        mask = self.edges & ~depth
+        return SparseBlur(np.where(mask, raw, 0.0), mask, edges=self.edges, depth_edges=depth,
+                          units="disk", raw_values=raw)
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: float = SQRT2,
+                   canny_low: float = 0.05, canny_high: float = 0.06, bnet="authors", enet="authors",
+                   zero_branches=(), tile: int = 192, batch: int = 4096, progress=None,
+                   download: bool = True) -> EdgeClassification:
+    """Run B-NET and E-NET at every edge pixel of ``image``.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) (or grey), float in [0, 1] (uint8 is scaled)
+    edges : ndarray (H, W), optional
+        Precomputed edge map (bool, 0/1 or 0/255), e.g. the authors' RTF edge maps.
+    detector, canny_sigma, canny_low, canny_high :
+        The edge detector when ``edges`` is None (:func:`edge_map`).
+    bnet, enet : "authors", a path to an .npz, or a :class:`~defocus_lab.models.MultiScaleNet`
+        The networks (default: the paper's trained weights).
+    zero_branches : tuple of str
+        B-NET branches ("41", "27", "15") whose output is replaced by zeros (the multi-scale
+        ablation); E-NET is left whole.
+    tile, batch : int
+        Memory bounds of :func:`~defocus_lab.models.karaali.edge_logits`.
+    progress : bool or None
+        A tqdm bar over the image tiles; None: shown when there are more than 100 000 edges.
+    download : bool
+        Allow downloading the authors' weights when they are not on this machine.
+    """
+    from ..models.karaali import edge_logits, load_network
+    img = _rgb(as_image(image))
+    tile = check_int(tile, "tile", minimum=16)
+    batch = check_int(batch, "batch", minimum=1)
+    if edges is None:
+        e = edge_map(img, detector=detector, sigma=canny_sigma, low=canny_low, high=canny_high)
+    else:
+        e = as_edge_map(edges, img.shape[:2])
+    b = load_network(bnet, "bnet", download=download)
+    n = load_network(enet, "enet", download=download)
+    ys, xs = np.nonzero(e)
+    bar, callback = None, None
+    if progress or (progress is None and len(ys) > 100_000):
+        from tqdm.auto import tqdm
+        bar = tqdm(desc="B-NET/E-NET tiles", unit="tile")
+
+        def callback(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+    try:
+        lb, le = edge_logits(img, ys, xs, [b, n], zero_branches=[tuple(zero_branches), ()],
+                             tile=tile, batch=batch, progress=callback)
+    finally:
+        if bar is not None:
+            bar.close()
+    return EdgeClassification(ys, xs, lb, le, img.shape[:2], e)
+
+
+def karaali2022(image, *, edges=None, **options) -> SparseBlur:
+    """Sparse blur (disk radius, px) at the pattern edges, depth edges marked (Karaali et al. 2022).
+
+    Takes the options of :func:`classify_edges`. The SparseBlur's ``raw_values`` hold B-NET's
+    value at every edge pixel, depth edges included; ``depth_edges`` marks E-NET's depth edges.
+
+    References
+    ----------
+    A. Karaali, N. Harte, C. R. Jung, "Deep multi-scale feature learning for defocus blur
+    estimation", IEEE Transactions on Image Processing 31, 2022.
+    """
+    return classify_edges(image, edges=edges, **options).sparse()

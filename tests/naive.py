@@ -186,3 +186,104 @@ def decimate2(a):
                     w = cubic(dy / 2) * cubic(dx / 2) / 4
                     out[i, j] += w * a[mirror(2 * i + dy, H), mirror(2 * j + dx, W)]
     return out
+
+
+# ----------------------------------------------------------------------------- Karaali 2022
+
+def _conv_valid(x, w):
+    """x (N, H, W, Cin), w HWIO (kh, kw, Cin, Cout): 'valid' correlation, loop over offsets."""
+    kh, kw = w.shape[:2]
+    H, W = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+    out = np.zeros((x.shape[0], H, W, w.shape[3]))
+    for u in range(kh):
+        for v in range(kw):
+            out += x[:, u:u + H, v:v + W, :] @ w[u, v]
+    return out
+
+
+def _maxpool3_same(x):
+    """3x3 / stride 3 max pool, TensorFlow 'SAME': output ceil(n / 3), padding at the end."""
+    N, H, W, C = x.shape
+    Ho, Wo = -(-H // 3), -(-W // 3)
+    out = np.full((N, Ho, Wo, C), -np.inf)
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, i, j] = x[:, 3 * i:3 * i + 3, 3 * j:3 * j + 3].max(axis=(1, 2))
+    return out
+
+
+def karaali_forward(tensors, kind, patches):
+    """B-NET / E-NET as the authors' TensorFlow graph, in float64, from their tensors (file order).
+
+    patches: (N, 41, 41, 3) in [0, 1]. Returns the softmax probabilities (N, classes).
+    """
+    t = [np.asarray(a, dtype=np.float64) for a in tensors]
+    x = np.asarray(patches, dtype=np.float64)
+    relu = lambda a: np.maximum(a, 0.0)  # noqa: E731
+    conv = lambda a, w: relu(_conv_valid(a, w))  # noqa: E731
+
+    def pool_first(inp, w):  # conv, pool, conv, conv, conv
+        h = _maxpool3_same(conv(inp, w[0]))
+        for k in (1, 2, 3):
+            h = conv(h, w[k])
+        return h
+
+    def b27(inp, w):  # conv, conv, conv, pool, 1x1 conv
+        h = conv(conv(conv(inp, w[0]), w[1]), w[2])
+        return conv(_maxpool3_same(h), w[3])
+
+    def b15(inp, w):
+        for k in range(4):
+            inp = conv(inp, w[k])
+        return inp
+
+    c27, c15 = x[:, 8:35, 8:35], x[:, 14:29, 14:29]
+    if kind == "bnet":
+        feats = [pool_first(x, t[0:4]), b27(c27, t[4:8]), b15(c15, t[8:12])]
+        rest = t[12:]
+    else:
+        feats = [pool_first(x, t[4:8]), pool_first(x, t[0:4]), b27(c27, t[8:12]), b15(c15, t[12:16])]
+        rest = t[16:]
+    h = np.concatenate(feats, axis=3)
+    for k in range(4):
+        h = conv(h, rest[k])
+    h = h.reshape(h.shape[0], -1)
+    h = relu(h @ rest[4] + rest[5].ravel())
+    h = relu(h @ rest[6] + rest[7].ravel())
+    z = h @ rest[8] + rest[9].ravel()
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def recursive_filter(src, guide, sigma_s, sigma_r, iterations, penalty=None):
+    """Domain-transform recursive filter written from Gastal & Oliveira's description: per pixel
+    loops, the derivative 1 + penalty + sigma_s / sigma_r * sum |dI|, a = exp(-sqrt(2) / sigma_i)."""
+    F = np.array(src, dtype=np.float64)
+    F = F[..., None] if F.ndim == 2 else F
+    J = np.asarray(guide, dtype=np.float64)
+    J = J[..., None] if J.ndim == 2 else J
+    H, W = F.shape[:2]
+    P = np.zeros((H, W)) if penalty is None else np.asarray(penalty, dtype=np.float64)
+    dx = np.ones((H, W)) + P
+    dy = np.ones((H, W)) + P
+    for y in range(H):
+        for x in range(W):
+            if x > 0:
+                dx[y, x] += sigma_s / sigma_r * np.abs(J[y, x] - J[y, x - 1]).sum()
+            if y > 0:
+                dy[y, x] += sigma_s / sigma_r * np.abs(J[y, x] - J[y - 1, x]).sum()
+    N = iterations
+    for i in range(N):
+        s = sigma_s * np.sqrt(3) * 2 ** (N - i - 1) / np.sqrt(4 ** N - 1)
+        a = np.exp(-np.sqrt(2) / s)
+        for y in range(H):
+            for x in range(1, W):
+                F[y, x] += a ** dx[y, x] * (F[y, x - 1] - F[y, x])
+            for x in range(W - 2, -1, -1):
+                F[y, x] += a ** dx[y, x + 1] * (F[y, x + 1] - F[y, x])
+        for x in range(W):
+            for y in range(1, H):
+                F[y, x] += a ** dy[y, x] * (F[y - 1, x] - F[y, x])
+            for y in range(H - 2, -1, -1):
+                F[y, x] += a ** dy[y + 1, x] * (F[y + 1, x] - F[y, x])
+    return F[..., 0] if np.ndim(src) == 2 else F

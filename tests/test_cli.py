@@ -69,3 +69,21 @@ def test_units_disk_goes_through_the_rtf_table(tmp_path, edge_png):
 def test_warmup_compiles_and_reports(capsys):
     assert main(["warmup"]) == 0
     assert "cached in" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not __import__("defocus_lab.models.karaali", fromlist=["available"]).available(),
+                    reason="needs the Karaali 2022 weights under DEFOCUS_LAB_DATA")
+def test_karaali2022_disk_units_and_sparse_arrays(tmp_path):
+    from defocus_lab.data import fetch, load_rtf
+    out, sparse = tmp_path / "m.npy", tmp_path / "s.npz"
+    assert main(["estimate", str(fetch("rtf/image_05.png")), "--method", "karaali2022", "--edges",
+                 str(fetch("rtf/edges/edge_05.png")), "--units", "disk", "--out", str(out),
+                 "--sparse-out", str(sparse)]) == 0
+    r = load_rtf(5)
+    assert np.mean(np.abs(np.load(out) - r["blur_disk"])) == pytest.approx(0.124, abs=0.01)
+    z = np.load(sparse)
+    assert set(z.files) == {"values", "raw_values", "mask", "depth_edges"}
+    assert all(z[k].shape == (360, 360) for k in z.files)
+    np.testing.assert_array_equal(z["raw_values"] > 0, r["edges"])  # every edge pixel
+    np.testing.assert_array_equal(z["mask"], r["edges"] & ~z["depth_edges"])
+    assert z["depth_edges"].any() and (z["values"][~z["mask"]] == 0).all()

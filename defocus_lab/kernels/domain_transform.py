@@ -24,64 +24,83 @@ from numba import njit, prange
 
 from .._validate import check_int, check_positive
 
-_COLUMN_BLOCK = 64  # columns per task of the vertical pass
+_COLUMN_BLOCK = 128  # columns per task of the vertical pass
+_ROW_BLOCK = 4  # rows advancing together in the horizontal pass
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _derivatives(J, ratio, penalty, dx, dy):
-    """dx[y, x] = 1 + penalty + ratio * sum_c |J[c, y, x] - J[c, y, x - 1]| (dx[:, 0] = 1 + penalty),
-    dy likewise along columns."""
+def _transform_powers(J, ratio, penalty, loga, vx, vy):
+    """vx = a^dx, vy = a^dy for the transform's derivatives
+    dx[y, x] = 1 + penalty + ratio * sum_c |J[c, y, x] - J[c, y, x - 1]| (dx[:, 0] = 1 + penalty),
+    dy likewise along columns (a = exp(loga))."""
     C, H, W = J.shape
     for y in prange(H):
         for x in range(W):
-            sx = 0.0
-            sy = 0.0
-            for c in range(C):
-                if x > 0:
-                    sx += abs(J[c, y, x] - J[c, y, x - 1])
-                if y > 0:
-                    sy += abs(J[c, y, x] - J[c, y - 1, x])
-            dx[y, x] = 1.0 + penalty[y, x] + ratio * sx
-            dy[y, x] = 1.0 + penalty[y, x] + ratio * sy
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _powers(D, loga, V):
-    """V = a ** D, computed as exp(D log a)."""
-    H, W = D.shape
-    for y in prange(H):
+            vx[y, x] = 0.0
+            vy[y, x] = 0.0
+        for c in range(C):
+            for x in range(1, W):
+                vx[y, x] += abs(J[c, y, x] - J[c, y, x - 1])
+            if y > 0:
+                for x in range(W):
+                    vy[y, x] += abs(J[c, y, x] - J[c, y - 1, x])
         for x in range(W):
-            V[y, x] = np.exp(D[y, x] * loga)
+            vx[y, x] = np.exp(loga * (1.0 + penalty[y, x] + ratio * vx[y, x]))
+            vy[y, x] = np.exp(loga * (1.0 + penalty[y, x] + ratio * vy[y, x]))
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _rows(F, V):
-    """Recursive filter along every row of every plane, forwards then backwards, in place."""
+def _rows(F, V, square):
+    """Recursive filter along every row of every plane, forwards then backwards, in place.
+
+    A task is a block of rows of all planes; the rows of a block advance together (independent
+    recursions overlap in the pipeline). With ``square``, V is squared after its last use (in
+    the last plane's backward pass): the next iteration's a^D, since each iteration halves sigma
+    (a_{i+1} = a_i^2).
+    """
     C, H, W = F.shape
-    for idx in prange(C * H):
-        c = idx // H
-        y = idx - c * H
-        for x in range(1, W):
-            F[c, y, x] += V[y, x] * (F[c, y, x - 1] - F[c, y, x])
-        for x in range(W - 2, -1, -1):
-            F[c, y, x] += V[y, x + 1] * (F[c, y, x + 1] - F[c, y, x])
+    nr = _ROW_BLOCK
+    for b in prange((H + nr - 1) // nr):
+        y0 = b * nr
+        y1 = min(H, y0 + nr)
+        for c in range(C):
+            for x in range(1, W):
+                for y in range(y0, y1):
+                    F[c, y, x] += V[y, x] * (F[c, y, x - 1] - F[c, y, x])
+            last = square and c == C - 1
+            for x in range(W - 2, -1, -1):
+                for y in range(y0, y1):
+                    v = V[y, x + 1]
+                    F[c, y, x] += v * (F[c, y, x + 1] - F[c, y, x])
+                    if last:
+                        V[y, x + 1] = v * v
+            if last:
+                for y in range(y0, y1):
+                    V[y, 0] *= V[y, 0]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _columns(F, V, blk):
-    """Recursive filter along every column, forwards then backwards, in place."""
+def _columns(F, V, blk, square):
+    """Recursive filter along every column, forwards then backwards, in place; a task is a block
+    of contiguous columns of all planes (V squared after its last use, as in :func:`_rows`)."""
     C, H, W = F.shape
-    nb = (W + blk - 1) // blk
-    for idx in prange(C * nb):
-        c = idx // nb
-        x0 = (idx - c * nb) * blk
+    for b in prange((W + blk - 1) // blk):
+        x0 = b * blk
         x1 = min(W, x0 + blk)
-        for y in range(1, H):
-            for x in range(x0, x1):
-                F[c, y, x] += V[y, x] * (F[c, y - 1, x] - F[c, y, x])
-        for y in range(H - 2, -1, -1):
-            for x in range(x0, x1):
-                F[c, y, x] += V[y + 1, x] * (F[c, y + 1, x] - F[c, y, x])
+        for c in range(C):
+            for y in range(1, H):
+                for x in range(x0, x1):
+                    F[c, y, x] += V[y, x] * (F[c, y - 1, x] - F[c, y, x])
+            last = square and c == C - 1
+            for y in range(H - 2, -1, -1):
+                for x in range(x0, x1):
+                    F[c, y, x] += V[y + 1, x] * (F[c, y + 1, x] - F[c, y, x])
+                if last:
+                    for x in range(x0, x1):
+                        V[y + 1, x] *= V[y + 1, x]
+            if last:
+                for x in range(x0, x1):
+                    V[0, x] *= V[0, x]
 
 
 def iteration_sigmas(sigma_s: float, iterations: int) -> np.ndarray:
@@ -122,7 +141,8 @@ def recursive_filter(src, guide=None, *, sigma_s: float, sigma_r: float, iterati
 
     Returns
     -------
-    ndarray of ``src``'s shape, float64.
+    ndarray of ``src``'s shape, float64 (for (H, W, C) input a view of (C, H, W) planes: call
+    ``numpy.ascontiguousarray`` if interleaved channels are needed).
 
     Examples
     --------
@@ -149,15 +169,16 @@ def recursive_filter(src, guide=None, *, sigma_s: float, sigma_r: float, iterati
         if d.shape != (H, W):
             raise ValueError(f"depth_edges must have shape {(H, W)}; got {d.shape}")
         penalty = np.ascontiguousarray(psi * d.astype(np.float64))
-    dx = np.empty((H, W))
-    dy = np.empty((H, W))
-    _derivatives(J, sigma_s / sigma_r, penalty, dx, dy)
+    # a^D for the first (widest) iteration; each later one halves sigma, i.e. squares a^D
+    # (the passes square V after its last use: one exp per pixel in all).
+    loga = -np.sqrt(2.0) / iteration_sigmas(sigma_s, iterations)[0]
     vx = np.empty((H, W))
     vy = np.empty((H, W))
-    for s in iteration_sigmas(sigma_s, iterations):
-        loga = -np.sqrt(2.0) / s
-        _powers(dx, loga, vx)
-        _powers(dy, loga, vy)
-        _rows(F, vx)
-        _columns(F, vy, _COLUMN_BLOCK)
-    return F[0] if np.asarray(src).ndim == 2 else F.transpose(1, 2, 0).copy()
+    _transform_powers(J, sigma_s / sigma_r, penalty, loga, vx, vy)
+    for i in range(iterations):
+        more = i + 1 < iterations
+        _rows(F, vx, more)
+        _columns(F, vy, _COLUMN_BLOCK, more)
+    # (H, W, C) input: a view of the planes (channels not interleaved in memory; copying back
+    # would cost a tenth of the filter at 12 MP)
+    return F[0] if np.asarray(src).ndim == 2 else F.transpose(1, 2, 0)

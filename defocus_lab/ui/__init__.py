@@ -3,6 +3,6 @@ ipywidget), ``.widget`` (what the notebook displays), ``.result`` (the numbers b
 and ``.update()``; tests set ``.value`` on a control and read ``.result``. No algorithm lives here.
 """
 from .base import Explorer, working_copy
-from . import kriener, zhuo_sim
+from . import karaali, kriener, zhuo_sim
 
-__all__ = ["Explorer", "working_copy", "kriener", "zhuo_sim"]
+__all__ = ["Explorer", "working_copy", "karaali", "kriener", "zhuo_sim"]

@@ -1,0 +1,273 @@
+"""Explorers and figures for notebook 02 (Karaali, Harte & Jung 2022)."""
+from __future__ import annotations
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import metrics
+from ..estimate.karaali import EdgeClassification, edge_map
+from ..models import karaali as K
+from ..propagate.domain_transform import domain_transform, simplified_guide
+from ..synth.karaali import FIG4_LEVELS, blob_mask, foreground_background
+from .base import Explorer, replace_figure, show_map, slider
+
+_LABEL = {"description_width": "initial"}
+PATTERN_RGB, DEPTH_RGB = (0.1, 0.35, 1.0), (1.0, 0.1, 0.1)  # Fig. 6: blue pattern, red depth edges
+
+
+def _fig4_pair(size=192):
+    from skimage import data, transform
+    fg = transform.resize(data.astronaut()[:400, 50:450], (size, size), anti_aliasing=True)
+    bg = transform.resize(data.coffee()[:, :400], (size, size), anti_aliasing=True)
+    return np.clip(fg, 0, 1), np.clip(bg, 0, 1)
+
+
+def fig4(size: int = 192, seed: int = 3):
+    """Fig. 4: foreground/background composites at the paper's six (R1, R2) pairs."""
+    fg, bg = _fig4_pair(size)
+    m = blob_mask((size, size), seed=seed)
+    fig, ax = plt.subplots(2, 3, figsize=(9, 6.2), layout="constrained")
+    for a, (r1, r2) in zip(ax.ravel(), FIG4_LEVELS):
+        a.imshow(foreground_background(fg, bg, m, r1, r2).image)
+        a.set_title(f"foreground R1 = {r1}, background R2 = {r2}", fontsize=9)
+        a.axis("off")
+    return fig
+
+
+class CompositeExplorer(Explorer):
+    """One Fig. 4 composite with its blur map and depth edges (the outline of the foreground)."""
+    figsize = (10, 3.4)
+
+    def __init__(self, size: int = 192):
+        self.fg, self.bg = _fig4_pair(size)
+        super().__init__({"r_fg": slider(0.0, 0.0, 6.0, 0.25, "foreground R1 (px)"),
+                          "r_bg": slider(3.0, 0.0, 6.0, 0.25, "background R2 (px)"),
+                          "seed": W.IntSlider(value=3, min=0, max=20, description="shape seed", style=_LABEL)})
+
+    def compute(self, r_fg, r_bg, seed):
+        return {"scene": foreground_background(self.fg, self.bg, blob_mask(self.fg.shape[:2], seed=seed), r_fg, r_bg)}
+
+    def draw(self, fig, r):
+        s = r["scene"]
+        ax = fig.subplots(1, 3)
+        ax[0].imshow(s.image); ax[0].set_title("composite", fontsize=9); ax[0].axis("off")
+        im = show_map(ax[1], s.blur, "blur (disk radius, px)", vmax=6.0)
+        fig.colorbar(im, ax=ax[1], shrink=0.8)
+        ax[2].imshow(s.image); ax[2].imshow(np.ma.masked_where(~s.depth_edges, s.depth_edges), cmap="autumn")
+        ax[2].set_title("depth edges (what E-NET should find)", fontsize=9); ax[2].axis("off")
+
+
+def edge_overlay(image, sparse) -> np.ndarray:
+    """The image darkened, pattern edges blue and depth edges red (Fig. 6)."""
+    img = image if image.ndim == 3 else np.repeat(image[..., None], 3, 2)
+    out = 0.45 * img.copy()
+    out[sparse.mask] = PATTERN_RGB
+    out[sparse.depth_edges] = DEPTH_RGB
+    return out
+
+
+def fig6(results: dict):
+    """Fig. 6: pattern (blue) and depth (red) edges of each RTF image (``table1()["images"]``)."""
+    n = len(results)
+    fig, ax = plt.subplots(1, max(n, 1), figsize=(4.6 * max(n, 1), 4.6), layout="constrained", squeeze=False)
+    for a, (nn, r) in zip(ax[0], results.items()):
+        sb = r["sparse"]
+        a.imshow(edge_overlay(r["image"], sb))
+        a.set_title(f"RTF {nn}: {int(sb.mask.sum())} pattern (blue), {int(sb.depth_edges.sum())} depth (red)",
+                    fontsize=9)
+        a.axis("off")
+    return fig
+
+
+def fig7(results: dict, rows=None):
+    """Fig. 7 / 10: the maps of every row beside the ground truth, one line per RTF image."""
+    n = len(results)
+    first = next(iter(results.values()))
+    names = list(rows or first["rows"])
+    fig, ax = plt.subplots(max(n, 1), len(names) + 2, figsize=(2.3 * (len(names) + 2), 2.6 * max(n, 1)),
+                           layout="constrained", squeeze=False)
+    for i, (nn, r) in enumerate(results.items()):
+        ax[i, 0].imshow(r["image"]); ax[i, 0].set_title(f"RTF {nn}", fontsize=8); ax[i, 0].axis("off")
+        im = show_map(ax[i, 1], r["gt"], "ground truth", vmax=6.0)
+        for j, name in enumerate(names):
+            row = r["rows"][name]
+            show_map(ax[i, j + 2], row["map"], f"{name}\nMAE {row['mae']:.3f}", vmax=6.0)
+    fig.colorbar(im, ax=ax[:, -1], shrink=0.8, label="disk radius (px)")
+    return fig
+
+
+def table1_html(result: dict, *, ablation: bool = False) -> str:
+    """Our rows on the RTF images here, then the paper's Table I (22 images) for comparison."""
+    from ..experiments.karaali import AUTHORS_CODE_MAE, PAPER_ABLATION, PAPER_TABLE1
+    t = result["table"]
+    ids = list(next(iter(t.values()))["per_image"]) if t else []
+    head = "".join(f"<th>MAE {nn}</th>" for nn in ids)
+    rows = []
+    for name, v in t.items():
+        cells = "".join(f"<td>{v['per_image'][nn]:.3f}</td>" for nn in ids)
+        rows.append(f"<tr><td>{name}</td>{cells}<td>{v['mae']:.3f} &plusmn; {v['std']:.3f}</td>"
+                    f"<td>{v['relative_mae']:.3f}</td><td>{v['seconds']:.2f}</td></tr>")
+    ours = (f"<table><tr><th>this machine, {len(ids)} RTF images</th>{head}<th>raw MAE &plusmn; std</th>"
+            f"<th>relative MAE</th><th>seconds</th></tr>{''.join(rows)}</table>")
+    paper_rows = "".join(
+        f"<tr><td>{k}</td><td>{m:.3f}{'' if s is None else f' &plusmn; {s:.3f}'}</td><td>{rel:.3f}</td><td>{sec:g}</td></tr>"
+        for k, (m, s, rel, sec) in PAPER_TABLE1.items())
+    if ablation:
+        paper_rows += "".join(f"<tr><td>Karaali 2022, {k}</td><td>{m:.3f}</td><td></td><td></td></tr>"
+                              for k, m in PAPER_ABLATION.items())
+    code = ", ".join(f"image {k}: {v}" for k, v in AUTHORS_CODE_MAE.items())
+    paper = (f"<table><tr><th>the paper, 22 RTF images</th><th>raw MAE</th><th>relative MAE</th><th>seconds</th></tr>"
+             f"{paper_rows}</table><small>The authors' TensorFlow code with their weights gives {code}.</small>")
+    return f"<div style='display:flex;gap:2em;flex-wrap:wrap'>{ours}{paper}</div>"
+
+
+class PropagationExplorer(Explorer):
+    """The depth-edge-aware domain transform on fixed sparse estimates: psi, sigma_s, sigma_r,
+    iterations. Shows the dense map, the ground truth (when given) and the error."""
+    figsize = (11, 3.4)
+
+    def __init__(self, image, sparse, gt=None):
+        self.image, self.sparse, self.gt = image, sparse, gt
+        self.guide = simplified_guide(image)  # the sliders do not change the guide: made once
+        h, w = image.shape[:2]
+        self.has_depth = sparse.depth_edges is not None and sparse.depth_edges.any()
+        if not self.has_depth:
+            self.note = "These estimates have no depth edges: psi changes nothing here."
+        super().__init__({"psi": slider(20.0, 0.0, 200.0, 5.0, "psi (depth-edge penalty)"),
+                          "sigma_s": slider(min(h, w) / 8.0, 2.0, float(max(h, w)), 1.0, "sigma_s (px)"),
+                          "sigma_r": slider(3.75, -1.0, 2.0, 0.125, "sigma_r", log=True),
+                          "iterations": W.IntSlider(value=5, min=1, max=10, description="iterations", style=_LABEL)})
+
+    def compute(self, psi, sigma_s, sigma_r, iterations):
+        d = domain_transform(self.image, self.sparse.values, self.sparse.mask, depth_edges=self.sparse.depth_edges,
+                             psi=psi, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations, guide=self.guide)
+        out = {"map": d}
+        if self.gt is not None:
+            out["mae"] = metrics.mae(d, self.gt)
+            out["error"] = np.abs(d - self.gt)
+        return out
+
+    def draw(self, fig, r):
+        n = 3 if self.gt is not None else 2
+        ax = fig.subplots(1, n)
+        ax[0].imshow(edge_overlay(self.image, self.sparse) if self.has_depth else self.image)
+        ax[0].set_title("input (blue: pattern, red: depth edges)" if self.has_depth else "input", fontsize=9)
+        ax[0].axis("off")
+        vmax = 6.0 if self.sparse.units == "disk" else float(np.percentile(r["map"], 99.5)) or 1.0
+        title = "dense map" + (f", MAE {r['mae']:.3f}" if "mae" in r else "")
+        im = show_map(ax[1], r["map"], title, vmax=vmax)
+        fig.colorbar(im, ax=ax[1], shrink=0.8, label=f"{self.sparse.units} (px)")
+        if n == 3:
+            im = show_map(ax[2], r["error"], "|map - ground truth|", vmax=2.0, cmap="magma")
+            fig.colorbar(im, ax=ax[2], shrink=0.8)
+
+
+class EdgeExplorer(Explorer):
+    """The whole method with its edge detector and B-NET's scales: Canny sigma and thresholds on
+    the hue (or grey) channel, the branches fed to B-NET (a switched-off scale feeds zeros), psi.
+    E-NET is rerun only when the edges change; B-NET when the edges or the scales change."""
+    figsize = (11, 3.6)
+    note = "Each change of the edges reruns both networks (~1-2 s at 360x360)."
+
+    def __init__(self, image, gt=None, bnet="authors", enet="authors"):
+        self.image, self.gt = image, gt
+        self.nets = K.load_network(bnet, "bnet", download=False), K.load_network(enet, "enet", download=False)
+        self.guide = simplified_guide(image)
+        self._edges_key = self._enet = self._bnet_key = self._blogits = None
+        super().__init__({
+            "detector": W.Dropdown(options=["hue", "grey"], description="Canny on", style=_LABEL,
+                                   layout=W.Layout(width="auto")),
+            "sigma": slider(float(np.sqrt(2)), 0.5, 4.0, 0.1, "Canny sigma"),
+            "low": slider(0.05, 0.0, 0.3, 0.01, "low threshold"),
+            "high": slider(0.06, 0.01, 0.4, 0.01, "high threshold"),
+            "use41": W.Checkbox(value=True, description="41x41 branch"),
+            "use27": W.Checkbox(value=True, description="27x27 branch"),
+            "use15": W.Checkbox(value=True, description="15x15 branch"),
+            "psi": slider(20.0, 0.0, 200.0, 5.0, "psi")})
+
+    def compute(self, detector, sigma, low, high, use41, use27, use15, psi):
+        ekey = (detector, sigma, low, high)
+        if ekey != self._edges_key:
+            e = edge_map(self.image, detector=detector, sigma=sigma, low=low, high=high)
+            ys, xs = np.nonzero(e)
+            if len(ys) == 0:
+                raise ValueError("no edges at these thresholds: lower them")
+            (self._enet,) = K.edge_logits(self.image, ys, xs, [self.nets[1]])
+            self._edges, self._edges_key, self._bnet_key = (e, ys, xs), ekey, None
+        zero = tuple(n for n, on in (("41", use41), ("27", use27), ("15", use15)) if not on)
+        if (ekey, zero) != self._bnet_key:
+            e, ys, xs = self._edges
+            (self._blogits,) = K.edge_logits(self.image, ys, xs, [self.nets[0]], zero_branches=[zero])
+            self._bnet_key = (ekey, zero)
+        e, ys, xs = self._edges
+        ec = EdgeClassification(ys, xs, self._blogits, self._enet, self.image.shape[:2], e)
+        sb = ec.sparse()
+        if not sb.mask.any():
+            raise ValueError("E-NET calls every edge a depth edge: nothing to propagate")
+        d = domain_transform(self.image, sb.values, sb.mask, depth_edges=sb.depth_edges, psi=psi, guide=self.guide)
+        out = {"sparse": sb, "map": d, "zeroed": zero}
+        if self.gt is not None:
+            out["mae"] = metrics.mae(d, self.gt)
+        return out
+
+    def draw(self, fig, r):
+        ax = fig.subplots(1, 3)
+        sb = r["sparse"]
+        ax[0].imshow(edge_overlay(self.image, sb))
+        ax[0].set_title(f"{int(sb.mask.sum())} pattern, {int(sb.depth_edges.sum())} depth edges", fontsize=9)
+        ax[0].axis("off")
+        show_map(ax[1], np.ma.masked_where(~sb.mask, sb.values), "B-NET at pattern edges"
+                 + (f" (zeroed: {', '.join(r['zeroed'])})" if r["zeroed"] else ""), vmax=6.0)
+        im = show_map(ax[2], r["map"], "dense map" + (f", MAE {r['mae']:.3f}" if "mae" in r else ""), vmax=6.0)
+        fig.colorbar(im, ax=ax[1:], shrink=0.8, label="disk radius (px)")
+
+
+class PatchExplorer:
+    """A slider over the edge pixels: the three patches B-NET sees, its 23 class probabilities
+    (ground truth marked when given), and E-NET's depth-edge probability."""
+
+    def __init__(self, image, classification: EdgeClassification, gt=None):
+        self.image, self.ec, self.gt = image, classification, gt
+        order = np.lexsort((classification.xs, classification.ys))
+        self.order = order
+        self.index = W.IntSlider(value=len(order) // 2, min=0, max=max(len(order) - 1, 0),
+                                 description="edge pixel", style=_LABEL, continuous_update=False)
+        self.output = W.Output()
+        self.figure = None
+        self.index.observe(lambda change: self.update(), names="value")
+        self.widget = W.VBox([self.index, self.output])
+        self.result = None
+        self.update()
+
+    def update(self):
+        from ..estimate.karaali import extract_patches
+        k = int(self.order[self.index.value])
+        y, x = int(self.ec.ys[k]), int(self.ec.xs[k])
+        p = extract_patches(self.image, [y], [x])[0].transpose(1, 2, 0)
+        self.result = {"y": y, "x": x, "patch": p, "blur_probabilities": self.ec.blur_probabilities[k],
+                       "depth_probability": float(self.ec.depth_probability[k]), "blur": float(self.ec.blur[k]),
+                       "gt": None if self.gt is None else float(self.gt[y, x])}
+        self.figure = replace_figure(self.output, self.figure, (11, 3.0), self._draw)
+
+    def _draw(self, fig):
+        r = self.result
+        gs = fig.add_gridspec(1, 6, width_ratios=[1.3, 1, 1, 1, 3.2, 0.6])
+        a = fig.add_subplot(gs[0]); a.imshow(self.image); a.plot(r["x"], r["y"], "r+", ms=14, mew=2)
+        a.set_title(f"pixel ({r['y']}, {r['x']})", fontsize=9); a.axis("off")
+        for j, (s, size) in enumerate(((0, 41), (8, 27), (14, 15))):
+            a = fig.add_subplot(gs[j + 1]); a.imshow(np.clip(r["patch"][s:s + size, s:s + size], 0, 1))
+            a.set_title(f"{size}x{size}", fontsize=9); a.axis("off")
+        a = fig.add_subplot(gs[4])
+        a.bar(K.BLUR_LEVELS, r["blur_probabilities"], width=0.2)
+        if r["gt"] is not None:
+            a.axvline(r["gt"], color="k", ls="--", label=f"ground truth {r['gt']:.2f}")
+            a.legend(fontsize=8)
+        a.set_xlabel("B-NET class: disk radius (px)"); a.set_ylabel("probability")
+        a.set_title(f"B-NET: {r['blur']:.2f} px", fontsize=9)
+        a = fig.add_subplot(gs[5]); a.bar([0], [r["depth_probability"]], color=DEPTH_RGB); a.set_ylim(0, 1)
+        a.set_xticks([]); a.set_title(f"E-NET depth\n{r['depth_probability']:.2f}", fontsize=9)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)

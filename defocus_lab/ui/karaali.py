@@ -87,12 +87,14 @@ def fig7(results: dict, rows=None):
     names = list(rows or first["rows"])
     fig, ax = plt.subplots(max(n, 1), len(names) + 2, figsize=(2.3 * (len(names) + 2), 2.6 * max(n, 1)),
                            layout="constrained", squeeze=False)
+    vmax = max(float(r["gt"].max()) for r in results.values())  # one scale: the largest true blur
     for i, (nn, r) in enumerate(results.items()):
         ax[i, 0].imshow(r["image"]); ax[i, 0].set_title(f"RTF {nn}", fontsize=8); ax[i, 0].axis("off")
-        im = show_map(ax[i, 1], r["gt"], "ground truth", vmax=6.0)
+        im = show_map(ax[i, 1], r["gt"], "ground truth", vmax=vmax)
         for j, name in enumerate(names):
             row = r["rows"][name]
-            show_map(ax[i, j + 2], row["map"], f"{name}\nMAE {row['mae']:.3f}", vmax=6.0)
+            show_map(ax[i, j + 2], row["map"], f"{name}\nMAE {row['mae']:.3f}", vmax=vmax)
+            ax[i, j + 2].title.set_fontsize(7)
     fig.colorbar(im, ax=ax[:, -1], shrink=0.8, label="disk radius (px)")
     return fig
 

@@ -1,6 +1,7 @@
 """A real browser runs a notebook in JupyterLab, moves a slider of its first explorer and sees
-the figure change (notebook 01: the CoC curve's first slider; notebook 04: Fig. 5's
-magnification, which re-renders without re-solving)."""
+the figure change (notebook 01: the CoC curve's first slider; notebook 02: the Fig. 4
+composite's foreground blur; notebook 04: Fig. 5's magnification, which re-renders without
+re-solving)."""
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.browser
-CASES = [("01_zhuo_sim_2011.ipynb", 0), ("04_kriener_2013.ipynb", 4)]  # (notebook, slider index)
+CASES = [("01_zhuo_sim_2011.ipynb", 0), ("02_karaali_2022.ipynb", 0), ("04_kriener_2013.ipynb", 4)]  # (notebook, slider index)
 
 
 def _figure_src(page, explorer):

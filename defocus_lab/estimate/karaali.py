@@ -163,14 +163,15 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
     b = load_network(bnet, "bnet", download=download)
     n = load_network(enet, "enet", download=download)
     ys, xs = np.nonzero(e)
-    bar, callback = None, None
+    bar = callback = None
     if progress or (progress is None and len(ys) > 100_000):
         from tqdm.auto import tqdm
         bar = tqdm(desc="B-NET/E-NET tiles", unit="tile")
 
-        def callback(done, total):
+        def _tick(done, total):
             bar.total = total
             bar.update(done - bar.n)
+        callback = _tick
     try:
         lb, le = edge_logits(img, ys, xs, [b, n], zero_branches=[tuple(zero_branches), ()],
                              tile=tile, batch=batch, progress=callback)

@@ -6,6 +6,8 @@
     defocus-lab fetch [PATH ...]     download the external data (all of it by default)
     defocus-lab data                 where each external file would come from
     defocus-lab warmup               compile the numba kernels into the cache (make install does it)
+    defocus-lab train bnet|enet --out WEIGHTS.npz [--minutes 30] [--seed 0] [--bnet B.npz|authors]
+                                     train Karaali 2022's networks on synthetic data (resumable)
 """
 from __future__ import annotations
 
@@ -70,6 +72,19 @@ def _warmup(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    import json
+
+    from .models.train import TrainConfig, train
+    cfg = TrainConfig(kind=args.kind, minutes=args.minutes, seed=args.seed, batch=args.batch, lr=args.lr,
+                      chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads)
+    report = train(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .pipeline import ESTIMATORS, PROPAGATORS
     p = argparse.ArgumentParser(prog="defocus-lab", description="Single-image defocus blur estimation.")
@@ -95,6 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_data)
     w = sub.add_parser("warmup", help="compile the numba kernels into the on-disk cache (done by make install)")
     w.set_defaults(func=_warmup)
+    t = sub.add_parser("train", help="train B-NET or E-NET (Karaali 2022) on synthetic data, on a time budget")
+    t.add_argument("kind", choices=["bnet", "enet"])
+    t.add_argument("--out", required=True, help="weights .npz (a checkpoint OUT.ckpt.pt is kept beside it)")
+    t.add_argument("--minutes", type=float, default=30.0, help="training time of this call (default 30)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--chunk", type=int, default=2048, help="samples generated at a time")
+    t.add_argument("--validation", type=int, default=2048, help="held-out samples")
+    t.add_argument("--bnet", help="E-NET: 'authors' or a B-NET .npz whose f1 branches are copied and frozen")
+    t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    t.add_argument("--report", help="write the training report as JSON")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
     return p
 
 

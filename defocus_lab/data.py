@@ -261,3 +261,40 @@ def load_mask(name: str, *, download: bool = True) -> np.ndarray:
 
 def detection_names(dataset: str = "cuhk") -> list[str]:
     return [n for n in PHOTOS if n.startswith(dataset)]
+
+
+# ----------------------------------------------------------------------------- sharp photos (training)
+
+SHARP_SETS = ("coco", "imagenet", "kodak24", "mcmaster")
+BUNDLED_SHARP = ("astronaut", "rocket", "chelsea", "motorcycle")  # scikit-image photos in focus
+
+
+def sharp_image_paths(sets=("coco", "imagenet")) -> list[Path]:
+    """All-in-focus photos under ``DEFOCUS_LAB_DATA/sharp/<set>/`` (sorted; empty when absent).
+
+    These are training material (Karaali 2022, Sec. IV-A: 350 COCO + 350 ImageNet photos chosen
+    as blur-free by Karaali; Kodak24 and McMaster crops). They are not pinned in the registry:
+    ``shared/data/SOURCES.md`` names the repositories they come from.
+    """
+    bad = [s for s in sets if s not in SHARP_SETS]
+    if bad:
+        raise ValueError(f"unknown sharp sets {bad}; choose from {SHARP_SETS}")
+    root = data_dir()
+    if root is None:
+        return []
+    out = []
+    for s in sets:
+        d = root / "sharp" / s
+        if d.is_dir():
+            out += sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return out
+
+
+def bundled_sharp_images() -> list[np.ndarray]:
+    """scikit-image's in-focus colour photos (the training fallback without DEFOCUS_LAB_DATA)."""
+    from skimage import data as skdata
+    out = []
+    for name in BUNDLED_SHARP:
+        img = skdata.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skdata, name)()
+        out.append(img.astype(np.float64) / 255.0)
+    return out

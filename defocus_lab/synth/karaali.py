@@ -76,3 +76,151 @@ def foreground_background(foreground, background, mask, r_fg: float, r_bg: float
     img = np.clip(layer[..., :3] + (1.0 - a) * disk_blur(bg, r_bg), 0.0, 1.0)
     outline = m & ~ndi.binary_erosion(m)
     return CompositeScene(img, m, np.where(m, float(r_fg), float(r_bg)), outline, float(r_fg), float(r_bg))
+
+
+# ---------------------------------------------------------------------------- training patches
+
+PATCH = 41
+HALF = PATCH // 2
+MARGIN = 6  # px of real context around a patch: the widest disk (R = 6) sees no padding
+E_LEVELS = (0.0, 1.0, 3.0, 5.0)  # the paper's E-NET blur levels (R1 < R2 at depth edges)
+
+
+class SharpPool:
+    """Sharp colour photos with their grey Canny edge maps, loaded lazily and cached.
+
+    ``sources``: paths or (H, W, 3) arrays in [0, 1]. Edge pixels closer than 26 px to the border
+    are not used as patch centres (a 41x41 patch plus the 6 px context fits inside).
+    """
+
+    def __init__(self, sources):
+        self.sources = list(sources)
+        if not self.sources:
+            raise ValueError("no training images: pass paths or arrays")
+        self._cache: dict[int, tuple] = {}
+
+    def __len__(self):
+        return len(self.sources)
+
+    def get(self, i: int):
+        if i not in self._cache:
+            from ..data import read_image
+            from ..estimate.edges import canny
+            s = self.sources[i]
+            img = read_image(s) if not isinstance(s, np.ndarray) else np.asarray(s, dtype=np.float64)
+            if img.ndim == 2:
+                img = np.repeat(img[..., None], 3, 2)
+            e = canny(img, sigma=1.0)
+            b = HALF + MARGIN
+            e[:b], e[-b:], e[:, :b], e[:, -b:] = False, False, False, False
+            ys, xs = np.nonzero(e)
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[i] = (img, ys, xs)
+        return self._cache[i]
+
+
+def _augment(p: np.ndarray, rng) -> np.ndarray:
+    """A random rotation by a multiple of 90 degrees and a random flip of (n, 3, 41, 41) patches."""
+    k = int(rng.integers(4))
+    p = np.rot90(p, k, axes=(2, 3))
+    if rng.random() < 0.5:
+        p = p[:, :, :, ::-1]
+    return np.ascontiguousarray(p)
+
+
+def blur_patches(pool: SharpPool, n: int, rng, *, levels=None) -> tuple[np.ndarray, np.ndarray]:
+    """B-NET's training data (Sec. IV-A, Eq. 4): patches centred on edges of sharp photos blurred
+    by a disk of radius 0.5 + 0.25 k, classes k balanced; float32 (n, 3, 41, 41) and int64 (n,).
+
+    Each patch is cut from a (41 + 12)^2 crop blurred as a whole, so the blur sees real context.
+    """
+    from ..models.karaali import BLUR_LEVELS
+    levels = BLUR_LEVELS if levels is None else np.asarray(levels)
+    labels = rng.integers(0, len(levels), n)
+    out = np.empty((n, 3, PATCH, PATCH), np.float32)
+    size = PATCH + 2 * MARGIN
+    for k in np.unique(labels):
+        idx = np.flatnonzero(labels == k)
+        crops = np.empty((size, size, 3 * len(idx)))
+        for j, _ in enumerate(idx):
+            img, ys, xs = _pick_with_edges(pool, rng)
+            c = int(rng.integers(len(ys)))
+            y0, x0 = ys[c] - HALF - MARGIN, xs[c] - HALF - MARGIN
+            crops[..., 3 * j:3 * j + 3] = img[y0:y0 + size, x0:x0 + size]
+        blurred = _disk_blur(crops, float(levels[k]))[MARGIN:MARGIN + PATCH, MARGIN:MARGIN + PATCH]
+        out[idx] = blurred.reshape(PATCH, PATCH, len(idx), 3).transpose(2, 3, 0, 1)
+    return _augment(out, rng), labels.astype(np.int64)
+
+
+def _pick_with_edges(pool, rng):
+    for _ in range(100):
+        img, ys, xs = pool.get(int(rng.integers(len(pool))))
+        if len(ys):
+            return img, ys, xs
+    raise ValueError("the training images have no usable edges")
+
+
+def _mask_crop(rng, size: int, disparity=None) -> np.ndarray:
+    """A foreground mask: a random blob, or (when ``disparity`` is given, half of the time) the
+    near layer of a random crop of the motorcycle's disparity map."""
+    if disparity is not None and rng.random() < 0.5:
+        H, W = disparity.shape
+        for _ in range(20):
+            y0, x0 = int(rng.integers(H - size)), int(rng.integers(W - size))
+            d = disparity[y0:y0 + size, x0:x0 + size]
+            m = d > np.quantile(d, rng.uniform(0.3, 0.7))
+            m = ndi.binary_opening(m, iterations=2)
+            if 0.15 < m.mean() < 0.85:
+                return m
+    return blob_mask((size, size), seed=int(rng.integers(2**31)), size=rng.uniform(0.25, 0.4))
+
+
+def edge_patches(pool: SharpPool, n: int, rng, *, size: int = 96, disparity=None,
+                 pattern_radius_step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """E-NET's training data (Sec. IV-A): label 1 = depth edge, 0 = pattern edge, balanced.
+
+    Depth edges: the outline of a foreground (crop of one photo, cut by a mask) blurred by R1
+    over a background (crop of another photo) blurred by R2, R1 < R2 in {0, 1, 3, 5} (the
+    paper's levels). Pattern edges: Canny edges of one photo blurred uniformly or step-wise
+    (two levels ``pattern_radius_step`` apart across a mask, the paper's "small blur changes at
+    the same depth"), at least 8 px from any blur change of more than that step.
+    """
+    labels = rng.integers(0, 2, n)
+    out = np.empty((n, 3, PATCH, PATCH), np.float32)
+    lo, hi = HALF, size - HALF
+    for i in range(n):
+        for _ in range(50):
+            m = _mask_crop(rng, size, disparity)
+            a, ys_a, xs_a = _pick_with_edges(pool, rng)
+            fg = _crop(a, size, rng)
+            if labels[i] == 1:
+                b = pool.get(int(rng.integers(len(pool))))[0]
+                r1, r2 = sorted(rng.choice(E_LEVELS, 2, replace=False))
+                s = foreground_background(fg, _crop(b, size, rng), m, r1, r2)
+                cand = s.depth_edges
+            else:
+                r = float(rng.uniform(0.5, 6.0))
+                r2 = r + pattern_radius_step if rng.random() < 0.5 else r
+                s = foreground_background(fg, fg, m, r, r2)
+                from ..estimate.edges import canny
+                cand = canny(s.image, sigma=1.0) & (ndi.distance_transform_edt(~s.depth_edges) >= 8)
+            cand = cand.copy()
+            cand[:lo], cand[hi:], cand[:, :lo], cand[:, hi:] = False, False, False, False
+            ys, xs = np.nonzero(cand)
+            if len(ys):
+                c = int(rng.integers(len(ys)))
+                y, x = ys[c], xs[c]
+                out[i] = s.image[y - HALF:y + HALF + 1, x - HALF:x + HALF + 1].transpose(2, 0, 1)
+                break
+        else:
+            raise ValueError("could not place an edge patch: are the training images large enough?")
+    return _augment(out, rng), labels.astype(np.int64)
+
+
+def _crop(img, size, rng):
+    H, W = img.shape[:2]
+    if H < size or W < size:
+        raise ValueError(f"training images must be at least {size}x{size}; got {H}x{W}")
+    y0, x0 = int(rng.integers(H - size + 1)), int(rng.integers(W - size + 1))
+    return img[y0:y0 + size, x0:x0 + size]

@@ -52,6 +52,13 @@ FILE_ORDER = {"bnet": ("41", "27", "15"), "enet": ("41", "f2", "27", "15")}
 CLASSES = {"bnet": 23, "enet": 2}
 N_FILES = {"bnet": 22, "enet": 26}
 WEIGHTS_DIR = {"bnet": "weights/karaali2022/blur", "enet": "weights/karaali2022/edge"}
+# Weights this project trained itself (``defocus-lab train``; commands in data/README.md); found
+# in a source checkout (``pip install -e .``, what ``make install`` does).
+SELF_TRAINED_DIR = Path(__file__).resolve().parents[2] / "data" / "karaali2022"
+
+
+def self_trained_path(kind: str) -> Path:
+    return SELF_TRAINED_DIR / f"{kind}_selftrained.npz"
 
 
 def _conv(cin: int, cout: int, k: int = 3) -> nn.Conv2d:
@@ -209,6 +216,11 @@ def load_npz(path) -> MultiScaleNet:
 
 
 @lru_cache(maxsize=4)
+def _load_npz_cached(path: str, mtime: float) -> MultiScaleNet:
+    return load_npz(path)
+
+
+@lru_cache(maxsize=4)
 def load_karaali2022(kind: str = "bnet", *, download: bool = True) -> MultiScaleNet:
     """The authors' trained B-NET or E-NET (in eval mode; shared, do not modify it).
 
@@ -234,13 +246,20 @@ def available(*, kinds=("bnet", "enet")) -> bool:
 
 def load_network(spec, kind: str, *, download: bool = True) -> MultiScaleNet:
     """A network from ``spec``: a MultiScaleNet (returned as it is), "authors" (the trained
-    weights of the paper), or a path to an .npz saved by :meth:`MultiScaleNet.save_npz`."""
+    weights of the paper), "self-trained" (this project's, under data/karaali2022/), or a path
+    to an .npz saved by :meth:`MultiScaleNet.save_npz`."""
     if isinstance(spec, MultiScaleNet):
         if spec.kind != kind:
             raise ValueError(f"expected a {kind} network; got a {spec.kind}")
         return spec
     if spec == "authors":
         return load_karaali2022(kind, download=download)
+    if spec == "self-trained":
+        p = self_trained_path(kind)
+        if not p.is_file():
+            raise ValueError(f"no self-trained {kind} at {p}: it ships with a source checkout of defocus_lab, "
+                             f"or make one with `defocus-lab train {kind} --out {p}`")
+        return _load_npz_cached(str(p), p.stat().st_mtime)
     p = Path(spec)
     if p.suffix == ".npz" and p.is_file():
         net = load_npz(p)

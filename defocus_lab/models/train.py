@@ -40,6 +40,7 @@ class TrainConfig:
     batch: int = 64
     lr: float = 1e-3
     chunk: int = 2048      # samples generated at a time
+    images_per_chunk: int = 16  # photos a chunk's samples come from
     validation: int = 2048  # held-out samples
     bnet: str | None = None  # E-NET: the B-NET whose f1 branches are copied and frozen
     threads: int | None = None
@@ -110,6 +111,7 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
             net.branches[name].load_state_dict(b.branches[name].state_dict())
             for p in net.branches[name].parameters():
                 p.requires_grad_(False)
+    net = net.to(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU (556 vs 450 samples/s)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     step = chunk = 0
@@ -125,7 +127,8 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
     if cfg.kind == "enet":
         from ..data import load_stereo_motorcycle
         disparity = load_stereo_motorcycle()[2]
-    xv, yv = make_batch(cfg.kind, val_pool, cfg.validation, np.random.default_rng([cfg.seed, 10**6]), disparity)
+    vrng = np.random.default_rng([cfg.seed, 10**6])
+    xv, yv = make_batch(cfg.kind, val_pool.draw(4 * cfg.images_per_chunk, vrng), cfg.validation, vrng, disparity)
     budget = cfg.minutes * 60.0
     total = spent + budget  # the schedule runs over all calls together
     t0 = time.perf_counter()
@@ -134,9 +137,19 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
         from tqdm.auto import tqdm
         bar = tqdm(total=int(budget), desc=f"train {cfg.kind}", unit="s")
     losses = []
+
+    def generate(c):
+        rng = np.random.default_rng([cfg.seed, c])
+        return make_batch(cfg.kind, train_pool.draw(cfg.images_per_chunk, rng), cfg.chunk, rng, disparity) + (rng,)
+
+    # the next chunk is generated in a thread while this one trains (each chunk depends only on
+    # (seed, chunk index): the data do not depend on the timing)
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending = pool.submit(generate, chunk)
     while time.perf_counter() - t0 < budget:
-        rng = np.random.default_rng([cfg.seed, chunk])
-        x, y = make_batch(cfg.kind, train_pool, cfg.chunk, rng, disparity)
+        x, y, rng = pending.result()
+        pending = pool.submit(generate, chunk + 1)
         net.train()
         order = rng.permutation(len(y))
         for a in range(0, len(order) - cfg.batch + 1, cfg.batch):
@@ -144,7 +157,8 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
             for g in opt.param_groups:
                 g["lr"] = _schedule(frac, cfg.lr)
             sel = order[a:a + cfg.batch]
-            loss = F.cross_entropy(net(torch.from_numpy(x[sel])), torch.from_numpy(y[sel]))
+            xb = torch.from_numpy(x[sel]).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(net(xb), torch.from_numpy(y[sel]))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -159,6 +173,7 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
         if bar is not None:
             bar.update(min(int(elapsed), int(budget)) - bar.n)
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", step=step)
+    pool.shutdown(wait=False, cancel_futures=True)
     if bar is not None:
         bar.close()
     spent += time.perf_counter() - t0

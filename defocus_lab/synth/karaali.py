@@ -102,12 +102,25 @@ class SharpPool:
     def __len__(self):
         return len(self.sources)
 
+    def draw(self, k: int, rng) -> "SharpPool":
+        """A pool of ``k`` of these images drawn at random (a chunk of training data comes from
+        a few images: loading and edge detection are paid k times, not once per patch)."""
+        idx = rng.choice(len(self.sources), size=min(k, len(self.sources)), replace=False)
+        return SharpPool([self.sources[i] for i in idx])
+
     def get(self, i: int):
         if i not in self._cache:
+            import warnings
+
             from ..data import read_image
             from ..estimate.edges import canny
             s = self.sources[i]
-            img = read_image(s) if not isinstance(s, np.ndarray) else np.asarray(s, dtype=np.float64)
+            if isinstance(s, np.ndarray):
+                img = np.asarray(s, dtype=np.float64)
+            else:
+                with warnings.catch_warnings():  # some COCO JPEGs carry truncated EXIF blocks
+                    warnings.simplefilter("ignore", UserWarning)
+                    img = read_image(s)
             if img.ndim == 2:
                 img = np.repeat(img[..., None], 3, 2)
             e = canny(img, sigma=1.0)

@@ -76,3 +76,31 @@ def test_evaluate_counts_correct_classes():
     r = evaluate(net, x, y)
     assert r["accuracy"] == pytest.approx(0.75) and r["within_one_class"] == pytest.approx(0.75)
     assert r["mae_px"] == pytest.approx(np.mean(np.abs(pred - y)) * 0.25)
+
+
+SELF_TRAINED = all(K.self_trained_path(k).is_file() for k in ("bnet", "enet"))
+
+
+@pytest.mark.skipif(not SELF_TRAINED, reason="the self-trained weights are not in data/karaali2022")
+def test_self_trained_weights_reproduce_their_validation_report():
+    """The committed weights score what their report says on the validation data regenerated
+    from the seed (data and weights belong together)."""
+    import os
+
+    from defocus_lab.experiments.karaali import training_reports
+    from defocus_lab.models.train import _pools, make_batch
+    reports = training_reports()
+    assert set(reports) == {"bnet", "enet"}
+    if not os.environ.get("DEFOCUS_LAB_DATA"):
+        pytest.skip("the validation photos are under DEFOCUS_LAB_DATA/sharp")
+    for kind in ("bnet", "enet"):
+        r = reports[kind]
+        cfg = r["config"]
+        _, val, source = _pools(kind)
+        assert source == r["data"]
+        vrng = np.random.default_rng([cfg["seed"], 10**6])
+        disp = load_stereo_motorcycle()[2] if kind == "enet" else None
+        x, y = make_batch(kind, val.draw(4 * cfg["images_per_chunk"], vrng), cfg["validation"], vrng, disp)
+        got = evaluate(K.load_network("self-trained", kind), x, y)
+        # the run evaluated its channels-last copy: float rounding may flip a borderline patch
+        assert got["accuracy"] == pytest.approx(r["validation"]["accuracy"], abs=2.5 / len(y))

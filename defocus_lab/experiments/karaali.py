@@ -119,3 +119,44 @@ def cuhk_accuracy(names=None, *, propagation_options=None) -> dict:
     if out["accuracy"]:
         out["mean"] = float(np.mean(list(out["accuracy"].values())))
     return out
+
+
+NETWORKS = {"authors' weights": ("authors", "authors"),
+            "self-trained (defocus-lab train)": ("self-trained", "self-trained"),
+            "self-trained B-NET, authors' E-NET": ("self-trained", "authors")}
+
+
+def network_comparison(networks=None) -> dict:
+    """Raw MAE on each RTF image available of B-NET + E-NET + domain transform (psi 20), for each
+    pair of networks in ``networks`` (name -> (bnet, enet) specs); pairs whose weights are
+    missing are listed under ``skipped``."""
+    from ..models.karaali import load_network
+    ids, skipped_images = available_rtf()
+    out = {"mae": {}, "skipped": [], "skipped_images": skipped_images}
+    for name, (b, e) in (networks or NETWORKS).items():
+        try:
+            nets = load_network(b, "bnet", download=False), load_network(e, "enet", download=False)
+        except (ValueError, data.DataMissing):
+            out["skipped"].append(name)
+            continue
+        maes = {}
+        for nn in ids:
+            r = data.load_rtf(nn, download=False)
+            sb = classify_edges(r["image"], edges=r["edges"], bnet=nets[0], enet=nets[1]).sparse()
+            d = domain_transform(r["image"], sb.values, sb.mask, depth_edges=sb.depth_edges)
+            maes[nn] = metrics.mae(d, r["blur_disk"])
+        out["mae"][name] = maes
+    return out
+
+
+def training_reports() -> dict:
+    """The JSON reports written by ``defocus-lab train --report`` next to the self-trained weights."""
+    import json
+
+    from ..models.karaali import SELF_TRAINED_DIR
+    out = {}
+    for kind in ("bnet", "enet"):
+        p = SELF_TRAINED_DIR / f"{kind}_report.json"
+        if p.is_file():
+            out[kind] = json.loads(p.read_text())
+    return out

@@ -117,6 +117,13 @@ def test_dense_path_without_shared_branches_and_with_zeroed_ones(nets, photo, rn
     assert np.abs(pb - full).max() > 1e-3  # zeroing changed something
 
 
+def test_edge_logits_rejects_pixels_outside(nets, photo):
+    with pytest.raises(ValueError, match="inside"):
+        K.edge_logits(photo, [0, 80], [0, 5], list(nets))
+    with pytest.raises(ValueError, match="1-D"):
+        K.edge_logits(photo, [0, 1], [0], list(nets))
+
+
 def test_edge_logits_with_no_edges_and_progress(nets, photo):
     calls = []
     out = K.edge_logits(photo, [], [], list(nets), progress=lambda d, t: calls.append((d, t)))
@@ -149,7 +156,7 @@ def test_weight_roundtrip_npz_and_bad_tensors(nets, tmp_path):
     t[3] = t[3][:, :, :32]
     with pytest.raises(ValueError, match="does not fit"):
         K.MultiScaleNet("bnet").load_tensors(t)
-    with pytest.raises(ValueError, match="'authors' or an existing .npz"):
+    with pytest.raises(ValueError, match="'self-trained' or an existing .npz"):
         K.load_network("nowhere.npz", "bnet")
     with pytest.raises(ValueError, match="zero_branches"):
         b(torch.zeros(1, 3, 41, 41), zero_branches=("f2",))
@@ -236,6 +243,8 @@ def test_recursive_filter_agrees_with_opencv_dtfilter(photo):
     theirs = cv2.ximgproc.dtFilter(img, img, 10.0, 0.2, mode=cv2.ximgproc.DTF_RF, numIters=3)
     # OpenCV filters in float32 (measured: max difference 1.9e-7, mean 2.7e-8)
     assert np.abs(ours - theirs).max() < 1e-5
+    ours32 = recursive_filter(img, sigma_s=10.0, sigma_r=0.2, iterations=3, dtype=np.float32)
+    assert ours32.dtype == np.float32 and np.abs(ours32 - theirs).max() < 1e-5
 
 
 def test_recursive_filter_bad_input(rng):
@@ -248,6 +257,8 @@ def test_recursive_filter_bad_input(rng):
         recursive_filter(a, sigma_s=1, sigma_r=1, depth_edges=np.ones((3, 3)))
     with pytest.raises(ValueError, match="guide"):
         recursive_filter(a, rng.random((9, 10)), sigma_s=1, sigma_r=1)
+    with pytest.raises(ValueError, match="dtype"):
+        recursive_filter(a, sigma_s=1, sigma_r=1, dtype=np.int32)
 
 
 def test_depth_edge_penalty_stops_propagation():

@@ -266,7 +266,8 @@ def load_network(spec, kind: str, *, download: bool = True) -> MultiScaleNet:
         if net.kind != kind:
             raise ValueError(f"{p} holds a {net.kind}; a {kind} was expected")
         return net
-    raise ValueError(f"a {kind} must be a MultiScaleNet, 'authors' or an existing .npz file; got {spec!r}")
+    raise ValueError(f"a {kind} must be a MultiScaleNet, 'authors', 'self-trained' or an existing .npz file; "
+                     f"got {spec!r}")
 
 
 # ---------------------------------------------------------------------- many edge pixels at once
@@ -309,6 +310,10 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
     ys = np.asarray(ys, dtype=np.int64)
     xs = np.asarray(xs, dtype=np.int64)
     H, W = image.shape[:2]
+    if ys.shape != xs.shape or ys.ndim != 1:
+        raise ValueError(f"ys and xs must be 1-D arrays of one length; got {ys.shape} and {xs.shape}")
+    if len(ys) and (ys.min() < 0 or xs.min() < 0 or ys.max() >= H or xs.max() >= W):
+        raise ValueError(f"edge pixels must lie inside the {H}x{W} image")
     out = [np.zeros((len(ys), n.n_classes), np.float32) for n in nets]
     if len(ys) == 0:
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from bench_guided import best_of
+from bench_guided import best_of, coffee_at, ximgproc
 
 
 def main():
@@ -24,26 +24,20 @@ def main():
     ap.add_argument("--sigma-r", type=float, default=0.2)
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
-    from skimage import data, transform
     from defocus_lab.kernels.domain_transform import recursive_filter
-    try:
-        import cv2
-        have_cv = hasattr(cv2, "ximgproc")
-    except ImportError:
-        have_cv = False
+    cv2 = ximgproc()
     print(f"sigma_s {a.sigma_s}, sigma_r {a.sigma_r}, {a.iterations} iterations, colour image filtered by "
           f"itself; ratio = defocus_lab time / OpenCV time")
     print(f"{'size':>10} {'float64 s':>10} {'float32 s':>10} {'OpenCV s':>9} {'ratio64':>8} {'ratio32':>8} "
           f"{'max|diff|':>10}")
     for size in a.sizes:
-        w, h = (int(v) for v in size.lower().split("x"))
-        img = np.clip(transform.resize(data.coffee(), (h, w), order=1, anti_aliasing=False), 0, 1)
+        _, _, img = coffee_at(size)
         run = {dt: (lambda dt=dt: recursive_filter(img, sigma_s=a.sigma_s, sigma_r=a.sigma_r,
                                                    iterations=a.iterations, dtype=dt))
                for dt in (np.float64, np.float32)}
         t64, ours = best_of(run[np.float64], a.repeat)
         t32, _ = best_of(run[np.float32], a.repeat)
-        if have_cv:
+        if cv2 is not None:
             i32 = img.astype(np.float32)
             t_cv, cv = best_of(lambda: cv2.ximgproc.dtFilter(i32, i32, a.sigma_s, a.sigma_r,
                                                             mode=cv2.ximgproc.DTF_RF, numIters=a.iterations),

@@ -24,27 +24,37 @@ def best_of(f, n=10):
     return min(ts), out
 
 
+def ximgproc():
+    """OpenCV's cv2 module when its contrib ximgproc filters are installed, else None."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2 if hasattr(cv2, "ximgproc") else None
+
+
+def coffee_at(size: str):
+    """scikit-image's coffee resized to ``size`` ("WxH"), float RGB in [0, 1]: (h, w, image)."""
+    from skimage import data, transform
+    w, h = (int(v) for v in size.lower().split("x"))
+    return h, w, np.clip(transform.resize(data.coffee(), (h, w), order=1, anti_aliasing=False), 0, 1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", nargs="+", default=["800x536", "4000x3000"])
     ap.add_argument("--radius", type=int, default=8)
     ap.add_argument("--eps", type=float, default=0.01)
     a = ap.parse_args()
-    from skimage import data, transform
     from defocus_lab.kernels.guided import guided_filter
-    try:
-        import cv2
-        have_cv = hasattr(cv2, "ximgproc")
-    except ImportError:
-        have_cv = False
+    cv2 = ximgproc()
     print(f"radius {a.radius}, eps {a.eps}; ratio = defocus_lab time / OpenCV time")
     print(f"{'size':>10} {'defocus_lab s':>14} {'OpenCV s':>9} {'ratio':>6} {'max|diff| interior':>19}")
     for size in a.sizes:
-        w, h = (int(v) for v in size.lower().split("x"))
-        g = np.clip(transform.resize(data.coffee(), (h, w), order=1, anti_aliasing=False), 0, 1)
+        h, w, g = coffee_at(size)
         p = np.ascontiguousarray(g.mean(axis=2) + 0.05 * np.random.default_rng(0).standard_normal((h, w)))
         t_ours, ours = best_of(lambda: guided_filter(g, p, a.radius, a.eps))
-        if have_cv:
+        if cv2 is not None:
             g32, p32 = g.astype(np.float32), p.astype(np.float32)
             t_cv, cv = best_of(lambda: cv2.ximgproc.guidedFilter(g32, p32, a.radius, a.eps))
             r = 2 * a.radius

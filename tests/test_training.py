@@ -88,19 +88,18 @@ def test_self_trained_weights_reproduce_their_validation_report():
     import os
 
     from defocus_lab.experiments.karaali import training_reports
-    from defocus_lab.models.train import _pools, make_batch
+    from defocus_lab.models.train import _pools, validation_set
     reports = training_reports()
     assert set(reports) == {"bnet", "enet"}
     if not os.environ.get("DEFOCUS_LAB_DATA"):
         pytest.skip("the validation photos are under DEFOCUS_LAB_DATA/sharp")
     for kind in ("bnet", "enet"):
         r = reports[kind]
-        cfg = r["config"]
-        _, val, source = _pools(kind)
+        cfg = TrainConfig(**r["config"])
+        _, val, source = _pools()
         assert source == r["data"]
-        vrng = np.random.default_rng([cfg["seed"], 10**6])
         disp = load_stereo_motorcycle()[2] if kind == "enet" else None
-        x, y = make_batch(kind, val.draw(4 * cfg["images_per_chunk"], vrng), cfg["validation"], vrng, disp)
+        x, y = validation_set(cfg, val, disp)
         got = evaluate(K.load_network("self-trained", kind), x, y)
         # the run evaluated its channels-last copy: float rounding may flip a borderline patch
         assert got["accuracy"] == pytest.approx(r["validation"]["accuracy"], abs=2.5 / len(y))

@@ -132,6 +132,7 @@ def network_comparison(networks=None) -> dict:
     missing are listed under ``skipped``."""
     from ..models.karaali import load_network
     ids, skipped_images = available_rtf()
+    images = {nn: data.load_rtf(nn, download=False) for nn in ids}
     out = {"mae": {}, "skipped": [], "skipped_images": skipped_images}
     for name, (b, e) in (networks or NETWORKS).items():
         try:
@@ -140,8 +141,7 @@ def network_comparison(networks=None) -> dict:
             out["skipped"].append(name)
             continue
         maes = {}
-        for nn in ids:
-            r = data.load_rtf(nn, download=False)
+        for nn, r in images.items():
             sb = classify_edges(r["image"], edges=r["edges"], bnet=nets[0], enet=nets[1]).sparse()
             d = domain_transform(r["image"], sb.values, sb.mask, depth_edges=sb.depth_edges)
             maes[nn] = metrics.mae(d, r["blur_disk"])

@@ -46,7 +46,7 @@ class TrainConfig:
     threads: int | None = None
 
 
-def _pools(kind):
+def _pools():
     from ..data import bundled_sharp_images, sharp_image_paths
     from ..synth.karaali import SharpPool
     train, val = sharp_image_paths(("coco", "imagenet")), sharp_image_paths(("kodak24", "mcmaster"))
@@ -61,6 +61,12 @@ def make_batch(kind, pool, n, rng, disparity=None):
     if kind == "bnet":
         return blur_patches(pool, n, rng)
     return edge_patches(pool, n, rng, disparity=disparity)
+
+
+def validation_set(cfg: TrainConfig, val_pool, disparity=None):
+    """The held-out samples of a run: a function of the seed only (4 x images_per_chunk photos)."""
+    rng = np.random.default_rng([cfg.seed, 10**6])
+    return make_batch(cfg.kind, val_pool.draw(4 * cfg.images_per_chunk, rng), cfg.validation, rng, disparity)
 
 
 def _schedule(frac: float, lr: float) -> float:
@@ -122,13 +128,12 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
         opt.load_state_dict(state["opt"])
         step, chunk, spent = int(state["step"]), int(state["chunk"]), float(state["spent"])
         log(f"resumed {cfg.kind} at step {step}, chunk {chunk}")
-    train_pool, val_pool, source = _pools(cfg.kind)
+    train_pool, val_pool, source = _pools()
     disparity = None
     if cfg.kind == "enet":
         from ..data import load_stereo_motorcycle
         disparity = load_stereo_motorcycle()[2]
-    vrng = np.random.default_rng([cfg.seed, 10**6])
-    xv, yv = make_batch(cfg.kind, val_pool.draw(4 * cfg.images_per_chunk, vrng), cfg.validation, vrng, disparity)
+    xv, yv = validation_set(cfg, val_pool, disparity)
     budget = cfg.minutes * 60.0
     total = spent + budget  # the schedule runs over all calls together
     t0 = time.perf_counter()

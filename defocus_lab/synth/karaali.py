@@ -199,6 +199,7 @@ def edge_patches(pool: SharpPool, n: int, rng, *, size: int = 96, disparity=None
     (two levels ``pattern_radius_step`` apart across a mask, the paper's "small blur changes at
     the same depth"), at least 8 px from any blur change of more than that step.
     """
+    from ..estimate.edges import canny
     labels = rng.integers(0, 2, n)
     out = np.empty((n, 3, PATCH, PATCH), np.float32)
     lo, hi = HALF, size - HALF
@@ -216,7 +217,6 @@ def edge_patches(pool: SharpPool, n: int, rng, *, size: int = 96, disparity=None
                 r = float(rng.uniform(0.5, 6.0))
                 r2 = r + pattern_radius_step if rng.random() < 0.5 else r
                 s = foreground_background(fg, fg, m, r, r2)
-                from ..estimate.edges import canny
                 cand = canny(s.image, sigma=1.0) & (ndi.distance_transform_edt(~s.depth_edges) >= 8)
             cand = cand.copy()
             cand[:lo], cand[hi:], cand[:, :lo], cand[:, hi:] = False, False, False, False

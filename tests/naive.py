@@ -287,3 +287,33 @@ def recursive_filter(src, guide, sigma_s, sigma_r, iterations, penalty=None):
             for y in range(H - 2, -1, -1):
                 F[y, x] += a ** dy[y + 1, x] * (F[y + 1, x] - F[y, x])
     return F[..., 0] if np.ndim(src) == 2 else F
+
+
+def aggregate_qr(agg, B, rel_tol):
+    """Tentative smoothed-aggregation prolongator: on every aggregate, Gram-Schmidt on the columns of
+    B restricted to it, dropping a column whose remainder falls below rel_tol times its norm.
+    Returns (dense T (N, nc), coarse near-null vectors Bc (nc, k))."""
+    N, k = B.shape
+    cols, Bc = [], []
+    for a in np.unique(agg):
+        idx = np.flatnonzero(agg == a)
+        Q = np.zeros((len(idx), 0))
+        R = np.zeros((k, k))
+        for j in range(k):
+            v = B[idx, j].astype(np.float64)
+            n0 = np.linalg.norm(v)
+            c = Q.T @ v
+            v = v - Q @ c
+            c2 = Q.T @ v  # re-orthogonalise once
+            v = v - Q @ c2
+            R[:Q.shape[1], j] = c + c2
+            n1 = np.linalg.norm(v)
+            if n0 > 0 and n1 > rel_tol * n0 and Q.shape[1] < len(idx):
+                R[Q.shape[1], j] = n1
+                Q = np.concatenate([Q, (v / n1)[:, None]], axis=1)
+        for c in range(Q.shape[1]):
+            col = np.zeros(N)
+            col[idx] = Q[:, c]
+            cols.append(col)
+            Bc.append(R[c])
+    return np.array(cols).T, np.array(Bc)

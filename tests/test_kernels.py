@@ -110,6 +110,33 @@ def test_multigrid_preconditioner_is_symmetric(rng):
         assert abs(M(r1) @ r2 - r1 @ M(r2)) < 1e-8 * np.linalg.norm(M(r1)) * np.linalg.norm(r2)
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_aggregate_qr_matches_naive(rng, grey):
+    """The tentative prolongator: orthonormal near-null vectors per aggregate, in aggregate order;
+    a grey region drops the colour columns that are constant there."""
+    from defocus_lab.propagate.multigrid import _aggregate_qr
+    H, W, a = 13, 12, 5  # edge aggregates hold 6 to 15 pixels
+    img = rng.random((H, W, 3))
+    if grey:
+        img[:5, :5] = 0.4  # first aggregate: constant colour, only the constant vector survives
+    B = np.concatenate([np.ones((H * W, 1)), img.reshape(-1, 3)], axis=1)
+    y, x = np.divmod(np.arange(H * W), W)
+    agg = (y // a) * (-(-W // a)) + x // a
+    order = np.argsort(agg, kind="stable")
+    starts = np.searchsorted(agg[order], np.arange(agg.max() + 2))
+    n = H * W * 4
+    rows, cols, vals = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+    Bc = np.empty((n, 4))
+    t, nc = _aggregate_qr(order, starts, B, 1e-4, rows, cols, vals, Bc)
+    T = np.zeros((H * W, nc))
+    T[rows[:t], cols[:t]] = vals[:t]
+    T_ref, Bc_ref = naive.aggregate_qr(agg, B, 1e-4)
+    assert nc == T_ref.shape[1] == (agg.max() + 1) * 4 - (3 if grey else 0)
+    np.testing.assert_allclose(T, T_ref, atol=1e-12)
+    np.testing.assert_allclose(Bc[:nc], Bc_ref, atol=1e-12)
+    np.testing.assert_allclose(T @ Bc[:nc], B, atol=1e-12)  # T reproduces the near-null vectors
+
+
 def test_prolongator_filter_keeps_row_maxima():
     import scipy.sparse as sp
     from defocus_lab.propagate.multigrid import _filter_rows

@@ -74,7 +74,7 @@ def test_auto_preconditioner_follows_the_window_size(scene):
     assert MattingSolver(scene.image, radius=3).preconditioner == "jacobi"
 
 
-@pytest.mark.parametrize("shape", [(17, 12), (16, 9), (20, 14, 3)])
+@pytest.mark.parametrize("shape", [(17, 12), (16, 9), (20, 14, 3), (3, 5), (2, 7), (1, 1)])
 def test_decimate2_matches_naive(rng, shape):
     a = rng.random(shape)
     np.testing.assert_allclose(decimate2(a), naive.decimate2(a), atol=1e-12)

@@ -130,15 +130,9 @@ def _entry(I, mu, A, r, yi, xi, yj, xj, H, W):
     return s
 
 
-@njit(cache=True, nogil=True)
-def _shares_window(yi, xi, yj, xj, r, H, W):
-    return (max(max(yi, yj) - r, r) <= min(min(yi, yj) + r, H - 1 - r)
-            and max(max(xi, xj) - r, r) <= min(min(xi, xj) + r, W - 1 - r))
-
-
 def _shared_1d(n, r):
     """For each position y of an axis of length n: how many positions within 2r share an interior
-    window with it (the condition of :func:`_shares_window` along one axis)."""
+    window with it (the condition :func:`_fill_csr` tests along each axis)."""
     y = np.arange(n)
     count = np.zeros(n, dtype=np.int64)
     for d in range(-2 * r, 2 * r + 1):
@@ -167,7 +161,9 @@ def _fill_csr(I, mu, A, r, indptr, indices, data):
     for y in prange(H):
         acc = np.empty((P, P))
         for x in range(W):
-            acc[:, :] = 0.0
+            for u in range(P):
+                for v in range(P):
+                    acc[u, v] = 0.0
             i0 = I[0, y, x]
             i1 = I[1, y, x]
             i2 = I[2, y, x]
@@ -187,10 +183,14 @@ def _fill_csr(I, mu, A, r, indptr, indices, data):
                             acc[yj - y + R, xj - x + R] -= (1.0 + w0 * (I[0, yj, xj] - m0) + w1 * (I[1, yj, xj] - m1)
                                                            + w2 * (I[2, yj, xj] - m2)) / nw
                     acc[R, R] += 1.0
+            # the entries that share an interior window with pixel (y, x): along each axis the
+            # window centres between max(y, yj) - r and min(y, yj) + r must fit inside
             t = indptr[y * W + x]
             for yj in range(max(0, y - R), min(H, y + R + 1)):
+                if max(max(y, yj) - r, r) > min(min(y, yj) + r, H - 1 - r):
+                    continue
                 for xj in range(max(0, x - R), min(W, x + R + 1)):
-                    if _shares_window(y, x, yj, xj, r, H, W):
+                    if max(max(x, xj) - r, r) <= min(min(x, xj) + r, W - 1 - r):
                         indices[t] = yj * W + xj
                         data[t] = acc[yj - y + R, xj - x + R]
                         t += 1

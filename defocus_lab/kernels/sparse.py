@@ -13,23 +13,18 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _spmv(indptr, indices, data, x, out):
+def _product(indptr, indices, data, x, b, out):
+    """out = A x, or b - A x when b is not empty (one kernel for both: one compilation less)."""
     n = indptr.shape[0] - 1
+    minus = b.shape[0] > 0
     for i in prange(n):
         s = 0.0
         for t in range(indptr[i], indptr[i + 1]):
             s += data[t] * x[indices[t]]
-        out[i] = s
+        out[i] = b[i] - s if minus else s
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _residual(indptr, indices, data, x, b, out):
-    n = indptr.shape[0] - 1
-    for i in prange(n):
-        s = b[i]
-        for t in range(indptr[i], indptr[i + 1]):
-            s -= data[t] * x[indices[t]]
-        out[i] = s
+_NO_B = np.empty(0)
 
 
 def _chunks(n, k):
@@ -38,28 +33,21 @@ def _chunks(n, k):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _matmat_count(bounds, ap, aj, bp, bj, ncols, counts):
-    for c in prange(bounds.shape[0] - 1):
-        mark = np.full(ncols, -1, np.int64)
-        for i in range(bounds[c], bounds[c + 1]):
-            k = 0
-            for t in range(ap[i], ap[i + 1]):
-                j = aj[t]
-                for u in range(bp[j], bp[j + 1]):
-                    col = bj[u]
-                    if mark[col] != i:
-                        mark[col] = i
-                        k += 1
-            counts[i] = k
+def _matmat(bounds, ap, aj, ax, bp, bj, bx, ncols, fill, cp, cj, cx, counts):
+    """C = A B in two calls: ``fill`` False writes the non-zeros of each row of C to ``counts``;
+    ``fill`` True writes C's columns ``cj`` and values ``cx`` to the rows starting at ``cp``.
 
-
-@njit(parallel=True, cache=True, nogil=True)
-def _matmat_fill(bounds, ap, aj, ax, bp, bj, bx, ncols, cp, cj, cx):
+    ``pos[col]`` is where column col went in the current chunk; entries before the row's start
+    belong to earlier rows, so one array serves every row without being reset."""
     for c in prange(bounds.shape[0] - 1):
-        pos = np.full(ncols, -1, np.int64)
+        pos = np.empty(ncols, np.int64)
+        for j in range(ncols):
+            pos[j] = -1
+        k = 0
         for i in range(bounds[c], bounds[c + 1]):
-            start = cp[i]
-            k = start
+            if fill:
+                k = cp[i]
+            start = k
             for t in range(ap[i], ap[i + 1]):
                 j = aj[t]
                 v = ax[t]
@@ -67,11 +55,13 @@ def _matmat_fill(bounds, ap, aj, ax, bp, bj, bx, ncols, cp, cj, cx):
                     col = bj[u]
                     if pos[col] < start:
                         pos[col] = k
-                        cj[k] = col
-                        cx[k] = v * bx[u]
+                        if fill:
+                            cj[k] = col
+                            cx[k] = v * bx[u]
                         k += 1
-                    else:
+                    elif fill:
                         cx[pos[col]] += v * bx[u]
+            counts[i] = k - start
 
 
 def matmat(A, B) -> sp.csr_matrix:
@@ -83,12 +73,13 @@ def matmat(A, B) -> sp.csr_matrix:
     n, m = A.shape[0], B.shape[1]
     bounds = _chunks(n, 4 * numba.get_num_threads())
     counts = np.empty(n, np.int64)
-    _matmat_count(bounds, A.indptr, A.indices, B.indptr, B.indices, m, counts)
     cp = np.zeros(n + 1, np.int64)
+    _matmat(bounds, A.indptr, A.indices, A.data, B.indptr, B.indices, B.data, m, False, cp,
+            np.empty(0, np.int64), np.empty(0), counts)
     np.cumsum(counts, out=cp[1:])
     cj = np.empty(cp[-1], np.int64)
     cx = np.empty(cp[-1])
-    _matmat_fill(bounds, A.indptr, A.indices, A.data, B.indptr, B.indices, B.data, m, cp, cj, cx)
+    _matmat(bounds, A.indptr, A.indices, A.data, B.indptr, B.indices, B.data, m, True, cp, cj, cx, counts)
     return sp.csr_matrix((cx, cj, cp), shape=(n, m))
 
 
@@ -101,12 +92,12 @@ def galerkin(A, P) -> sp.csr_matrix:
 def spmv(A: sp.csr_matrix, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """y = A x for a CSR matrix, rows split between threads."""
     out = np.empty(A.shape[0]) if out is None else out
-    _spmv(A.indptr, A.indices, A.data, x, out)
+    _product(A.indptr, A.indices, A.data, x, _NO_B, out)
     return out
 
 
 def residual(A: sp.csr_matrix, x: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """b - A x for a CSR matrix, rows split between threads."""
     out = np.empty(A.shape[0]) if out is None else out
-    _residual(A.indptr, A.indices, A.data, x, b, out)
+    _product(A.indptr, A.indices, A.data, x, b, out)
     return out

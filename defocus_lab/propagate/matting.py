@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import ndimage
 import scipy.sparse.linalg as spla
 
 from .._validate import as_image, as_map, as_mask, check_int, check_positive
@@ -294,23 +295,10 @@ _DECIMATE = np.array([-1.0, 0.0, 9.0, 16.0, 9.0, 0.0, -1.0]) / 32.0
 
 def decimate2(a: np.ndarray) -> np.ndarray:
     """Bicubic downsampling by 2 of the first two axes: (H, W, ...) -> (ceil(H/2), ceil(W/2), ...),
-    coarse pixel i on fine pixel 2 i, borders mirrored."""
+    coarse pixel i on fine pixel 2 i, borders mirrored (scipy.ndimage's "reflect")."""
     a = np.asarray(a, dtype=np.float64)
-    for axis in (0, 1):
-        n = a.shape[axis]
-        m = (n + 1) // 2
-        pad = [(0, 0)] * a.ndim
-        pad[axis] = (3, 3)
-        ap = np.pad(a, pad, mode="symmetric" if n > 3 else "edge")
-        out = 0.0
-        for t, k in enumerate(_DECIMATE):
-            if k == 0.0:
-                continue
-            sl = [slice(None)] * a.ndim
-            sl[axis] = slice(t, t + 2 * m - 1, 2)
-            out = out + k * ap[tuple(sl)]
-        a = out
-    return a
+    a = ndimage.correlate1d(a, _DECIMATE, axis=0, mode="reflect")[::2]
+    return np.ascontiguousarray(ndimage.correlate1d(a, _DECIMATE, axis=1, mode="reflect")[:, ::2])
 
 
 def half_size(image: np.ndarray) -> np.ndarray:
@@ -322,14 +310,13 @@ def downsample_sparse(values, mask, *, min_weight: float = 0.1):
     """Halve a sparse map (Kriener et al. 2013): bicubic decimation of values * mask and of mask,
     the ratio where the decimated mask exceeds ``min_weight`` (a decision: weaker support is
     noise). ``values`` is (H, W) or (H, W, k): k maps defined on the same mask."""
-    m = mask.astype(np.float64)
-    mb = m.reshape(m.shape + (1,) * (values.ndim - 2))
-    vm = decimate2(values * mb)
-    mm = decimate2(m)
+    m = mask.astype(np.float64)[..., None]
+    vals = values.reshape(values.shape[:2] + (-1,))
+    both = decimate2(np.concatenate([vals * m, m], axis=-1))  # one pass for the maps and the mask
+    mm = both[..., -1:]
     keep = mm > min_weight
-    out = np.zeros(vm.shape)
-    out[keep] = vm[keep] / mm[keep].reshape((-1,) + (1,) * (values.ndim - 2))
-    return out, keep
+    out = np.where(keep, both[..., :-1] / np.where(keep, mm, 1.0), 0.0)
+    return out.reshape(out.shape[:2] + values.shape[2:]), keep[..., 0]
 
 
 def guided_upsample(low, guide, *, radius: int = 10, eps: float = 0.01, planes=None) -> np.ndarray:

@@ -200,28 +200,44 @@ def _aggregate_qr(order, starts, B, rel_tol, q_rows, q_cols, q_vals, Bc):
     """
     nagg = starts.shape[0] - 1
     k = B.shape[1]
+    mmax = 0
+    for a in range(nagg):
+        mmax = max(mmax, starts[a + 1] - starts[a])
+    # scalar loops only: array expressions would pull in numba's broadcasting and its
+    # error-message formatting, which tripled this kernel's compile time
+    Q = np.empty((mmax, k))
+    R = np.empty((k, k))
+    v = np.empty(mmax)
     t = 0
     nc = 0
     for a in range(nagg):
         lo = starts[a]
-        hi = starts[a + 1]
-        m = hi - lo
-        Q = np.zeros((m, k))
-        R = np.zeros((k, k))
+        m = starts[a + 1] - lo
+        for i in range(k):
+            for j in range(k):
+                R[i, j] = 0.0
         kept = 0
         for j in range(k):
-            v = np.empty(m)
+            n0 = 0.0
             for i in range(m):
                 v[i] = B[order[lo + i], j]
-            n0 = np.sqrt(np.sum(v * v))
+                n0 += v[i] * v[i]
             for _ in range(2):
                 for c in range(kept):
-                    d = np.sum(Q[:, c] * v)
+                    d = 0.0
+                    for i in range(m):
+                        d += Q[i, c] * v[i]
                     R[c, j] += d
-                    v -= d * Q[:, c]
-            n1 = np.sqrt(np.sum(v * v))
+                    for i in range(m):
+                        v[i] -= d * Q[i, c]
+            n1 = 0.0
+            for i in range(m):
+                n1 += v[i] * v[i]
+            n0 = np.sqrt(n0)
+            n1 = np.sqrt(n1)
             if n0 > 0.0 and n1 > rel_tol * n0 and kept < m:
-                Q[:, kept] = v / n1
+                for i in range(m):
+                    Q[i, kept] = v[i] / n1
                 R[kept, j] = n1
                 kept += 1
         for c in range(kept):

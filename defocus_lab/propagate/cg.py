@@ -7,6 +7,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """<a, b> over all entries, without BLAS.
+
+    NumPy's ``vdot`` and ``linalg.norm`` call OpenBLAS, whose threads keep spinning for a while
+    after each call; on a small machine they then compete with numba's threads in the next
+    multigrid cycle. Measured at 800x536 on 2 cores: a V-cycle took 87 ms after a vdot/norm
+    pair against 64 ms after einsum (53 ms after an idle pause), and CG iterations ~105 ms
+    against ~60 ms. ``einsum`` sums in its own loop (0.12 ms for 0.4 M entries)."""
+    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+
+
+def norm(a: np.ndarray) -> float:
+    """Euclidean norm without BLAS (see :func:`dot`)."""
+    return float(np.sqrt(dot(a, a)))
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative solve stopped at ``maxiter`` above its tolerance; the residual is in the text."""
 
@@ -31,35 +47,35 @@ def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=No
     """
     b = np.asarray(b, dtype=np.float64)
     x = np.zeros_like(b) if x0 is None else np.array(x0, dtype=np.float64).reshape(b.shape)
-    bnorm = float(np.linalg.norm(b))
+    bnorm = norm(b)
     if bnorm == 0.0:
         return np.zeros_like(b), SolveInfo(0, 0.0, True, [0.0])
     r = b - matvec(x)
-    res = float(np.linalg.norm(r)) / bnorm
+    res = norm(r) / bnorm
     history = [res]
     if res <= tol:
         return x, SolveInfo(0, res, True, history)
     z = precond(r) if precond is not None else r
     p = z.copy()
-    rz = float(np.vdot(r, z))
+    rz = dot(r, z)
     it = 0
     while it < maxiter:
         it += 1
         Ap = matvec(p)
-        pAp = float(np.vdot(p, Ap))
+        pAp = dot(p, Ap)
         if pAp <= 0.0:
             break  # the operator is not positive definite along p: report what we have
         alpha = rz / pAp
         x += alpha * p
         r -= alpha * Ap
-        res = float(np.linalg.norm(r)) / bnorm
+        res = norm(r) / bnorm
         history.append(res)
         if callback is not None and callback(it, x, res):
             break
         if res <= tol:
             break
         z = precond(r) if precond is not None else r
-        rz_new = float(np.vdot(r, z))
+        rz_new = dot(r, z)
         p *= rz_new / rz
         p += z
         rz = rz_new

@@ -21,6 +21,7 @@ import scipy.sparse.linalg as spla
 from numba import njit, prange
 
 from ..kernels.sparse import galerkin, matmat, residual, spmv
+from .cg import norm
 
 # Row blocks of the hybrid Gauss-Seidel smoother: a constant, not the thread count, so that the
 # preconditioner (and every CG iterate) is the same on every machine.
@@ -257,8 +258,8 @@ def _spectral_radius_DinvA(A, d, iters=15, seed=0):
     lam = 1.0
     for _ in range(iters):
         y = (A @ x) / d
-        lam = float(np.linalg.norm(y) / max(np.linalg.norm(x), 1e-300))
-        x = y / max(np.linalg.norm(y), 1e-300)
+        lam = norm(y) / max(norm(x), 1e-300)
+        x = y / max(norm(y), 1e-300)
     return lam
 
 

@@ -74,19 +74,22 @@ def matmat(A, B) -> sp.csr_matrix:
     bounds = _chunks(n, 4 * numba.get_num_threads())
     counts = np.empty(n, np.int64)
     cp = np.zeros(n + 1, np.int64)
+    # column indices in int32 (scipy's own choice for them: an int64 array would be copied)
+    idx = np.int32 if m < 2 ** 31 else np.int64
     _matmat(bounds, A.indptr, A.indices, A.data, B.indptr, B.indices, B.data, m, False, cp,
-            np.empty(0, np.int64), np.empty(0), counts)
+            np.empty(0, idx), np.empty(0), counts)
     np.cumsum(counts, out=cp[1:])
-    cj = np.empty(cp[-1], np.int64)
+    cj = np.empty(cp[-1], idx)
     cx = np.empty(cp[-1])
     _matmat(bounds, A.indptr, A.indices, A.data, B.indptr, B.indices, B.data, m, True, cp, cj, cx, counts)
     return sp.csr_matrix((cx, cj, cp), shape=(n, m))
 
 
-def galerkin(A, P) -> sp.csr_matrix:
-    """P^T A P (A symmetric, CSR), via A P and the CSR form of P^T, both in parallel."""
+def galerkin(A, P, PT=None) -> sp.csr_matrix:
+    """P^T A P (A symmetric, CSR), via A P and the CSR form of P^T (``PT`` when the caller
+    keeps it), both in parallel."""
     AP = matmat(A, P)
-    return matmat(sp.csr_matrix(P.T), AP)
+    return matmat(sp.csr_matrix(P.T) if PT is None else PT, AP)
 
 
 def spmv(A: sp.csr_matrix, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

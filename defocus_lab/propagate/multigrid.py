@@ -106,8 +106,13 @@ def _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i):
 
 def _inner_rows(A, bounds):
     """(blocks, 2): per block, the row range whose columns all fall inside the block."""
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    bw = int(np.abs(A.indices.astype(np.int64) - rows).max()) if A.nnz else 0
+    full = np.flatnonzero(np.diff(A.indptr))  # rows with entries
+    bw = 0
+    if full.size:
+        starts = A.indptr[full]
+        first = np.minimum.reduceat(A.indices, starts)  # columns need not be sorted
+        last = np.maximum.reduceat(A.indices, starts)
+        bw = int(max((full - first).max(), (last - full).max()))
     lo, hi = bounds[:-1], bounds[1:]
     a = np.minimum(lo + bw, hi)
     z = np.maximum(hi - bw, a)
@@ -130,11 +135,13 @@ class MultigridPreconditioner:
     def __init__(self, A, shape, *, coarsest: int = 4000, sweeps: int = 1, max_levels: int = 12):
         self.sweeps = int(sweeps)
         self.levels = []  # (A, P, diag(A)) per level, fine to coarse
+        self._PT = []  # P^T as CSR per level
         A = sp.csr_matrix(A)
         while A.shape[0] > coarsest and len(self.levels) < max_levels and min(shape) > 2:
             P, cshape = prolongation(shape)
             self.levels.append((A, P, A.diagonal().copy()))
-            A = galerkin(A, P)
+            self._PT.append(sp.csr_matrix(P.T))
+            A = galerkin(A, P, self._PT[-1])
             shape = cshape
         self.coarse_shape = shape
         self.coarse_matrix = sp.csc_matrix(A)
@@ -153,10 +160,10 @@ class MultigridPreconditioner:
         if dA.nnz == 0:
             return
         levels = []
-        for A, P, _ in self.levels:
+        for (A, P, _), PT in zip(self.levels, self._PT):
             A = (A + dA).tocsr()
             levels.append((A, P, A.diagonal().copy()))
-            dA = galerkin(dA, P)
+            dA = galerkin(dA, P, PT)
             dA.eliminate_zeros()
         self.levels = levels
         self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
@@ -164,8 +171,8 @@ class MultigridPreconditioner:
         self.coarse = spla.splu(self.coarse_matrix)
 
     def _prepare(self):
-        """Transposed prolongators and thread blocks for the smoother, once per hierarchy."""
-        self._PT = [sp.csr_matrix(P.T) for _, P, _ in self.levels]
+        """Thread blocks for the smoother, once per hierarchy (the transposed prolongators
+        ``_PT`` are made while the levels are built)."""
         self._bounds = [np.linspace(0, A.shape[0], SMOOTHER_BLOCKS + 1).astype(np.int64)
                         for A, _, _ in self.levels]
         self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
@@ -257,7 +264,7 @@ def _spectral_radius_DinvA(A, d, iters=15, seed=0):
     x = np.random.default_rng(seed).standard_normal(A.shape[0])
     lam = 1.0
     for _ in range(iters):
-        y = (A @ x) / d
+        y = spmv(A, x) / d
         lam = norm(y) / max(norm(x), 1e-300)
         x = y / max(norm(y), 1e-300)
     return lam
@@ -298,6 +305,7 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
         self.coarse_agg = int(coarse_agg)
         self.sweeps = int(sweeps)
         self.levels = []
+        self._PT = []
         A = sp.csr_matrix(A)
         B = np.ascontiguousarray(B, dtype=np.float64)
         Hn, Wn = shape
@@ -324,7 +332,8 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
             if p_drop > 0 and len(self.levels) >= p_drop_from:
                 P = _filter_rows(P, p_drop)
             self.levels.append((A, P, d))
-            A = galerkin(A, P)
+            self._PT.append(sp.csr_matrix(P.T))
+            A = galerkin(A, P, self._PT[-1])
             B = np.ascontiguousarray(Bc[:nc])
             node_of_dof = _coarse_nodes(agg, rows[:t], cols[:t], nc)
             Hn, Wn = Ha, Wa

@@ -289,19 +289,23 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
         norm is dropped there (e.g. a colour constant over the aggregate).
     coarse_agg : int
         Aggregates are ``fine_agg`` x ``fine_agg`` pixels on the finest level, ``coarse_agg`` x
-        ``coarse_agg`` nodes above. Measured at 800x536 (eps 1e-7, CG to 1e-6), set-up + solve:
-        4x4: 4.6-5.2 + 4.9-5.3 s, 30 iterations; 5x5 (default): 2.9-3.5 + 4.7-4.8 s, 34
-        iterations; 6x6: 2.5 + 5.1 s, 49 iterations.
+        ``coarse_agg`` nodes above. A smoothed prolongator reaches 2 pixels beyond its
+        aggregate, so the next operator couples aggregates up to 6 pixels apart: with 6x6
+        aggregates those are the 9 around each (36 entries per row), with 5x5 the 25 around
+        (98 entries per row). Measured at 800x536 (eps 1e-7, CG to 1e-6, two runs each), set-up
+        + solve: 5x5: 2.2-2.3 + 2.9-3.1 s, 34 iterations; 6x6 (default): 1.4-1.6 + 2.9-3.2 s,
+        49 iterations; 7x7: 1.0-1.4 + 3.4 s, 56 iterations. At 400x268: 5x5 1.05-1.56 s,
+        6x6 0.83-1.07 s.
     p_drop, p_drop_from : float, int
         From level ``p_drop_from`` on, prolongator entries below ``p_drop`` times their row's
         largest are dropped. Smoothing makes every level's operator denser than the one below
-        (nnz per row 24, 98, 187, 420 at 800x536); filtering the coarse prolongators holds that
+        (nnz per row 24, 98, 187, 420 at 800x536 with 5x5 aggregates); filtering the coarse prolongators holds that
         to 24, 98, 110, 160 with the same CG iteration count (33 -> 34) and ~35 % less set-up.
     """
 
     def __init__(self, A, shape, B, *, coarsest: int = 3000, sweeps: int = 1, max_levels: int = 10,
                  rel_tol: float = 1e-4, coarse_agg: int = 2, p_drop: float = 0.02, p_drop_from: int = 1,
-                 fine_agg: int = 5):
+                 fine_agg: int = 6):
         self.coarse_agg = int(coarse_agg)
         self.sweeps = int(sweeps)
         self.levels = []

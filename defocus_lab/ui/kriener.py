@@ -213,8 +213,8 @@ class ScribbleExplorer:
     KINDS = ("sharp", "blurred", "exclude")
     WEIGHT = 100.0  # confidence of a boxed pixel against 1 for an estimate: boxes hold firmly
     # CG tolerance of an update. Measured on the flower (benchmarks/bench_scribble.py): at 1e-3 the
-    # map differs from the converged one by at most 0.0013 px (its range: 5 px, one colour step of
-    # the display: 0.02 px), against 0.0001 px at 1e-4, which costs 4-6 more iterations per box.
+    # map differs from the converged one by at most 0.005 px (its range: 5 px, one colour step of
+    # the display: 0.02 px), against 0.0002 px at 1e-4, which costs 6-9 more iterations per box.
     TOL = 1e-3
 
     def __init__(self, image, side=800, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):

@@ -108,5 +108,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     """Luminance (ITU-R BT.601 weights, as MATLAB's rgb2gray) of a validated float image."""
     if image.ndim == 2:
         return image
-    return image @ np.array([0.2989, 0.5870, 0.1140])
+    # einsum, not ``image @ w``: a matrix product goes to OpenBLAS, whose threads then spin and
+    # slow the numba kernels that follow (see propagate.cg.dot)
+    return np.einsum("...c,c->...", image, np.array([0.2989, 0.5870, 0.1140]))
 

@@ -14,33 +14,72 @@ from __future__ import annotations
 
 import threading
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from ._sym3 import window_inverse
-from .boxfilter import _box_sum, _vpass
+from .boxfilter import _box_sum
 
-BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (28 float64 scratch planes: ~470 MB)
+BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (24 float64 scratch planes: ~400 MB)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _hpass_moments(I, p, w, r, tmp):
-    """Horizontal running window sums of the 14 moments
+def _moment_sums(I, p, w, r, blocks, S):
+    """S[c] = window sums (radius r, clipped) of the 14 moments
     [w, wI0, wI1, wI2, wp, wI0I0, wI0I1, wI0I2, wI1I1, wI1I2, wI2I2, wI0p, wI1p, wI2p],
-    formed on the fly (no (14, H, W) moment array is written)."""
+    formed on the fly, in one pass: each of ``blocks`` bands of rows keeps the horizontal sums
+    of its 2r + 1 current rows in a ring (in cache) and slides the vertical sum down the band,
+    so that no (14, H, W) array of horizontal sums goes through memory."""
     _, H, W = I.shape
-    for y in prange(H):
-        acc = np.zeros(14)
-        for x in range(-r, W):
-            xa = x + r
-            if xa < W:
-                _add_moments(acc, I, p, w, y, xa, 1.0)
-            xr = x - r - 1
-            if xr >= 0:
-                _add_moments(acc, I, p, w, y, xr, -1.0)
-            if x >= 0:
-                for c in range(14):
-                    tmp[c, y, x] = acc[c]
+    R = 2 * r + 1
+    for b in prange(blocks):
+        y0 = b * H // blocks
+        y1 = (b + 1) * H // blocks
+        ring = np.empty((R, 14, W))
+        acc = np.zeros((14, W))
+        row = np.empty(14)
+        for yy in range(max(0, y0 - r), min(H, y0 + r + 1)):
+            _row_sums(I, p, w, r, yy, row, ring[yy % R])
+            _accumulate(acc, ring[yy % R], 1.0)
+        for y in range(y0, y1):
+            for c in range(14):
+                for x in range(W):
+                    S[c, y, x] = acc[c, x]
+            if y + 1 < y1:
+                leave = y - r  # the row that leaves the window of y + 1 ...
+                enter = y + 1 + r  # ... and the one that enters, in the same ring slot
+                if leave >= 0:
+                    _accumulate(acc, ring[leave % R], -1.0)
+                if enter < H:
+                    _row_sums(I, p, w, r, enter, row, ring[enter % R])
+                    _accumulate(acc, ring[enter % R], 1.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accumulate(acc, rows, sign):
+    C, W = acc.shape
+    for c in range(C):
+        for x in range(W):
+            acc[c, x] += sign * rows[c, x]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_sums(I, p, w, r, y, acc, out):
+    """out[c, x] = sum of moment c over [x - r, x + r] of row y (clipped)."""
+    W = I.shape[2]
+    for c in range(14):
+        acc[c] = 0.0
+    for x in range(-r, W):
+        xa = x + r
+        if xa < W:
+            _add_moments(acc, I, p, w, y, xa, 1.0)
+        xr = x - r - 1
+        if xr >= 0:
+            _add_moments(acc, I, p, w, y, xr, -1.0)
+        if x >= 0:
+            for c in range(14):
+                out[c, x] = acc[c]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -77,13 +116,14 @@ def _fit(S, eps, min_weight, ab):
                 for c in range(5):
                     ab[c, y, x] = 0.0
                 continue
-            mp = S[4, y, x] / sw
+            rs = 1.0 / sw
+            mp = S[4, y, x] * rs
             m0, m1, m2, a00, a01, a02, a11, a12, a22 = window_inverse(
                 S[1, y, x], S[2, y, x], S[3, y, x], S[5, y, x], S[6, y, x], S[7, y, x],
                 S[8, y, x], S[9, y, x], S[10, y, x], sw, eps)
-            v0 = S[11, y, x] / sw - m0 * mp
-            v1 = S[12, y, x] / sw - m1 * mp
-            v2 = S[13, y, x] / sw - m2 * mp
+            v0 = S[11, y, x] * rs - m0 * mp
+            v1 = S[12, y, x] * rs - m1 * mp
+            v2 = S[13, y, x] * rs - m2 * mp
             k0 = a00 * v0 + a01 * v1 + a02 * v2
             k1 = a01 * v0 + a11 * v1 + a12 * v2
             k2 = a02 * v0 + a12 * v1 + a22 * v2
@@ -171,7 +211,7 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
         raise ValueError(f"eps must be positive; got {eps}")
     r = int(radius)
     # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
-    # input within 2r), which is exact and holds the scratch memory to 28 planes of one band.
+    # input within 2r), which is exact and holds the scratch memory to 24 planes of one band.
     band = max(BAND_PIXELS // W, 4 * r + 1)
     if band >= H:
         return _guided_rows(I, p, w, r, float(eps))
@@ -185,11 +225,11 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
 
 
 _scratch = threading.local()
-SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band pixels in all (224 MB)
+SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band pixels in all (192 MB)
 
 
 def _buffers(H, W):
-    """Two (14, H, W) scratch arrays. Fresh memory costs page faults on first touch (a third of
+    """Scratch arrays (10, H, W) and (14, H, W). Fresh memory costs page faults on first touch (a third of
     the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
     ``SCRATCH_KEEP_PIXELS`` pixels in all, and reused by the next call of the same size (a
     notebook slider; the octaves of one upsampling); larger bands allocate and free as usual."""
@@ -198,7 +238,7 @@ def _buffers(H, W):
         kept = _scratch.kept = {}
     pair = kept.pop((H, W), None)
     if pair is None:
-        pair = (np.empty((14, H, W)), np.empty((14, H, W)))
+        pair = (np.empty((10, H, W)), np.empty((14, H, W)))
     if H * W <= SCRATCH_KEEP_PIXELS:
         kept[(H, W)] = pair  # most recent last
         while sum(h * w for h, w in kept) > SCRATCH_KEEP_PIXELS:
@@ -211,10 +251,9 @@ def _guided_rows(I, p, w, r, eps):
     I = np.ascontiguousarray(I)
     p = np.ascontiguousarray(p)
     w = np.ascontiguousarray(w)
-    # two (14, H, W) buffers serve every stage
+    # S: the 14 moment sums; tmp: the 5 fitted planes and the box filter's scratch
     tmp, S = _buffers(H, W)
-    _hpass_moments(I, p, w, r, tmp)
-    _vpass(tmp, r, S)
+    _moment_sums(I, p, w, r, min(H, 2 * numba.get_num_threads()), S)
     ab = tmp[:5]
     _fit(S, eps, 1e-12, ab)
     T = S[:5]

@@ -56,7 +56,7 @@ def _moment_sums(I, p, w, r, blocks, S):
                     _accumulate(acc, ring[enter % R], 1.0)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _accumulate(acc, rows, sign):
     C, W = acc.shape
     for c in range(C):
@@ -64,7 +64,7 @@ def _accumulate(acc, rows, sign):
             acc[c, x] += sign * rows[c, x]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _row_sums(I, p, w, r, y, acc, out):
     """out[c, x] = sum of moment c over [x - r, x + r] of row y (clipped)."""
     W = I.shape[2]

@@ -219,9 +219,9 @@ class ScribbleExplorer:
 
     def __init__(self, image, side=800, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):
         """Defaults: a working copy of up to 800 px (0.48 MP for an 800x600 photo), the exact
-        setting solved at 1/4 with multigrid: 0.2-0.36 s per box on a 2-core machine
-        (``benchmarks/bench_scribble.py``); Kriener's 7x7 setting costs 0.3-0.4 s at 1/4 and
-        0.7-1.2 s at 1/2."""
+        setting solved at 1/4 with multigrid: 86-170 ms per box on a 2-core machine
+        (``benchmarks/bench_scribble.py``); Kriener's 7x7 setting costs 0.11-0.18 s at 1/4 and
+        0.3-0.95 s at 1/2."""
         if setting not in SETTINGS:
             raise ValueError(f"setting must be one of {list(SETTINGS)}; got {setting!r}")
         self.full = image

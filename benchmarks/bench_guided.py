@@ -1,10 +1,10 @@
 """Guided filter: defocus_lab (numba) against OpenCV ximgproc.guidedFilter, side by side.
 
 Colour guide, radius 8, epsilon 0.01 (guide in [0, 1]), at 800x536 and 4000x3000 (12 MP).
-Both after a warm-up call; the two run alternately, 30 times each (5 at 12 MP), and the best time of each is
-kept (alternating puts both under the same load when the machine is shared). Prints seconds,
-the ratio, and max |difference| on the interior (OpenCV's border handling differs: reflection
-instead of clipped windows).
+Both after a warm-up call; the two run alternately, 30 times each (5 at 12 MP), and the best
+time of each is kept (alternating puts both under the same load when the machine is shared).
+Prints seconds, the ratio, and max |difference| on the interior (OpenCV's border handling
+differs: reflection instead of clipped windows).
 
     python benchmarks/bench_guided.py [--sizes 800x536 4000x3000]
 """

@@ -229,8 +229,8 @@ SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band 
 
 
 def _buffers(H, W):
-    """Scratch arrays (10, H, W) and (14, H, W). Fresh memory costs page faults on first touch (a third of
-    the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
+    """Scratch arrays (10, H, W) and (14, H, W). Fresh memory costs page faults on first touch
+    (a third of the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
     ``SCRATCH_KEEP_PIXELS`` pixels in all, and reused by the next call of the same size (a
     notebook slider; the octaves of one upsampling); larger bands allocate and free as usual."""
     kept = getattr(_scratch, "kept", None)

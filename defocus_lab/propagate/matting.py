@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import ndimage
 import scipy.sparse.linalg as spla
+from scipy import ndimage
 
 from .._validate import as_image, as_map, as_mask, check_int, check_positive
 from ..kernels.matting import MattingWindows

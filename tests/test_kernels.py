@@ -9,7 +9,7 @@ from defocus_lab.kernels.matting import MattingWindows
 
 
 @pytest.mark.parametrize("r", [0, 1, 2, 5, 30])
-@pytest.mark.parametrize("shape", [(7, 9), (3, 20, 13)])
+@pytest.mark.parametrize("shape", [(7, 9), (3, 20, 13), (1, 1), (1, 7), (6, 1)])
 def test_box_sum_matches_naive(rng, r, shape):
     a = rng.random(shape)
     np.testing.assert_allclose(box_sum(a, r), naive.box_sum(a, r), rtol=0, atol=1e-11)

@@ -21,7 +21,7 @@ from numba import njit, prange
 from ._sym3 import window_inverse
 from .boxfilter import _box_sum
 
-BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (24 float64 scratch planes: ~400 MB)
+BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (19 float64 scratch planes: ~320 MB)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -211,7 +211,7 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
         raise ValueError(f"eps must be positive; got {eps}")
     r = int(radius)
     # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
-    # input within 2r), which is exact and holds the scratch memory to 24 planes of one band.
+    # input within 2r), which is exact and holds the scratch memory to 19 planes of one band.
     band = max(BAND_PIXELS // W, 4 * r + 1)
     if band >= H:
         return _guided_rows(I, p, w, r, float(eps))
@@ -225,11 +225,11 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
 
 
 _scratch = threading.local()
-SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band pixels in all (192 MB)
+SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band pixels in all (152 MB)
 
 
 def _buffers(H, W):
-    """Scratch arrays (10, H, W) and (14, H, W). Fresh memory costs page faults on first touch
+    """Scratch arrays (5, H, W) and (14, H, W). Fresh memory costs page faults on first touch
     (a third of the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
     ``SCRATCH_KEEP_PIXELS`` pixels in all, and reused by the next call of the same size (a
     notebook slider; the octaves of one upsampling); larger bands allocate and free as usual."""
@@ -238,7 +238,7 @@ def _buffers(H, W):
         kept = _scratch.kept = {}
     pair = kept.pop((H, W), None)
     if pair is None:
-        pair = (np.empty((10, H, W)), np.empty((14, H, W)))
+        pair = (np.empty((5, H, W)), np.empty((14, H, W)))
     if H * W <= SCRATCH_KEEP_PIXELS:
         kept[(H, W)] = pair  # most recent last
         while sum(h * w for h, w in kept) > SCRATCH_KEEP_PIXELS:
@@ -251,13 +251,13 @@ def _guided_rows(I, p, w, r, eps):
     I = np.ascontiguousarray(I)
     p = np.ascontiguousarray(p)
     w = np.ascontiguousarray(w)
-    # S: the 14 moment sums; tmp: the 5 fitted planes and the box filter's scratch
+    # S: the 14 moment sums, then the box sums of the fit; tmp: the 5 fitted planes
     tmp, S = _buffers(H, W)
     _moment_sums(I, p, w, r, min(H, 2 * numba.get_num_threads()), S)
-    ab = tmp[:5]
+    ab = tmp
     _fit(S, eps, 1e-12, ab)
     T = S[:5]
-    _box_sum(ab, r, T, tmp[5:10])
+    _box_sum(ab, r, T)
     out = np.empty((H, W))
     _apply(I, T, out)
     return out

@@ -243,19 +243,18 @@ class MattingWindows:
                 k += 1
         S1 = np.empty((3, H, W))
         S2 = np.empty((6, H, W))
-        _box_sum(self.I, r, S1, np.empty((3, H, W)))
-        _box_sum(prods, r, S2, prods.copy())
+        _box_sum(self.I, r, S1)
+        _box_sum(prods, r, S2)
         self.mu = np.empty((3, H, W))
         self.A = np.empty((6, H, W))
         _window_stats(self.I, S1, S2, r, self.eps, self.mu, self.A)
         inside = np.zeros((1, H, W))
         inside[0, r:H - r, r:W - r] = 1.0
         self.counts = np.empty((1, H, W))
-        _box_sum(inside, r, self.counts, np.empty((1, H, W)))
+        _box_sum(inside, r, self.counts)
         self.counts = self.counts[0]
         self._q = np.empty((4, H, W))
         self._s = np.empty((4, H, W))
-        self._t = np.empty((4, H, W))
         self._zero = np.zeros((H, W))
 
     @property
@@ -270,9 +269,9 @@ class MattingWindows:
         d = self._zero if diag_add is None else diag_add.reshape(self.shape)
         res = np.empty(self.shape) if out is None else out.reshape(self.shape)
         _fill_products(self.I, p2, self._q)
-        _box_sum(self._q, self.radius, self._s, self._t)
+        _box_sum(self._q, self.radius, self._s)
         _window_coefficients(self._s, self.mu, self.A, self.radius, self._q)
-        _box_sum(self._q, self.radius, self._s, self._t)
+        _box_sum(self._q, self.radius, self._s)
         _assemble_product(self.I, p2, self.counts, self._s, d, res)
         return res.reshape(shape)
 

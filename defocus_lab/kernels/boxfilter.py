@@ -6,7 +6,6 @@ import numpy as np
 from numba import njit, prange
 
 
-
 def _box_sum(src, r, out):
     """Sum of ``src[c]`` over the window of radius ``r`` around each pixel, in-bounds part only.
 

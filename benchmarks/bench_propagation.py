@@ -35,9 +35,9 @@ SCALING = {"sizes": ["866x577", "1732x1155", "3000x2000", "4243x2828"],
 
 def problem(h, w):
     from skimage import data, transform
-    from defocus_lab.estimate import gradient_ratio
+    from defocus_lab.estimate import zhuo2011
     img = np.clip(transform.resize(data.coffee(), (h, w), anti_aliasing=True), 0, 1)
-    sb = gradient_ratio(img, bilateral="joint" if h * w <= 1_000_000 else None)
+    sb = zhuo2011(img, bilateral="joint" if h * w <= 1_000_000 else None)
     return img, sb.values, sb.mask
 
 

@@ -58,13 +58,13 @@ def main():
                     help="CG tolerances (the notebook's scribble tool uses 1e-3)")
     ap.add_argument("--downsample", type=int, nargs="+", default=[2, 4])
     a = ap.parse_args()
-    from defocus_lab.estimate import kriener
+    from defocus_lab.estimate import kriener2013
     from defocus_lab.experiments.kriener import EXACT_SETTING, PAPER_SETTING
     from defocus_lab.propagate import MattingSolver
     from defocus_lab.propagate.cg import ConvergenceWarning
     warnings.simplefilter("ignore", ConvergenceWarning)
     name, img = photo()
-    sparse = kriener(img)
+    sparse = kriener2013(img)
     H, W = img.shape[:2]
     MattingSolver(img[:64, :64], downsample=2).solve(sparse.values[:64, :64], sparse.mask[:64, :64] | True)  # JIT
     print(f"{name} {W}x{H} ({H * W / 1e6:.2f} MP), boxes weigh 100")

@@ -14,10 +14,10 @@ if "NUMBA_THREADING_LAYER" not in _os.environ:
 
     _numba.config.THREADING_LAYER = "workqueue"
 
-from . import apps, data, estimate, kernels, metrics, propagate, synth
-from .pipeline import ESTIMATORS, PROPAGATORS, estimate_defocus
+from . import apps, conventions, data, estimate, kernels, metrics, propagate, synth
+from .pipeline import ESTIMATORS, METHODS, PROPAGATORS, estimate_defocus
 from .types import SparseBlur
 
 __version__ = "0.1.0"
-__all__ = ["apps", "data", "estimate", "kernels", "metrics", "propagate", "synth",
-           "estimate_defocus", "ESTIMATORS", "PROPAGATORS", "SparseBlur", "__version__"]
+__all__ = ["apps", "conventions", "data", "estimate", "kernels", "metrics", "propagate", "synth",
+           "estimate_defocus", "METHODS", "ESTIMATORS", "PROPAGATORS", "SparseBlur", "__version__"]

@@ -1,8 +1,9 @@
 """The ``defocus-lab`` command: the notebooks' functions from a shell.
 
-    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo-sim|kriener|karaali2022]
-                         [--propagation matting|domain-transform] [--units sigma|disk]
+    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo2011|kriener2013|karaali2022]
+                         [--propagation matting|domain_transform] [--units sigma|disk]
                          [--edges EDGES.png] [--sparse-out SPARSE.npz] [--png PREVIEW.png]
+                         [-E KEY=VALUE ...] [-P KEY=VALUE ...]
     defocus-lab fetch [PATH ...]     download the external data (all of it by default)
     defocus-lab data                 where each external file would come from
     defocus-lab warmup               compile the numba kernels into the cache (make install does it)
@@ -12,41 +13,95 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
 
 def _load(path: str) -> np.ndarray:
     from .data import read_image
-    try:
-        return read_image(path)
-    except Exception as exc:
-        raise ValueError(f"cannot read image {path!r}: {exc}") from None
+    return read_image(path)  # raises ValueError / FileNotFoundError with what the file is
+
+
+def _options(pairs, flag) -> dict:
+    """KEY=VALUE strings as a dict; VALUE is a Python literal (1e-3, None, True, 'grey') or, when
+    it is not one, the plain string (grey)."""
+    out = {}
+    for item in pairs or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"{flag} takes KEY=VALUE (e.g. {flag} canny_high=0.05); got {item!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _outputs(args) -> dict:
+    """Every output path of ``estimate``, checked before anything is computed: the .npy suffix
+    made explicit (numpy would add it), folders that exist and are writable, no output equal to
+    an input or to another output."""
+    out = {"out": args.out if args.out.endswith(".npy") else args.out + ".npy"}
+    if args.sparse_out:
+        out["sparse_out"] = args.sparse_out if args.sparse_out.endswith(".npz") else args.sparse_out + ".npz"
+    if args.png:
+        out["png"] = args.png
+    inputs = [p for p in (args.image, args.edges) if p]
+    seen = {}
+    for key, path in out.items():
+        flag = "--" + key.replace("_", "-")
+        p = Path(path).expanduser()
+        real = os.path.realpath(p)
+        for src in inputs:
+            if real == os.path.realpath(src):
+                raise ValueError(f"{flag} {path} is an input file: refusing to overwrite it; choose another name")
+        if real in seen:
+            raise ValueError(f"{flag} and {seen[real]} name the same file {path}: choose two names")
+        seen[real] = flag
+        folder = p.parent if str(p.parent) else Path(".")
+        if not folder.is_dir():
+            raise ValueError(f"{flag} {path}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            raise ValueError(f"{flag} {path}: not writable here")
+        if p.is_dir():
+            raise ValueError(f"{flag} {path} is a folder; give a file name")
+    return out
 
 
 def _estimate(args) -> int:
     from .pipeline import estimate_defocus
+    outputs = _outputs(args)
+    est_opts = _options(args.estimator_option, "-E/--estimator-option")
+    prop_opts = _options(args.propagator_option, "-P/--propagator-option")
     image = _load(args.image)
     edges = _load(args.edges) if args.edges else None
     dense, sparse = estimate_defocus(image, method=args.method, propagation=args.propagation, edges=edges,
-                                     units=args.units)
-    np.save(args.out, dense.astype(np.float32))
+                                     units=args.units, estimator_options=est_opts,
+                                     propagator_options=prop_opts)
+    np.save(outputs["out"], dense.astype(np.float32))
     if args.sparse_out:
         # (H, W) arrays: values (kept for propagation, 0 elsewhere), raw_values (the estimator's
         # value at every edge pixel, dropped ones included), mask, depth_edges (all False for
         # methods without depth edges).
         depth = sparse.depth_edges if sparse.depth_edges is not None else np.zeros(sparse.shape, bool)
-        np.savez_compressed(args.sparse_out, values=sparse.values.astype(np.float32),
+        np.savez_compressed(outputs["sparse_out"], values=sparse.values.astype(np.float32),
                             raw_values=sparse.all_values().astype(np.float32), mask=sparse.mask,
                             depth_edges=depth)
     if args.png:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        plt.imsave(args.png, dense, cmap="viridis")
-    print(f"wrote {args.out}: {dense.shape[0]}x{dense.shape[1]} map, {args.units} in px, "
+        plt.imsave(outputs["png"], dense, cmap="viridis")
+    print(f"wrote {outputs['out']}: {dense.shape[0]}x{dense.shape[1]} map, {args.units} in px, "
           f"range {dense.min():.3f}..{dense.max():.3f}, {int(sparse.mask.sum())} sparse estimates")
+    if "sparse_out" in outputs:
+        print(f"wrote {outputs['sparse_out']}: the sparse estimate")
+    if "png" in outputs:
+        print(f"wrote {outputs['png']}: a colour preview of the map")
     return 0
 
 
@@ -86,15 +141,17 @@ def _train(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .pipeline import ESTIMATORS, PROPAGATORS
+    from .pipeline import METHODS, PROPAGATORS
     p = argparse.ArgumentParser(prog="defocus-lab", description="Single-image defocus blur estimation.")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("estimate", help="estimate a dense defocus map of one image")
     e.add_argument("image")
-    e.add_argument("--out", required=True, help="dense map, float32 (H, W) .npy")
-    e.add_argument("--method", default="zhuo-sim", choices=sorted(ESTIMATORS))
+    e.add_argument("--out", required=True, help="dense map, float32 (H, W) .npy (the suffix is added "
+                                                "when missing)")
+    e.add_argument("--method", default="zhuo2011", choices=list(METHODS),
+                   help="; ".join(f"{k}: {m.citation}" for k, m in METHODS.items()))
     e.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
-                   help="default: the method's own (matting; domain-transform for karaali2022)")
+                   help="default: the method's own (matting; domain_transform for karaali2022)")
     e.add_argument("--units", default="sigma", choices=["sigma", "disk"],
                    help="Gaussian sigma (px) or disk radius (px); converted through the RTF table "
                         "when the method's unit differs (karaali2022 gives disk radius)")
@@ -102,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sparse-out", help="sparse estimate .npz of (H, W) arrays: values, raw_values, mask, "
                                         "depth_edges")
     e.add_argument("--png", help="a colour preview of the dense map")
+    e.add_argument("-E", "--estimator-option", action="append", metavar="KEY=VALUE",
+                   help="an option of the method's estimator, e.g. -E variant=code, -E detector=grey "
+                        "(karaali2022), -E canny_high=0.05; repeatable")
+    e.add_argument("-P", "--propagator-option", action="append", metavar="KEY=VALUE",
+                   help="an option of the propagator, e.g. -P downsample=4, -P psi=100; repeatable")
     e.set_defaults(func=_estimate)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")
     f.add_argument("paths", nargs="*", help="paths as in `defocus-lab data` (default: all but weights)")
@@ -132,10 +194,19 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except MemoryError as exc:
+        print(f"defocus-lab: error: out of memory ({exc or 'no detail'}): the image is too large for "
+              f"this machine with these settings; try -P downsample=auto or a smaller image", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"defocus-lab: error: {msg}", file=sys.stderr)
         return 2
+    except TypeError as exc:  # an -E/-P option the function does not take
+        if args.func is _estimate and "unexpected keyword argument" in str(exc):
+            print(f"defocus-lab: error: {exc} (check the -E/-P option names)", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,12 +44,25 @@ def registry() -> dict[str, tuple[str, str]]:
 
 
 def data_dir() -> Path | None:
-    """The folder named by DEFOCUS_LAB_DATA, or None when unset or not a folder."""
+    """The folder named by DEFOCUS_LAB_DATA, or None when unset.
+
+    A value that is not a folder is ignored with a :class:`UserWarning` that says so (once per
+    value), so that a typo does not silently turn every notebook to its fallback images."""
     v = os.environ.get(ENV)
     if not v:
         return None
     p = Path(v).expanduser()
-    return p if p.is_dir() else None
+    if p.is_dir():
+        return p
+    _warn_not_a_folder(v)
+    return None
+
+
+@lru_cache(maxsize=8)
+def _warn_not_a_folder(value: str) -> None:
+    what = "a file" if Path(value).expanduser().exists() else "missing"
+    warnings.warn(f"{ENV}={value!r} is not a folder ({what}): it is ignored. Point it at the data folder "
+                  f"laid out as shared/data (photos/, rtf/, ...), or unset it", UserWarning, stacklevel=3)
 
 
 def cache_dir() -> Path:
@@ -109,7 +123,7 @@ def fetch(relpath: str, *, download: bool = True) -> Path:
 
 def _missing_message(relpath, url, why):
     return (f"{relpath} is not available{why}. Set the environment variable {ENV} to a folder laid out "
-            f"as shared/data (it must contain {relpath}), or run `defocus-lab fetch` with network access, "
+            f"as shared/data (it must contain {relpath}), or run `defocus-lab fetch {relpath}` with network access, "
             f"or download it yourself from {url}")
 
 
@@ -125,12 +139,54 @@ def available(relpath: str) -> bool:
 # ----------------------------------------------------------------------------- images
 
 def read_image(path) -> np.ndarray:
-    """An image file as float64 in [0, 1] (alpha dropped; uint8 and uint16 scaled)."""
+    """An image file as float64 in [0, 1], (H, W) or (H, W, 3).
+
+    Scaled by the file's real sample type: 1-bit (bool) as 0/1, uint8 by 255, uint16 by 65535,
+    float (TIFF, EXR...) taken as it is when it lies in [0, 1]. An alpha channel is dropped (grey
+    + alpha gives grey). Anything else is refused with a ValueError that says what the file is:
+    not an image, an animation or a multi-page file, signed or 32-bit integers, float data
+    outside [0, 1], or an unexpected number of channels.
+    """
     import imageio.v3 as iio
-    img = np.asarray(iio.imread(path))
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    return img.astype(np.float64) / (65535.0 if img.dtype == np.uint16 else 255.0)
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such image file: {path}")
+    try:
+        img = np.asarray(iio.imread(p))
+    except Exception as exc:  # imageio tries every plugin; its message suggests installing more
+        head = p.read_bytes()[:16]
+        raise ValueError(f"cannot read {path} as an image: it is not a picture file that imageio "
+                         f"recognises (PNG, JPEG, TIFF, BMP, PPM, GIF...; the file starts with {head!r}). "
+                         f"({type(exc).__name__})") from None
+    if img.ndim == 4 and img.shape[0] == 1:
+        img = img[0]
+    if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] not in (1, 2, 3, 4)):
+        raise ValueError(f"{path} holds {img.shape[0]} frames/pages of {img.shape[1:]} (an animation or a "
+                         f"multi-page file): save the one frame to use as a still image")
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        img = img[..., :-1]  # drop alpha
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim != 2 and not (img.ndim == 3 and img.shape[2] == 3):
+        raise ValueError(f"{path} has shape {img.shape}; a grey (H, W) or colour (H, W, 3) image is needed")
+    dt = img.dtype
+    if dt == np.bool_:
+        return img.astype(np.float64)
+    if dt == np.uint8:
+        return img.astype(np.float64) / 255.0
+    if dt == np.uint16:
+        return img.astype(np.float64) / 65535.0
+    if dt.kind == "f":
+        out = img.astype(np.float64)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{path} holds NaN or infinite samples: it is not a photo")
+        lo, hi = float(out.min()), float(out.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(f"{path} holds {dt} samples in [{lo:.4g}, {hi:.4g}]; float images must lie in "
+                             f"[0, 1] (rescale it, e.g. (x - x.min()) / (x.max() - x.min()), and pass the array)")
+        return out
+    raise ValueError(f"{path} holds {dt} samples; 1-bit, 8-bit or 16-bit unsigned, or float in [0, 1] can "
+                     f"be read as a photo (convert it, or load it yourself and scale it to [0, 1])")
 
 
 BUNDLED = ("coffee", "chelsea", "motorcycle")
@@ -173,11 +229,20 @@ def load_stereo_motorcycle(*, fill: bool = True):
     value (what a thin-lens rendering needs, see :func:`defocus_lab.synth.defocused_motorcycle`).
     """
     from skimage import data as skdata
-    from .synth.lens import fill_unknown
     left, right, disp = skdata.stereo_motorcycle()
     disp = disp.astype(np.float64)
     return (left.astype(np.float64) / 255.0, right.astype(np.float64) / 255.0,
             fill_unknown(disp) if fill else disp)
+
+
+def fill_unknown(disparity: np.ndarray) -> np.ndarray:
+    """Replace non-finite or non-positive disparities by the nearest known value."""
+    from scipy import ndimage as ndi
+    bad = ~np.isfinite(disparity) | (disparity <= 0)
+    if bad.all():
+        raise ValueError("the disparity map has no valid value")
+    _, (iy, ix) = ndi.distance_transform_edt(bad, return_indices=True)
+    return disparity[iy, ix]
 
 
 def load_first_available(names, fallback: str = "coffee"):
@@ -197,36 +262,14 @@ def load_first_available(names, fallback: str = "coffee"):
 # ----------------------------------------------------------------------------- ground truth
 
 def rtf_table(*, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The RTF conversion table (``convertion.mat``): (Gaussian sigma, disk radius), 23 rows."""
+    """The RTF conversion table read from ``convertion.mat``: (Gaussian sigma, disk radius), 23 rows.
+
+    The package converts units with the same table held as constants
+    (:mod:`defocus_lab.conventions`, which works offline); this loader is what the test that
+    checks those constants against the file reads."""
     from scipy.io import loadmat
     t = loadmat(fetch("rtf/convertion.mat", download=download))["convertion"].astype(np.float64)
     return t[:, 0].copy(), t[:, 1].copy()
-
-
-def _convert(x, src, dst, method):
-    x = np.asarray(x, dtype=np.float64)
-    if method == "nearest":
-        idx = np.abs(x[..., None] - src).argmin(axis=-1)
-        return dst[idx]
-    if method == "linear":
-        return np.interp(x, src, dst)
-    raise ValueError(f"method must be 'nearest' or 'linear'; got {method!r}")
-
-
-def sigma_to_disk(sigma, *, method: str = "linear", download: bool = True):
-    """Gaussian sigma (px) -> disk radius (px) through the RTF table.
-
-    ``method="nearest"`` is Karaali's Table I protocol (nearest table entry); "linear"
-    interpolates (values beyond the table are clamped to its ends).
-    """
-    s, d = rtf_table(download=download)
-    return _convert(sigma, s, d, method)
-
-
-def disk_to_sigma(disk, *, method: str = "linear", download: bool = True):
-    """Disk radius (px) -> Gaussian sigma (px) through the RTF table."""
-    s, d = rtf_table(download=download)
-    return _convert(disk, d, s, method)
 
 
 def load_rtf(n: int | str, *, download: bool = True) -> dict:

@@ -1,95 +1,148 @@
-"""Registries of estimators and propagators, and the whole pipeline in one call."""
+"""Registries of methods, estimators and propagators, and the whole pipeline in one call.
+
+Naming rule (README, "Architecture"): a method's registry key is its estimator function's name,
+the first author's surname and the year in lower case (``zhuo2011``, ``kriener2013``,
+``karaali2022``); a propagator's key is its function's name (``matting``,
+``domain_transform``). The notebooks write the paper as ``Method.citation`` ("Zhuo & Sim 2011")
+followed by the key in code font.
+"""
 from __future__ import annotations
 
-import inspect
+import warnings
 from typing import Callable
 
 import numpy as np
 
-from .estimate.karaali import karaali2022
-from .estimate.kriener import kriener
-from .estimate.zhuo_sim import gradient_ratio
+from ._validate import as_image
+from .conventions import convert_units
+from .estimate import karaali as _karaali
+from .estimate import kriener as _kriener
+from .estimate import zhuo_sim as _zhuo_sim
 from .propagate.domain_transform import domain_transform
 from .propagate.matting import matting
-from .types import SparseBlur
+from .types import Method, SparseBlur
 
-ESTIMATORS: dict[str, Callable[..., SparseBlur]] = {
-    "zhuo-sim": gradient_ratio, "kriener": kriener, "karaali2022": karaali2022}
-PROPAGATORS: dict[str, Callable[..., np.ndarray]] = {
-    "matting": matting, "domain-transform": domain_transform}
+# Each paper's method and preset is defined beside its estimator; this is the one table.
+METHODS: dict[str, Method] = {m.name: m for m in (_zhuo_sim.METHOD, _kriener.METHOD, _karaali.METHOD)}
+ESTIMATORS: dict[str, Callable[..., SparseBlur]] = {k: m.estimate for k, m in METHODS.items()}
+PROPAGATORS: dict[str, Callable[..., np.ndarray]] = {"matting": matting, "domain_transform": domain_transform}
 
-# The propagator each estimator's paper uses (estimate_defocus(propagation=None) picks it).
-METHOD_PROPAGATION: dict[str, str] = {
-    "zhuo-sim": "matting", "kriener": "matting", "karaali2022": "domain-transform"}
+# Names used before the naming rule (0.1.0): accepted with a FutureWarning.
+RENAMED = {"zhuo-sim": "zhuo2011", "kriener": "kriener2013", "domain-transform": "domain_transform"}
 
-# The propagation settings that go with each estimator unless the caller overrides them:
-# Zhuo & Sim (2011) use the propagator's defaults (3x3 windows, eps 1e-7, lambda 0.005, full
-# resolution); Kriener et al. (2013, Sec. 2.3) 7x7 windows, eps 0.001, lambda 0.1, solved at half
-# resolution and brought up by the guided fit (21x21, eps 0.01, the propagator's defaults).
-# Karaali et al. (2022) the domain transform's defaults (their code: psi 20, sigma_r 3.75, ...).
-# They apply only when the method runs with its paper's propagator.
-METHOD_PROPAGATOR_OPTIONS: dict[str, dict] = {
-    "zhuo-sim": {},
-    "kriener": {"radius": 3, "eps": 1e-3, "lam": 0.1, "downsample": 2},
-    "karaali2022": {},
-}
+__all__ = ["METHODS", "ESTIMATORS", "PROPAGATORS", "estimate_defocus", "convert_units"]
 
 
-def _takes(func, name: str) -> bool:
-    return name in inspect.signature(func).parameters
+def _resolve(name, table, what):
+    if name in RENAMED:
+        new = RENAMED[name]
+        warnings.warn(f"{what} {name!r} is now called {new!r}; the old name will be removed",
+                      FutureWarning, stacklevel=3)
+        name = new
+    if name not in table:
+        raise ValueError(f"unknown {what} {name!r}; choose one of {sorted(table)}")
+    return name
 
 
-def convert_units(blur, src: str, dst: str, mask=None):
-    """Blur from unit ``src`` to ``dst`` ("sigma" or "disk") through the RTF table (linear
-    interpolation); entries outside ``mask`` stay 0."""
-    from .data import disk_to_sigma, sigma_to_disk
-    for u in (src, dst):
-        if u not in ("sigma", "disk"):
-            raise ValueError(f"units must be 'sigma' or 'disk'; got {u!r}")
-    if src == dst:
-        return np.asarray(blur, dtype=np.float64)
-    out = sigma_to_disk(blur) if src == "sigma" else disk_to_sigma(blur)
-    return out if mask is None else np.where(mask, out, 0.0)
+def explain_empty(image, sparse: SparseBlur) -> str:
+    """Why ``sparse`` holds no value, in words a user can act on."""
+    if sparse.edges is not None and not sparse.edges.any():
+        img = np.asarray(image)
+        if float(np.ptp(img)) < 1e-6:
+            return (f"the image has no edges: it is constant (every pixel {float(img.flat[0]):.4g}), so "
+                    f"there is no blur to measure")
+        return ("the edge detector found no edge in this image: lower its thresholds (e.g. "
+                "estimator_options={'canny_high': 0.05}) or pass an edge map (edges=...)")
+    if sparse.edges is not None:
+        return (f"none of the {int(sparse.edges.sum())} edge pixels gave a valid estimate (all were "
+                f"dropped as out of range): try the other variant or inversion, or other thresholds")
+    return "the estimator returned no sparse value"
 
 
-def estimate_defocus(image, *, method: str = "zhuo-sim", propagation: str | None = None, edges=None,
+def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None = None, edges=None,
                      exclude=None, estimator_options: dict | None = None,
                      propagator_options: dict | None = None,
                      units: str | None = None) -> tuple[np.ndarray, SparseBlur]:
-    """Sparse estimate, then propagation: returns (dense map, SparseBlur).
+    """Estimate a dense defocus map: a method's sparse estimate, then a propagator.
 
-    ``method`` picks the estimator; ``propagation`` the propagator (default: the one of the
-    method's paper, ``METHOD_PROPAGATION``). With the paper's propagator the paper's settings
-    apply (``METHOD_PROPAGATOR_OPTIONS``; "kriener" is the preset of Kriener et al. 2013);
-    ``propagator_options`` override them key by key. Depth edges found by the estimator go to
-    propagators that take them. ``exclude`` (bool (H, W)) drops the sparse estimates inside a
-    region before propagating (Zhuo & Sim, Fig. 10).
+    Parameters
+    ----------
+    image : ndarray (H, W) or (H, W, 3)
+        uint8, uint16 or float in [0, 1].
+    method : str
+        Registry key of the estimator (:data:`METHODS`): ``"zhuo2011"`` (default),
+        ``"kriener2013"`` or ``"karaali2022"``.
+    propagation : str, optional
+        Registry key of the propagator (:data:`PROPAGATORS`): ``"matting"`` or
+        ``"domain_transform"``. Default: the method's own (its preset).
+    edges : ndarray (H, W) bool, optional
+        A precomputed edge map for the estimator (default: the method's detector).
+    exclude : ndarray (H, W) bool, optional
+        Sparse estimates inside this region are dropped before propagating (Zhuo & Sim, Fig. 10).
+    estimator_options : dict, optional
+        Keyword arguments of the estimator (e.g. ``{"variant": "code"}`` for ``zhuo2011``).
+    propagator_options : dict, optional
+        Keyword arguments of the propagator. With the method's own propagator they override its
+        preset key by key; with another propagator they are the only options.
+    units : {None, "sigma", "disk"}
+        None returns the estimator's own unit (``sparse.units``: Gaussian sigma for Zhuo & Sim
+        and Kriener, disk radius for Karaali 2022); "sigma" or "disk" converts the dense map and
+        the sparse values through the RTF table (:func:`defocus_lab.conventions.convert_units`).
 
-    ``units``: None returns the estimator's own unit (``sparse.units``: Gaussian sigma for
-    Zhuo & Sim and Kriener, disk radius for Karaali 2022); "sigma" or "disk" converts the dense
-    map and the sparse values through the RTF table (:func:`convert_units`).
+    Returns
+    -------
+    dense : ndarray (H, W) float64
+        The defocus map, >= 0, in ``units``.
+    sparse : SparseBlur
+        The estimator's output (after ``exclude``, in ``units``).
+
+    Raises
+    ------
+    ValueError
+        Unknown method, propagator or unit; bad image or options (the message says how to fix
+        the call); no sparse estimate at all (the message says why: a constant image, no edge
+        found, every estimate out of range); a problem too large for this machine's memory
+        (the message names the options that fit).
+
+    Notes
+    -----
+    The propagator receives the whole :class:`SparseBlur` and reads what it understands: the
+    matting propagator ``confidence``, the domain transform ``depth_edges``. Old names
+    ("zhuo-sim", "kriener", "domain-transform") still work with a FutureWarning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from defocus_lab.synth import step_edge_image
+    >>> image = step_edge_image(48, sigma=2.0)
+    >>> dense, sparse = estimate_defocus(image, estimator_options={"bilateral": None})
+    >>> dense.shape, sparse.units
+    ((48, 48), 'sigma')
+    >>> bool(abs(np.median(dense) - 2.0) < 0.2)
+    True
+    >>> disk, _ = estimate_defocus(image, estimator_options={"bilateral": None}, units="disk")
+    >>> bool(disk.max() > dense.max())
+    True
     """
-    if method not in ESTIMATORS:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(ESTIMATORS)}")
-    if propagation is None:
-        propagation = METHOD_PROPAGATION.get(method, "matting")
-    if propagation not in PROPAGATORS:
-        raise ValueError(f"unknown propagation {propagation!r}; choose one of {sorted(PROPAGATORS)}")
+    method = _resolve(method, METHODS, "method")
+    preset = METHODS[method]
+    propagation = preset.propagator if propagation is None else _resolve(propagation, PROPAGATORS,
+                                                                           "propagation")
     if units not in (None, "sigma", "disk"):
         raise ValueError(f"units must be None, 'sigma' or 'disk'; got {units!r}")
-    sparse = ESTIMATORS[method](image, edges=edges, **(estimator_options or {}))
+    img = as_image(image)
+    sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
     if exclude is not None:
         sparse = sparse.excluding(exclude)
-    own = METHOD_PROPAGATION.get(method) == propagation
-    options = {**(METHOD_PROPAGATOR_OPTIONS.get(method, {}) if own else {}), **(propagator_options or {})}
-    prop = PROPAGATORS[propagation]
-    if sparse.depth_edges is not None and _takes(prop, "depth_edges") and "depth_edges" not in options:
-        options["depth_edges"] = sparse.depth_edges
-    dense = prop(image, sparse.values, sparse.mask, **options)
+    if not sparse.mask.any():
+        raise ValueError(f"no sparse blur estimate to propagate: {explain_empty(img, sparse)}")
+    own = propagation == preset.propagator
+    options = {**(preset.options if own else {}), **(propagator_options or {})}
+    dense = PROPAGATORS[propagation](img, sparse, **options)
     if units is not None and units != sparse.units:
         dense = convert_units(dense, sparse.units, units)
         raw = None if sparse.raw_values is None else convert_units(
             sparse.raw_values, sparse.units, units, sparse.edges if sparse.edges is not None else sparse.raw_values > 0)
-        sparse = SparseBlur(convert_units(sparse.values, sparse.units, units, sparse.mask), sparse.mask,
-                            sparse.edges, sparse.depth_edges, units, raw)
+        sparse = sparse.replace(values=convert_units(sparse.values, sparse.units, units, sparse.mask),
+                                raw_values=raw, units=units)
     return dense, sparse

@@ -1,9 +1,25 @@
-"""Small data types that join the stages of the pipeline (estimator -> propagator -> application)."""
+"""Small data types that join the stages of the pipeline (estimator -> propagator -> application).
+
+The contract between the stages, stated once:
+
+- an estimator is ``f(image, *, edges=None, ...) -> SparseBlur``;
+- a propagator is ``g(image, sparse: SparseBlur, *, ...) -> ndarray (H, W)``: it reads the fields
+  of :class:`SparseBlur` it understands (``values`` and ``mask`` always; ``confidence`` and
+  ``depth_edges`` where its method has a use for them) and ignores the rest;
+- an application takes the image and a dense map.
+
+:class:`Method` ties an estimator to its paper's propagator and settings (its preset).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 import numpy as np
+
+from ._validate import as_map, as_mask
+from .conventions import check_units
 
 
 @dataclass
@@ -25,6 +41,24 @@ class SparseBlur:
     raw_values : ndarray (H, W) float64 or None
         The estimator's value at every edge pixel, before any are dropped (Karaali 2022: B-NET's
         class value at depth edges too); 0 elsewhere. None when it equals ``values``.
+    confidence : ndarray (H, W) float64 or None
+        How much each sparse value is trusted (>= 0; None: all equally). The matting propagator
+        makes it the per-pixel weight of its data term; propagators without such a term ignore it.
+
+    Blur is never negative: a negative or non-finite value where ``mask`` is True is a ValueError
+    (an estimator clips or drops such estimates itself and says which in its docstring).
+    Construction makes ``values`` float64 and ``mask`` bool and zeroes ``values`` off the mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sb = SparseBlur(np.array([[1.0, 0.0], [0.0, 2.0]]), np.eye(2, dtype=bool))
+    >>> sb.shape, int(sb.mask.sum())
+    ((2, 2), 2)
+    >>> SparseBlur(np.array([[-1.0]]), np.ones((1, 1), bool))
+    Traceback (most recent call last):
+    ...
+    ValueError: sparse blur values must be >= 0 where mask is True (blur is never negative); 1 pixel(s) are negative, minimum -1: clip them (np.maximum(values, 0)) or leave them out of the mask
     """
     values: np.ndarray
     mask: np.ndarray
@@ -32,12 +66,37 @@ class SparseBlur:
     depth_edges: np.ndarray | None = None
     units: str = "sigma"
     raw_values: np.ndarray | None = None
+    confidence: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.values.shape != self.mask.shape:
-            raise ValueError(f"values {self.values.shape} and mask {self.mask.shape} must share a shape")
-        if self.units not in ("sigma", "disk"):
-            raise ValueError(f"units must be 'sigma' or 'disk'; got {self.units!r}")
+        shape = np.shape(self.values)
+        if len(shape) != 2:
+            raise ValueError(f"SparseBlur values must be a 2-D (H, W) map; got shape {shape}")
+        self.mask = as_mask(self.mask, shape, name="mask")
+        vals = np.asarray(self.values)
+        if vals.dtype.kind not in "fiu":
+            raise ValueError(f"SparseBlur values must be real numbers; got dtype {vals.dtype}")
+        vals = np.where(self.mask, vals, 0.0).astype(np.float64)  # NaN off the mask is harmless
+        if not np.all(np.isfinite(vals)):
+            raise ValueError("sparse blur values contain NaN or infinite values where mask is True: "
+                             "leave those pixels out of the mask")
+        neg = vals < 0
+        if neg.any():
+            raise ValueError(f"sparse blur values must be >= 0 where mask is True (blur is never negative); "
+                             f"{int(neg.sum())} pixel(s) are negative, minimum {vals.min():.4g}: clip them "
+                             f"(np.maximum(values, 0)) or leave them out of the mask")
+        self.values = vals
+        check_units(self.units)
+        for name in ("edges", "depth_edges"):
+            if getattr(self, name) is not None:
+                setattr(self, name, as_mask(getattr(self, name), shape, name=name))
+        if self.raw_values is not None:
+            self.raw_values = as_map(self.raw_values, shape, name="raw_values")
+        if self.confidence is not None:
+            conf = as_map(self.confidence, shape, name="confidence")
+            if conf.min() < 0:
+                raise ValueError("confidence must be >= 0 (0: ignore the value, 1: the default weight)")
+            self.confidence = conf
 
     @property
     def shape(self):
@@ -48,10 +107,55 @@ class SparseBlur:
         region = np.asarray(region, dtype=bool)
         if region.shape != self.shape:
             raise ValueError(f"region must have shape {self.shape}; got {region.shape}")
-        mask = self.mask & ~region
-        return SparseBlur(np.where(mask, self.values, 0.0), mask, self.edges, self.depth_edges, self.units,
-                          self.raw_values)
+        return self.replace(mask=self.mask & ~region)
+
+    def replace(self, **changes) -> "SparseBlur":
+        """A copy with the given fields changed (validated like a new SparseBlur)."""
+        return dataclasses.replace(self, **changes)
 
     def all_values(self) -> np.ndarray:
         """``raw_values`` when the estimator kept them, else ``values``."""
         return self.values if self.raw_values is None else self.raw_values
+
+
+def as_sparse(sparse, mask=None) -> SparseBlur:
+    """The propagators' second argument as a :class:`SparseBlur`.
+
+    A SparseBlur is returned as it is (``mask`` must then be None); a values array with its
+    ``mask`` (the array form, kept as a convenience: ``matting(image, values, mask)``) is wrapped.
+    """
+    if isinstance(sparse, SparseBlur):
+        if mask is not None:
+            raise ValueError("pass either a SparseBlur or (values, mask), not both: the SparseBlur has "
+                             "its mask; use sparse.replace(mask=...) to change it")
+        return sparse
+    if mask is None:
+        raise ValueError(f"expected a SparseBlur (what the estimators return) or a values array followed "
+                         f"by its mask; got {type(sparse).__name__} without a mask")
+    return SparseBlur(sparse, mask)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A paper's method: its estimator and its preset (the propagator and the settings the paper
+    uses with it).
+
+    Attributes
+    ----------
+    name : str
+        The registry key; by the naming rule (README, "Architecture") it is the estimator
+        function's name: first author and year, lower case (``zhuo2011``).
+    estimate : callable
+        ``f(image, *, edges=None, ...) -> SparseBlur``.
+    propagator : str
+        Registry key of the paper's propagator.
+    options : mapping
+        The paper's settings for that propagator (key by key, over its defaults).
+    citation : str
+        How the notebooks and the CLI name the paper ("Zhuo & Sim 2011").
+    """
+    name: str
+    estimate: Callable[..., SparseBlur]
+    propagator: str
+    options: Mapping = field(default_factory=dict)
+    citation: str = ""

@@ -19,10 +19,10 @@ def warmup(verbose: bool = True) -> float:
     t = time.perf_counter()
     img = load_image("coffee")[100:196, 200:328]
     dense, sparse = estimate_defocus(img)  # Zhuo & Sim: ratio, bilateral, Laplacian, multigrid
-    matting(img, sparse.values, sparse.mask, downsample=2)  # decimation, guided upsampling
-    estimate_defocus(img, method="kriener")  # Scharr, guided smoothing, matrix-free CG
-    matting(img.mean(axis=2), sparse.values, sparse.mask, preconditioner="multigrid")
-    domain_transform(img, sparse.values, sparse.mask, depth_edges=sparse.mask)  # Karaali 2022
+    matting(img, sparse, downsample=2)  # decimation, guided upsampling
+    estimate_defocus(img, method="kriener2013")  # Scharr, guided smoothing, matrix-free CG
+    matting(img.mean(axis=2), sparse, preconditioner="multigrid")
+    domain_transform(img, sparse.replace(depth_edges=sparse.mask))  # Karaali 2022
     seconds = time.perf_counter() - t
     if verbose:
         print(f"defocus_lab: kernels compiled and cached in {seconds:.1f} s")

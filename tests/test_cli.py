@@ -58,7 +58,7 @@ def test_console_script_is_installed(tmp_path, edge_png):
 
 @pytest.mark.skipif(not __import__("os").environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA")
 def test_units_disk_goes_through_the_rtf_table(tmp_path, edge_png):
-    from defocus_lab.data import sigma_to_disk
+    from defocus_lab.conventions import sigma_to_disk
     a, b = tmp_path / "sigma.npy", tmp_path / "disk.npy"
     assert main(["estimate", str(edge_png), "--out", str(a)]) == 0
     assert main(["estimate", str(edge_png), "--out", str(b), "--units", "disk"]) == 0

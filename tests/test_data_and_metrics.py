@@ -5,7 +5,7 @@ import pytest
 
 from defocus_lab import data, metrics
 from defocus_lab.synth import coc_diameter, defocused_motorcycle
-from defocus_lab.synth.lens import fill_unknown
+from defocus_lab.data import fill_unknown
 
 requires_data = pytest.mark.skipif(
     not os.environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA (the shared data folder)")
@@ -46,8 +46,32 @@ def test_rtf_ground_truth_and_table():
     assert 0.5 <= r["blur_disk"].min() and r["blur_disk"].max() <= 6.0
     s, d = data.rtf_table()
     assert s.shape == d.shape == (23,) and d[0] == 0.5 and d[-1] == 6.0
-    assert data.sigma_to_disk(3.275, method="nearest") == 6.0
-    np.testing.assert_allclose(data.disk_to_sigma(data.sigma_to_disk(1.7)), 1.7, atol=1e-12)
+
+
+@requires_data
+def test_unit_constants_equal_the_rtf_file():
+    """The offline constants are the file's 23 pairs (to float rounding: the file stores
+    0.9750000000000001 for 0.975)."""
+    from defocus_lab import conventions
+    s, d = data.rtf_table(download=False)
+    np.testing.assert_allclose(conventions.RTF_SIGMA, s, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(conventions.RTF_DISK, d)
+    np.testing.assert_array_equal(conventions.KARAALI_BLUR_LEVELS, d)
+
+
+def test_unit_conversion_works_offline(monkeypatch, tmp_path):
+    """No data folder, no cache, no network: sigma <-> disk still converts (it read
+    convertion.mat before)."""
+    from defocus_lab import conventions
+    monkeypatch.delenv("DEFOCUS_LAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert conventions.sigma_to_disk(3.275, method="nearest") == 6.0
+    assert conventions.sigma_to_disk(0.3) == 0.5 and conventions.disk_to_sigma(3.0) == 1.65
+    np.testing.assert_allclose(conventions.disk_to_sigma(conventions.sigma_to_disk(1.7)), 1.7, atol=1e-12)
+    np.testing.assert_array_equal(conventions.convert_units([1.0, 0.0], "sigma", "disk", mask=[True, False]),
+                                  [conventions.sigma_to_disk(1.0), 0.0])
+    with pytest.raises(ValueError, match="dst must be one of"):
+        conventions.convert_units(1.0, "sigma", "mm")
 
 
 @requires_data

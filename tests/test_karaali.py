@@ -297,10 +297,10 @@ def test_pipeline_hands_depth_edges_to_the_domain_transform(monkeypatch, nets, p
     import defocus_lab.pipeline as pl
     seen = {}
 
-    def spy(image, values, mask, *, depth_edges=None, **kw):
-        seen["depth_edges"] = depth_edges
-        return domain_transform(image, values, mask, depth_edges=depth_edges, **kw)
-    monkeypatch.setitem(pl.PROPAGATORS, "domain-transform", spy)
+    def spy(image, sparse, **kw):
+        seen["depth_edges"] = sparse.depth_edges
+        return domain_transform(image, sparse, **kw)
+    monkeypatch.setitem(pl.PROPAGATORS, "domain_transform", spy)
     dense, sb = estimate_defocus(photo, method="karaali2022",
                                  estimator_options={"bnet": nets[0], "enet": nets[1]})
     assert seen["depth_edges"] is sb.depth_edges and dense.shape == photo.shape[:2]
@@ -311,7 +311,7 @@ def test_pipeline_hands_depth_edges_to_the_domain_transform(monkeypatch, nets, p
 
 @requires_data
 def test_units_are_converted_when_asked(nets, photo):
-    from defocus_lab.data import disk_to_sigma
+    from defocus_lab.conventions import disk_to_sigma
     opts = {"bnet": nets[0], "enet": nets[1]}
     disk, sb = estimate_defocus(photo, method="karaali2022", estimator_options=opts)
     sigma, sbs = estimate_defocus(photo, method="karaali2022", estimator_options=opts, units="sigma")

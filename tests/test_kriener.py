@@ -7,7 +7,7 @@ from scipy import ndimage as ndi
 matplotlib.use("Agg")
 
 import naive  # noqa: E402
-from defocus_lab.estimate import gradient_ratio, kriener  # noqa: E402
+from defocus_lab.estimate import kriener2013, zhuo2011  # noqa: E402
 from defocus_lab.estimate.zhuo_sim import _grad_mag_central, _grad_mag_scharr  # noqa: E402
 from defocus_lab.experiments import kriener as ex  # noqa: E402
 from defocus_lab.pipeline import estimate_defocus  # noqa: E402
@@ -32,21 +32,21 @@ def test_scharr_equals_central_difference_across_a_straight_edge():
 
 @pytest.mark.parametrize("sigma", [0.8, 1.5, 3.0])
 def test_kriener_recovers_step_edge_blur(sigma):
-    sb = kriener(step_edge_image(64, sigma=sigma))
+    sb = kriener2013(step_edge_image(64, sigma=sigma))
     assert np.median(sb.values[sb.mask]) == pytest.approx(sigma, rel=0.05)
 
 
 def test_kriener_without_smoothing_is_the_scharr_gradient_ratio(scene):
-    a = kriener(scene.image, radius=0)
-    b = gradient_ratio(scene.image, variant="paper", sigma0=3.0, gradient="scharr", bilateral=None)
+    a = kriener2013(scene.image, radius=0)
+    b = zhuo2011(scene.image, variant="paper", sigma0=3.0, gradient="scharr", bilateral=None)
     np.testing.assert_array_equal(a.mask, b.mask)
     np.testing.assert_allclose(a.values, b.values)
 
 
 def test_kriener_smoothing_reduces_noise():
     bars = bar_image(n_edges=9, blur_max=3.0, noise_var=0.002, seed=3)
-    raw = kriener(bars.image, radius=0)
-    smooth = kriener(bars.image, radius=2)
+    raw = kriener2013(bars.image, radius=0)
+    smooth = kriener2013(bars.image, radius=2)
     # along each edge column the true blur is constant: the guided smoothing must tighten it
     spread = lambda sb: np.nanmean([np.std(sb.values[:, c][sb.mask[:, c]]) for c in bars.columns[1:]
                                     if sb.mask[:, c].sum() > 5])
@@ -56,16 +56,16 @@ def test_kriener_smoothing_reduces_noise():
 def test_gradient_option_is_checked():
     img = step_edge_image(32)
     with pytest.raises(ValueError, match="gradient"):
-        gradient_ratio(img, gradient="sobel")
+        zhuo2011(img, gradient="sobel")
     with pytest.raises(ValueError, match="paper"):
-        gradient_ratio(img, variant="code", gradient="scharr")
+        zhuo2011(img, variant="code", gradient="scharr")
 
 
 def test_kriener_method_uses_its_propagation_preset(scene):
-    dense, sb = estimate_defocus(scene.image, method="kriener")
+    dense, sb = estimate_defocus(scene.image, method="kriener2013")
     want = matting(scene.image, sb.values, sb.mask, radius=3, eps=1e-3, lam=0.1, downsample=2)
     np.testing.assert_allclose(dense, want)
-    full, _ = estimate_defocus(scene.image, method="kriener", propagator_options={"downsample": 1})
+    full, _ = estimate_defocus(scene.image, method="kriener2013", propagator_options={"downsample": 1})
     assert not np.allclose(full, dense)  # the override reached the propagator
 
 
@@ -97,8 +97,8 @@ def test_downsample_sparse_keeps_a_constant_value(rng):
 def test_smooth_surface_scene_shows_the_failure():
     flat = smooth_surface_scene(128, roundness=0.0)
     round_ = smooth_surface_scene(128, roundness=1.0)
-    d_flat, _ = estimate_defocus(flat.image, method="kriener")
-    d_round, _ = estimate_defocus(round_.image, method="kriener")
+    d_flat, _ = estimate_defocus(flat.image, method="kriener2013")
+    d_round, _ = estimate_defocus(round_.image, method="kriener2013")
     assert np.median(d_round[round_.cylinder]) > np.median(d_flat[flat.cylinder]) + 0.5
     assert flat.sigma[flat.cylinder].max() == 0.0
     with pytest.raises(ValueError, match="roundness"):
@@ -106,7 +106,7 @@ def test_smooth_surface_scene_shows_the_failure():
 
 
 def test_convergence_curves(scene):
-    sb = kriener(scene.image)
+    sb = kriener2013(scene.image)
     curves = ex.convergence_curves(scene.image, sb.values, sb.mask, **ex.PAPER_SETTING, maxiter=150, n_points=10)
     t, mse = curves["direct"]
     assert np.all(np.diff(t) > 0) and mse[-1] < 1e-2 * mse[0]
@@ -119,7 +119,7 @@ def test_convergence_curves(scene):
 def test_propagation_table():
     from skimage import data, transform
     img = np.clip(transform.resize(data.coffee(), (64, 96), anti_aliasing=True), 0, 1)
-    sb = kriener(img)
+    sb = kriener2013(img)
     rows = {r["method"]: r for r in ex.propagation_table(img, sb.values, sb.mask, **ex.EXACT_SETTING)}
     assert rows["defocus_lab"]["max_err"] < 1e-3
     assert rows["scipy direct"]["max_err"] < 1e-5

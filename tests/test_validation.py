@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from defocus_lab import estimate_defocus
 from defocus_lab._validate import as_image
-from defocus_lab.estimate import gradient_ratio
+from defocus_lab.estimate import zhuo2011
 from defocus_lab.propagate import matting
 
 
@@ -21,7 +21,7 @@ from defocus_lab.propagate import matting
 ])
 def test_bad_images_say_how_to_fix(bad, match):
     with pytest.raises(ValueError, match=match):
-        gradient_ratio(bad)
+        zhuo2011(bad)
 
 
 def test_uint_inputs_are_scaled():

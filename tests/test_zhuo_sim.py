@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from defocus_lab.estimate import canny, gradient_ratio
+from defocus_lab.estimate import canny, zhuo2011
 from defocus_lab.estimate.zhuo_sim import ratio_table
 from defocus_lab.synth import step_edge_image
 
@@ -10,7 +10,7 @@ def _edge_estimate(sigma, **kw):
     img = step_edge_image(64, sigma=sigma)
     edges = np.zeros((64, 64), bool)
     edges[:, 32] = True
-    sb = gradient_ratio(img, edges=edges, bilateral=None, max_blur=20, **kw)
+    sb = zhuo2011(img, edges=edges, bilateral=None, max_blur=20, **kw)
     assert sb.mask[:, 32].all()
     return float(np.median(sb.values[sb.mask]))
 
@@ -65,7 +65,7 @@ def test_joint_bilateral_smooths_outliers():
     img = step_edge_image(64, sigma=2.0)
     edges = np.zeros((64, 64), bool)
     edges[:, 32] = True
-    raw = gradient_ratio(img, edges=edges, bilateral=None)
+    raw = zhuo2011(img, edges=edges, bilateral=None)
     vals = raw.values.copy()
     vals[10, 32] = 5.0  # an outlier
     from defocus_lab.kernels import sparse_bilateral

@@ -1,7 +1,7 @@
 """Estimators: blur at some pixels (edges) of one image."""
-from .edges import canny
+from ..edges import canny
 from .karaali import classify_edges, karaali2022
-from .kriener import kriener
-from .zhuo_sim import gradient_ratio
+from .kriener import kriener2013
+from .zhuo_sim import zhuo2011
 
-__all__ = ["canny", "gradient_ratio", "kriener", "karaali2022", "classify_edges"]
+__all__ = ["canny", "zhuo2011", "kriener2013", "karaali2022", "classify_edges"]

@@ -17,12 +17,14 @@ no depth edge keeps all its edges (the authors' script divides by zero there).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
 from .._validate import as_image, check_int, check_positive
-from ..types import SparseBlur
-from .edges import as_edge_map
+from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+from ..types import Method, SparseBlur
+from ..edges import as_edge_map
 
 SQRT2 = float(np.sqrt(2.0))
 DETECTORS = ("hue", "grey")
@@ -56,10 +58,10 @@ def edge_map(image, *, detector: str = "hue", sigma: float = SQRT2, low: float =
 def extract_patches(image, ys, xs) -> np.ndarray:
     """The 41x41 RGB patches centred on (ys, xs), (N, 3, 41, 41) float32, image padded by 20 px
     with reflection (``numpy.pad(mode="symmetric")``), gathered without a Python loop."""
-    from ..models.karaali import PAD, PATCH
     img = _rgb(as_image(image)).astype(np.float32)
-    padded = np.pad(img, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
-    win = np.lib.stride_tricks.sliding_window_view(padded, (PATCH, PATCH), axis=(0, 1))
+    pad = KARAALI_PAD
+    padded = np.pad(img, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
+    win = np.lib.stride_tricks.sliding_window_view(padded, (KARAALI_PATCH,) * 2, axis=(0, 1))
     return np.ascontiguousarray(win[np.asarray(ys), np.asarray(xs)])
 
 
@@ -92,8 +94,7 @@ class EdgeClassification:
     @property
     def blur(self) -> np.ndarray:
         """B-NET's class value (disk radius, px) per edge pixel."""
-        from ..models.karaali import BLUR_LEVELS
-        return BLUR_LEVELS[np.argmax(self.blur_logits, axis=1)]
+        return KARAALI_BLUR_LEVELS[np.argmax(self.blur_logits, axis=1)]
 
     @property
     def blur_probabilities(self) -> np.ndarray:
@@ -193,3 +194,9 @@ def karaali2022(image, *, edges=None, **options) -> SparseBlur:
     estimation", IEEE Transactions on Image Processing 31, 2022.
     """
     return classify_edges(image, edges=edges, **options).sparse()
+
+
+# The authors' code: the depth-edge-aware domain transform with its defaults (psi 20, sigma_r 3.75,
+# sigma_s min(H, W) / 8, 5 iterations), depth edges from E-NET.
+METHOD = Method("karaali2022", karaali2022, "domain_transform", MappingProxyType({}),
+                "Karaali, Harte & Jung 2022")

@@ -19,6 +19,7 @@ Then joint bilateral filtering of the sparse map at edge pixels (Eq. 9).
 from __future__ import annotations
 
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -26,10 +27,13 @@ from scipy import ndimage as ndi
 from .._validate import as_image, check_positive, to_gray
 from ..kernels.bilateral import sparse_bilateral
 from ..kernels.gradient_ratio import blur_from_ratio
-from ..types import SparseBlur
-from .edges import as_edge_map, canny
+from ..types import Method, SparseBlur
+from ..edges import as_edge_map, canny
 
 VARIANTS = ("paper", "code")
+# Largest re-blur / derivative scale (px). The papers use 1-3; the calibration table covers blur
+# up to 40 px, and a scale of hundreds of pixels makes the filters and the table run for minutes.
+MAX_SCALE = 20.0
 INVERSIONS = ("calibrated", "formula")
 _TABLE_SIGMAS = np.concatenate([[0.0], np.geomspace(0.02, 40.0, 600)])
 
@@ -61,6 +65,13 @@ def ratio_table(variant: str, p1: float, p2: float):
     return R[keep][::-1].copy(), _TABLE_SIGMAS[keep][::-1].copy()
 
 
+def _scale(value, name):
+    v = check_positive(value, name)
+    if v > MAX_SCALE:
+        raise ValueError(f"{name} must be at most {MAX_SCALE:g} px (the papers use 1 to 3); got {value!r}")
+    return v
+
+
 def _grad_mag_central(img):
     gy, gx = np.gradient(img)
     return np.hypot(gx, gy)
@@ -83,7 +94,7 @@ def _grad_mag_dog(img, s):
     return np.hypot(gx, gy)
 
 
-def gradient_ratio(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
+def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
                    std1: float = 1.0, std2: float = 1.5, max_blur: float | None = None,
                    canny_sigma: float = 1.0, canny_low: float | None = None, canny_high: float = 0.1,
                    bilateral: str | None = "joint", sigma_s: float | None = None,
@@ -132,7 +143,7 @@ def gradient_ratio(image, *, edges=None, variant: str = "paper", sigma0: float =
     --------
     >>> from defocus_lab.synth import step_edge_image
     >>> img = step_edge_image(64, sigma=2.0)
-    >>> sb = gradient_ratio(img, variant="code", bilateral=None)
+    >>> sb = zhuo2011(img, variant="code", bilateral=None)
     >>> bool(abs(np.median(sb.values[sb.mask]) - 2.0) < 0.1)
     True
     """
@@ -154,13 +165,13 @@ def gradient_ratio(image, *, edges=None, variant: str = "paper", sigma0: float =
     else:
         edge_map = as_edge_map(edges, gray.shape)
     if variant == "paper":
-        s1, s2 = 0.0, check_positive(sigma0, "sigma0")
+        s1, s2 = 0.0, _scale(sigma0, "sigma0")
         grad = _grad_mag_central if gradient == "central" else _grad_mag_scharr
         g1 = grad(gray)
         g2 = grad(ndi.gaussian_filter(gray, s2, mode="nearest"))
         r_min, default_clip = 1.0, np.inf
     else:
-        s1, s2 = check_positive(std1, "std1"), check_positive(std2, "std2")
+        s1, s2 = _scale(std1, "std1"), _scale(std2, "std2")
         if s2 <= s1:
             raise ValueError(f"std2 must exceed std1; got std1={std1}, std2={std2}")
         g1, g2 = _grad_mag_dog(gray, s1), _grad_mag_dog(gray, s2)
@@ -179,3 +190,9 @@ def gradient_ratio(image, *, edges=None, variant: str = "paper", sigma0: float =
             sr = 0.1 * max(top, 1e-3) if sigma_r is None else check_positive(sigma_r, "sigma_r")
             values = sparse_bilateral(values, valid, values, sigma_s=ss, sigma_r=sr)
     return SparseBlur(values, valid, edges=edge_map, units="sigma")
+
+
+# The paper's propagation (Sec. 4, and the authors' code): the matting Laplacian with 3x3 windows,
+# eps 1e-7, lambda 0.005, solved at full resolution.
+METHOD = Method("zhuo2011", zhuo2011, "matting", MappingProxyType({"radius": 1, "eps": 1e-7, "lam": 0.005}),
+                "Zhuo & Sim 2011")

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from .. import data, metrics
+from ..conventions import sigma_to_disk
 from ..estimate.karaali import classify_edges
 from ..pipeline import estimate_defocus
 from ..propagate.domain_transform import domain_transform
@@ -35,12 +36,12 @@ AUTHORS_CODE_MAE = {"01": 0.169, "05": 0.124}  # their TensorFlow code and weigh
 PAPER_CUHK_ACCURACY = {"Karaali et al. 2022": 0.7996, "DMENet": 0.8811, "Karaali & Jung 2018": 0.7667,
                        "Park et al. 2017": 0.8253, "Zhuo & Sim 2011": 0.7165}
 
-# rows of our Table I: name -> (propagation, options); "zhuo-sim" runs the foundation's method
+# rows of our Table I: name -> (propagation, options); "zhuo2011" runs the foundation's method
 ROWS = {
-    "Zhuo & Sim 2011 (matting)": ("zhuo-sim", {}),
-    "B-NET + DT, psi 20 (authors' code)": ("domain-transform", {"psi": 20.0}),
-    "B-NET + DT, psi 100 (paper)": ("domain-transform", {"psi": 100.0}),
-    "B-NET + DT, psi 0 (no penalty)": ("domain-transform", {"psi": 0.0}),
+    "Zhuo & Sim 2011 (matting)": ("zhuo2011", {}),
+    "B-NET + DT, psi 20 (authors' code)": ("domain_transform", {"psi": 20.0}),
+    "B-NET + DT, psi 100 (paper)": ("domain_transform", {"psi": 100.0}),
+    "B-NET + DT, psi 0 (no penalty)": ("domain_transform", {"psi": 0.0}),
     "B-NET + Laplacian propagation": ("matting", {}),
 }
 
@@ -70,15 +71,15 @@ def rtf_maps(nn: str, rows=None, *, zero_branches=()) -> dict:
     for name in rows or ROWS:
         prop, opts = ROWS[name]
         t = time.perf_counter()
-        if prop == "zhuo-sim":
+        if prop == "zhuo2011":
             dense, _ = estimate_defocus(img)
-            dense = data.sigma_to_disk(dense, method="nearest", download=False)
+            dense = sigma_to_disk(dense, method="nearest")
             sec = time.perf_counter() - t
-        elif prop == "domain-transform":
-            dense = domain_transform(img, sb.values, sb.mask, depth_edges=sb.depth_edges, **opts)
+        elif prop == "domain_transform":
+            dense = domain_transform(img, sb, **opts)
             sec = t_net + time.perf_counter() - t
         else:
-            dense = matting(img, sb.values, sb.mask, **opts)
+            dense = matting(img, sb, **opts)
             sec = t_net + time.perf_counter() - t
         out["rows"][name] = {"map": dense, "seconds": sec, "mae": metrics.mae(dense, gt),
                              "relative_mae": metrics.relative_mae(dense, gt)}
@@ -143,7 +144,7 @@ def network_comparison(networks=None) -> dict:
         maes = {}
         for nn, r in images.items():
             sb = classify_edges(r["image"], edges=r["edges"], bnet=nets[0], enet=nets[1]).sparse()
-            d = domain_transform(r["image"], sb.values, sb.mask, depth_edges=sb.depth_edges)
+            d = domain_transform(r["image"], sb)
             maes[nn] = metrics.mae(d, r["blur_disk"])
         out["mae"][name] = maes
     return out

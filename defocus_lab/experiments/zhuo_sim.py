@@ -5,7 +5,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .. import data, metrics
-from ..estimate.zhuo_sim import gradient_ratio, ratio_table
+from ..conventions import sigma_to_disk
+from ..estimate.zhuo_sim import zhuo2011, ratio_table
 from ..kernels.gradient_ratio import blur_from_ratio
 from ..pipeline import estimate_defocus
 from ..synth import bar_image, coc_diameter, defocused_motorcycle, step_edge_1d
@@ -47,7 +48,7 @@ def bar_errors(*, noise_var: float = 0.0, spacing: int = 40, shift: int = 0, var
     edges = np.zeros(b.image.shape, bool)
     cols = b.columns + shift
     edges[:, cols] = True
-    sb = gradient_ratio(b.image, edges=edges, variant=variant, inversion=inversion, bilateral=None,
+    sb = zhuo2011(b.image, edges=edges, variant=variant, inversion=inversion, bilateral=None,
                         max_blur=options.pop("max_blur", 3 * blur_max), **options)
     est = np.array([np.median(sb.values[:, c][sb.mask[:, c]]) if sb.mask[:, c].any() else np.nan
                     for c in cols])
@@ -74,7 +75,7 @@ def table1_row(*, variant: str = "paper", propagation_options: dict | None = Non
             out["skipped"].append(f"rtf{nn}")
             continue
         dense, _ = estimate_defocus(r["image"], estimator_options=est, propagator_options=prop)
-        out["rtf"][nn] = metrics.rtf_scores(data.sigma_to_disk(dense, method="nearest", download=False),
+        out["rtf"][nn] = metrics.rtf_scores(sigma_to_disk(dense, method="nearest"),
                                             r["blur_disk"])
     for name in data.detection_names("cuhk"):
         try:

@@ -33,9 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PATCH = 41
-PAD = PATCH // 2
-BLUR_LEVELS = 0.5 + 0.25 * np.arange(23)  # disk radius (px) of B-NET's classes
+from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+
+PATCH = KARAALI_PATCH
+PAD = KARAALI_PAD
+BLUR_LEVELS = KARAALI_BLUR_LEVELS  # disk radius (px) of B-NET's classes
 DEPTH_EDGE = 1  # E-NET's class index of depth edges
 
 # name -> (first row/column of the crop inside the 41x41 patch, crop size, index of the conv

@@ -21,8 +21,9 @@ import warnings
 
 import numpy as np
 
-from .._validate import as_image, as_map, as_mask, check_int, check_positive
+from .._validate import as_image, as_mask, check_int, check_positive
 from ..kernels.domain_transform import recursive_filter
+from ..types import SparseBlur, as_sparse  # noqa: F401  (SparseBlur: the doctest)
 
 WEAK = 1e-12
 
@@ -33,7 +34,7 @@ def simplified_guide(image, *, sigma_s: float = 7.0, sigma_r: float = 0.5, itera
     return recursive_filter(img, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations)
 
 
-def domain_transform(image, values, mask, *, depth_edges=None, psi: float = 20.0,
+def domain_transform(image, sparse, mask=None, *, depth_edges=None, psi: float = 20.0,
                      sigma_s: float | None = None, sigma_r: float = 3.75, iterations: int = 5,
                      guide_sigma_s: float = 7.0, guide_sigma_r: float = 0.5, guide_iterations: int = 5,
                      guide=None) -> np.ndarray:
@@ -42,12 +43,15 @@ def domain_transform(image, values, mask, *, depth_edges=None, psi: float = 20.0
     Parameters
     ----------
     image : ndarray (H, W, 3) or (H, W), float in [0, 1]
-    values : ndarray (H, W)
-        Sparse blur (any unit; the output has the same), read where ``mask`` is True.
-    mask : ndarray (H, W) bool
-        Where ``values`` are defined (Karaali: the pattern edges).
+    sparse : SparseBlur
+        Sparse blur (any unit; the output has the same): ``values`` where ``mask`` is True
+        (Karaali: the pattern edges) and ``depth_edges``. ``confidence`` is not used. The array
+        form ``domain_transform(image, values, mask)`` is accepted as a convenience.
+    mask : ndarray (H, W) bool, optional
+        Only with the array form: where ``values`` are defined.
     depth_edges : ndarray (H, W) bool, optional
-        Where the transform is penalised by ``psi`` (Karaali: E-NET's depth edges).
+        Where the transform is penalised by ``psi`` (Karaali: E-NET's depth edges); default
+        ``sparse.depth_edges``.
     psi : float
         Depth-edge penalty (authors' code 20, paper 100; 0 turns it off).
     sigma_s : float, optional
@@ -67,16 +71,22 @@ def domain_transform(image, values, mask, *, depth_edges=None, psi: float = 20.0
     >>> vals = np.zeros((40, 40)); mask = np.zeros((40, 40), bool)
     >>> mask[20, 5], vals[20, 5] = True, 1.0
     >>> mask[20, 35], vals[20, 35] = True, 3.0
-    >>> d = domain_transform(img, vals, mask)
+    >>> d = domain_transform(img, SparseBlur(vals, mask))
     >>> bool(abs(d[0, 0] - 1) < 0.01 and abs(d[39, 39] - 3) < 0.01)
     True
     """
+    sparse = as_sparse(sparse, mask)
     img = as_image(image)
     H, W = img.shape[:2]
-    vals = as_map(values, (H, W))
-    m = as_mask(mask, (H, W))
+    if sparse.shape != (H, W):
+        raise ValueError(f"the sparse blur has shape {sparse.shape}; the image has {(H, W)}")
+    vals, m = sparse.values, sparse.mask
+    if depth_edges is None:
+        depth_edges = sparse.depth_edges
+    else:
+        depth_edges = as_mask(depth_edges, (H, W), name="depth_edges")
     if not m.any():
-        raise ValueError("mask is empty: there is no sparse value to propagate")
+        raise ValueError("the sparse blur has no value (its mask is empty): there is nothing to propagate")
     if sigma_s is None:
         sigma_s = min(H, W) / 8.0
     sigma_s = check_positive(sigma_s, "sigma_s")

@@ -13,6 +13,7 @@ from scipy import ndimage
 from .._validate import as_image, as_map, as_mask, check_int, check_positive
 from ..kernels.matting import MattingWindows
 from ..kernels.sparse import spmv
+from ..types import SparseBlur, as_sparse  # noqa: F401  (SparseBlur: the doctests)
 from .cg import SolveInfo, pcg
 from .multigrid import MultigridPreconditioner, SmoothedAggregationPreconditioner
 
@@ -22,7 +23,7 @@ DIRECT_MAX_PIXELS = 400_000
 AUTO_MAX_PIXELS = 1 << 18  # downsample="auto": the coarse problem holds at most this many pixels
 
 
-def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
+def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
             solver: str = "cg", preconditioner: str = "auto", tol: float = 1e-6,
             maxiter: int = 2000, x0=None, callback=None, downsample: int | str = 1,
             weights=None, return_info: bool = False):
@@ -32,10 +33,12 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     ----------
     image : ndarray (H, W) or (H, W, 3)
         The guide (uint8, uint16 or float in [0, 1]).
-    values : ndarray (H, W)
-        Sparse values (blur sigma in pixels), read where ``mask`` is True.
-    mask : ndarray (H, W) bool
-        Where ``values`` are defined (the diagonal of D).
+    sparse : SparseBlur
+        The sparse blur: ``values`` where ``mask`` is True (the diagonal of D), and its
+        ``confidence`` (when set) as per-pixel weights of the data term. The array form
+        ``matting(image, values, mask)`` is accepted as a convenience.
+    mask : ndarray (H, W) bool, optional
+        Only with the array form: where ``values`` are defined.
     lam : float
         Weight lambda of the data term (Zhuo & Sim: 0.005).
     eps : float
@@ -73,14 +76,29 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
         ``x0`` is then read at the coarse size. "auto": the smallest power of two that brings the
         problem to at most 2^18 pixels (1 up to 0.26 MP, 2 for 0.5 MP, 8 for 12 MP).
     weights : ndarray (H, W), optional
-        Per-pixel confidence of the sparse values: D = diag(mask * weights) (default 1). A user's
-        scribbles, for example, get a large weight so that they hold like hard constraints.
+        Per-pixel weights of the data term, multiplied with ``sparse.confidence`` when both are
+        set: D = diag(mask * confidence * weights) (default 1). A user's scribbles, for example,
+        get a large weight so that they hold like hard constraints.
     return_info : bool
         Also return a :class:`SolveInfo`.
 
     Returns
     -------
-    ndarray (H, W) float64: the dense map (and the SolveInfo when asked).
+    ndarray (H, W) float64: the dense map, clipped at 0 (and the SolveInfo when asked).
+
+    Raises
+    ------
+    ValueError
+        Bad input (the message says how to fix the call); no sparse value with a positive weight;
+        a problem larger than the memory budget (:func:`check_memory`, which names the options
+        that fit).
+
+    Notes
+    -----
+    Blur is never negative, but the solution of the quadratic problem can undershoot below the
+    smallest sparse value beside strong colour edges (the Laplacian is not monotone): the
+    returned map is clipped at 0. ``MattingSolver.last`` keeps the unclipped solve (the warm
+    start of the next one).
 
     References
     ----------
@@ -96,12 +114,13 @@ def matting(image, values, mask, *, lam: float = 0.005, eps: float = 1e-7, radiu
     >>> vals = np.zeros((20, 20)); mask = np.zeros((20, 20), bool)
     >>> vals[10, 2], mask[10, 2] = 1.0, True
     >>> vals[10, 17], mask[10, 17] = 3.0, True
-    >>> d = matting(img, vals, mask)
+    >>> d = matting(img, SparseBlur(vals, mask))
     >>> bool(abs(d[0, 0] - 1.0) < 0.05 and abs(d[19, 19] - 3.0) < 0.05)
     True
     """
+    sparse = as_sparse(sparse, mask)
     ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=downsample)
-    d, info = ms.solve(values, mask, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
+    d, info = ms.solve(sparse, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                        callback=callback, weights=weights)
     return (d, info) if return_info else d
 
@@ -130,8 +149,8 @@ class MattingSolver:
     >>> vals = np.zeros((24, 24)); mask = np.zeros((24, 24), bool)
     >>> vals[5, 3], mask[5, 3], vals[20, 20], mask[20, 20] = 1.0, True, 2.0, True
     >>> ms = MattingSolver(img)
-    >>> d, info = ms.solve(vals, mask)
-    >>> d2, info2 = ms.solve(vals, mask, warm=True)
+    >>> d, info = ms.solve(SparseBlur(vals, mask))
+    >>> d2, info2 = ms.solve(SparseBlur(vals, mask), warm=True)
     >>> info2.iterations
     0
     """
@@ -162,9 +181,17 @@ class MattingSolver:
             preconditioner = "amg" if self.radius == 1 else "jacobi"
         self.preconditioner = preconditioner
         H, W = self.shape = self.image.shape[:2]
-        if min(H, W) < 2 * self.radius + 1:
-            raise ValueError(f"the image ({H}x{W}) must be at least one window (2 radius + 1 = "
-                             f"{2 * self.radius + 1}) on each side: lower radius")
+        side = 2 * self.radius + 1
+        if min(H, W) < side:
+            h, w = self.full_image.shape[:2]
+            if downsample > 1:
+                fix = (f"solved at 1/{downsample} size it is {H}x{W}, smaller than one {side}x{side} "
+                       f"window (radius {self.radius}): use a smaller downsample (1 solves at full "
+                       f"resolution) or a smaller radius")
+            else:
+                fix = (f"it is smaller than one {side}x{side} window (radius {self.radius}): use a "
+                       f"smaller radius or a larger image")
+            raise ValueError(f"the {h}x{w} image is too small for this propagation: {fix}")
         self.windows = MattingWindows(self.image, self.radius, self.eps)
         self._L = None
         self._mg = None
@@ -202,29 +229,37 @@ class MattingSolver:
         self._mg_dvec = dvec.copy()
         return self._mg
 
-    def solve(self, values, mask, *, lam: float = 0.005, solver: str = "cg", tol: float = 1e-6,
+    def solve(self, sparse, mask=None, *, lam: float = 0.005, solver: str = "cg", tol: float = 1e-6,
               maxiter: int = 2000, x0=None, warm: bool = False, callback=None, weights=None):
-        """Solve (L + lam D) d = lam D values for this mask; returns (d, SolveInfo).
+        """Solve (L + lam D) d = lam D values for this sparse blur; returns (d, SolveInfo).
 
-        ``weights`` (optional, (H, W), >= 0) scales D per pixel (see :func:`matting`).
-        With ``downsample`` > 1 the values, mask and weights are at full resolution, the system
-        is solved at the coarse size (weights averaged over the kept pixels like the values) and
-        the returned map is at full resolution again; ``self.last`` holds the coarse solution."""
+        ``sparse`` is a :class:`~defocus_lab.types.SparseBlur` (or ``values, mask`` arrays);
+        its ``confidence`` and ``weights`` (optional, (H, W), >= 0) scale D per pixel (see
+        :func:`matting`). With ``downsample`` > 1 the values, mask and weights are at full
+        resolution, the system is solved at the coarse size (weights averaged over the kept
+        pixels like the values) and the returned map is at full resolution again; ``self.last``
+        holds the coarse solution (unclipped). The returned map is clipped at 0."""
+        sparse = as_sparse(sparse, mask)
         full = self.full_image.shape[:2]
-        vals = as_map(values, full, name="values")
-        msk = as_mask(mask, full)
+        if sparse.shape != full:
+            raise ValueError(f"the sparse blur has shape {sparse.shape}; the image has {full}")
+        vals, msk = sparse.values, sparse.mask
+        wts = sparse.confidence
         if weights is not None:
-            wts = as_map(weights, full, name="weights")
-            if wts.min() < 0:
+            w = as_map(weights, full, name="weights")
+            if w.min() < 0:
                 raise ValueError("weights must be non-negative (confidence of each sparse value)")
-        else:
-            wts = None
+            wts = w if wts is None else wts * w
         lam = check_positive(lam, "lam")
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}; got {solver!r}")
         if not msk.any():
-            raise ValueError("mask selects no pixel: propagation needs at least one sparse value "
-                             "(check the edge detector's thresholds)")
+            raise ValueError("the sparse blur has no value (its mask is empty): propagation needs at "
+                             "least one")
+        if wts is not None and not np.any(msk & (wts > 0)):
+            raise ValueError("every sparse value has weight 0 (weights / confidence are 0 on the whole "
+                             "mask): the data term is empty and the map would be all zeros; give some "
+                             "values a positive weight")
         if len(self.pyramid) > 1:
             # values and weights go down together: one decimation of the mask per level
             stacked = vals if wts is None else np.stack([vals, wts], axis=-1)
@@ -233,7 +268,7 @@ class MattingSolver:
             vals, wts = (stacked, None) if wts is None else (stacked[..., 0], stacked[..., 1])
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                               warm=warm, callback=callback, weights=wts)
-        return self.upsample(d), info
+        return np.maximum(self.upsample(d), 0.0), info
 
     def upsample(self, d: np.ndarray) -> np.ndarray:
         """A solution at the solve's size brought to full resolution (the guided fit of

@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from scipy.signal import fftconvolve
 
 from .._validate import as_image, check_positive
+from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
 from ..render import disk_kernel
 
 FIG4_LEVELS = ((0, 1), (0, 3), (0, 5), (1, 3), (1, 5), (3, 5))  # (R1 foreground, R2 background)
@@ -80,8 +81,8 @@ def foreground_background(foreground, background, mask, r_fg: float, r_bg: float
 
 # ---------------------------------------------------------------------------- training patches
 
-PATCH = 41
-HALF = PATCH // 2
+PATCH = KARAALI_PATCH
+HALF = KARAALI_PAD
 MARGIN = 6  # px of real context around a patch: the widest disk (R = 6) sees no padding
 E_LEVELS = (0.0, 1.0, 3.0, 5.0)  # the paper's E-NET blur levels (R1 < R2 at depth edges)
 
@@ -113,7 +114,7 @@ class SharpPool:
             import warnings
 
             from ..data import read_image
-            from ..estimate.edges import canny
+            from ..edges import canny
             s = self.sources[i]
             if isinstance(s, np.ndarray):
                 img = np.asarray(s, dtype=np.float64)
@@ -148,8 +149,7 @@ def blur_patches(pool: SharpPool, n: int, rng, *, levels=None) -> tuple[np.ndarr
 
     Each patch is cut from a (41 + 12)^2 crop blurred as a whole, so the blur sees real context.
     """
-    from ..models.karaali import BLUR_LEVELS
-    levels = BLUR_LEVELS if levels is None else np.asarray(levels)
+    levels = KARAALI_BLUR_LEVELS if levels is None else np.asarray(levels)
     labels = rng.integers(0, len(levels), n)
     out = np.empty((n, 3, PATCH, PATCH), np.float32)
     size = PATCH + 2 * MARGIN
@@ -199,7 +199,7 @@ def edge_patches(pool: SharpPool, n: int, rng, *, size: int = 96, disparity=None
     (two levels ``pattern_radius_step`` apart across a mask, the paper's "small blur changes at
     the same depth"), at least 8 px from any blur change of more than that step.
     """
-    from ..estimate.edges import canny
+    from ..edges import canny
     labels = rng.integers(0, 2, n)
     out = np.empty((n, 3, PATCH, PATCH), np.float32)
     lo, hi = HALF, size - HALF

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 from skimage.transform import rescale
 
 from .._validate import check_positive
@@ -37,15 +36,6 @@ class DefocusedScene:
     sigma: np.ndarray
     sharp: np.ndarray
     disparity: np.ndarray
-
-
-def fill_unknown(disparity: np.ndarray) -> np.ndarray:
-    """Replace non-finite or non-positive disparities by the nearest known value."""
-    bad = ~np.isfinite(disparity) | (disparity <= 0)
-    if bad.all():
-        raise ValueError("the disparity map has no valid value")
-    _, (iy, ix) = ndi.distance_transform_edt(bad, return_indices=True)
-    return disparity[iy, ix]
 
 
 def defocused_motorcycle(*, scale: float = 0.5, focus: float = 0.75, max_sigma: float = 3.0,

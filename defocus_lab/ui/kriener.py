@@ -8,7 +8,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..apps import magnify
-from ..estimate.kriener import kriener
+from ..estimate.kriener import kriener2013
 from ..experiments import kriener as ex
 from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
@@ -72,7 +72,7 @@ class AccelerationExplorer(Explorer):
     def __init__(self, image, side=320):
         self.full = image
         self.image, self.factor = working_copy(image, side)
-        self.sparse = kriener(self.image)
+        self.sparse = kriener2013(self.image)
         self.cache = _SolverCache(self.image)
         self._key = None
         c = _propagation_controls()
@@ -119,7 +119,7 @@ class ConvergenceExplorer(Explorer):
     def __init__(self, image, side=400):
         self.full = image
         self.image, self.factor = working_copy(image, side)
-        self.sparse = kriener(self.image)
+        self.sparse = kriener2013(self.image)
         self._refs = {}
         super().__init__({
             "setting": W.Dropdown(options=list(SETTINGS), description="setting", style=_LABEL,
@@ -186,7 +186,7 @@ class SmoothSurfaceExplorer(Explorer):
     def compute(self, roundness, background_sigma, factor):
         from ..pipeline import estimate_defocus
         scene = smooth_surface_scene(self.size, roundness=roundness, background_sigma=background_sigma)
-        dense, sparse = estimate_defocus(scene.image, method="kriener")
+        dense, sparse = estimate_defocus(scene.image, method="kriener2013")
         return {"scene": scene, "dense": dense, "sparse": sparse,
                 "magnified": magnify(scene.image, np.clip(dense, 0, None), factor),
                 "cylinder_blur": float(np.median(dense[scene.cylinder]))}
@@ -227,7 +227,7 @@ class ScribbleExplorer:
         self.full = image
         self.image, self.factor = working_copy(image, side)
         self.setting = SETTINGS[setting]
-        self.sparse = kriener(self.image)
+        self.sparse = kriener2013(self.image)
         # multigrid even for 7x7 windows: its set-up is paid once here, and then every box costs
         # a few iterations (the hierarchy follows the new data term; see MattingSolver)
         self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],

@@ -5,7 +5,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..apps import magnify, segment_focus
-from ..estimate.zhuo_sim import gradient_ratio
+from ..estimate.zhuo_sim import zhuo2011
 from ..kernels.bilateral import sparse_bilateral
 from ..types import SparseBlur
 from ..experiments import zhuo_sim as ex
@@ -127,7 +127,7 @@ def _estimator_controls():
 
 
 def _sparse(image, v, bilateral="joint"):
-    return gradient_ratio(image, variant=v["variant"], sigma0=v["sigma0"], std1=v["std1"], std2=v["std2"],
+    return zhuo2011(image, variant=v["variant"], sigma0=v["sigma0"], std1=v["std1"], std2=v["std2"],
                           canny_sigma=v["canny_sigma"], canny_high=v["canny_high"],
                           canny_low=v["canny_low"] * v["canny_high"], bilateral=bilateral)
 
@@ -210,7 +210,7 @@ class FocusExplorer(_ImageExplorer):
 
     def compute(self, t_f, factor):
         if self._dense is None:  # the map does not depend on these sliders: compute it once
-            sparse = gradient_ratio(self.image)
+            sparse = zhuo2011(self.image)
             self._dense = matting(self.image, sparse.values, sparse.mask)
         # t_f is in full-resolution pixels (the paper's units); the copy's blur is smaller by factor
         return {"dense": self._dense, "focus": segment_focus(self._dense / self.factor, t_f),
@@ -242,7 +242,7 @@ class MarkupExplorer(_ImageExplorer):
 
     def compute(self, x, y, enabled):
         if self._sparse is None:
-            self._sparse = gradient_ratio(self.image)
+            self._sparse = zhuo2011(self.image)
             self._solver = MattingSolver(self.image)
         region = self.region(x, y)
         sparse = self._sparse.excluding(region) if enabled else self._sparse

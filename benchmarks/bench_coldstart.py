@@ -77,4 +77,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _results import record
+    with record(__file__):
+        main()

@@ -11,6 +11,8 @@ best of n. Prints seconds, the ratios to OpenCV and max |difference|.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import numpy as np
 from bench_guided import best_of, coffee_at, ximgproc
@@ -49,4 +51,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _results import record
+    with record(__file__):
+        main()

@@ -11,6 +11,8 @@ differs: reflection instead of clipped windows).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import numpy as np
@@ -83,4 +85,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _results import record
+    with record(__file__):
+        main()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -98,4 +100,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _results import record
+    with record(__file__):
+        main()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import sys
 import time
 import warnings
 
@@ -38,18 +40,6 @@ def edits(shape):
             ("- sharp box", [(b, "exclude")])]
 
 
-def apply(sparse, boxes):
-    """(values, mask, weights) as the notebook's ScribbleExplorer makes them."""
-    vals, mask = sparse.values.copy(), sparse.mask.copy()
-    wts = np.ones(mask.shape)
-    for reg, kind in boxes:
-        if kind == "exclude":
-            mask[reg] = False
-        else:
-            mask[reg] = True
-            vals[reg] = 0.0
-            wts[reg] = 100.0
-    return vals, mask, wts
 
 
 def main():
@@ -58,6 +48,7 @@ def main():
                     help="CG tolerances (the notebook's scribble tool uses 1e-3)")
     ap.add_argument("--downsample", type=int, nargs="+", default=[2, 4])
     a = ap.parse_args()
+    from defocus_lab.apps import apply_boxes
     from defocus_lab.estimate import kriener2013
     from defocus_lab.experiments.kriener import EXACT_SETTING, PAPER_SETTING
     from defocus_lab.propagate import MattingSolver
@@ -79,14 +70,14 @@ def main():
         shown = ms.last  # the (reduced-resolution) solution behind the map the user looks at
         print(f"{sname:>8} {ds:4d} {pc:>8} {tol:6.0e} {'first solve':>16} {1000 * first:8.0f} {info.iterations:5d}")
         for label, boxes in edits((H, W)):
-            vals, mask, wts = apply(sparse, boxes)
-            ref, _ = ms.solve(vals, mask, lam=s["lam"], tol=1e-10, maxiter=6000, weights=wts)
+            sb = apply_boxes(sparse, boxes)  # what the notebook's ScribbleExplorer solves
+            ref, _ = ms.solve(sb, lam=s["lam"], tol=1e-10, maxiter=6000)
             t = time.perf_counter()
-            _, cold = ms.solve(vals, mask, lam=s["lam"], tol=tol, maxiter=3000, weights=wts)
+            _, cold = ms.solve(sb, lam=s["lam"], tol=tol, maxiter=3000)
             t_cold = time.perf_counter() - t
             ms.last = shown
             t = time.perf_counter()
-            d, warm = ms.solve(vals, mask, lam=s["lam"], tol=tol, maxiter=3000, warm=True, weights=wts)
+            d, warm = ms.solve(sb, lam=s["lam"], tol=tol, maxiter=3000, warm=True)
             t_warm = time.perf_counter() - t
             shown = ms.last
             print(f"{sname:>8} {ds:4d} {pc:>8} {tol:6.0e} {label:>16} {1000 * t_warm:8.0f} {warm.iterations:5d} "
@@ -94,4 +85,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _results import record
+    with record(__file__):
+        main()

@@ -7,8 +7,8 @@ import os as _os
 
 if "NUMBA_THREADING_LAYER" not in _os.environ:
     # OpenMP's worker threads spin after each parallel kernel and, on a 2-core laptop, take the
-    # core from the serial NumPy/SciPy steps between kernels: a 240x160 propagation took 1.3 s
-    # with the OpenMP layer and 0.75 s with numba's own workqueue (no nested parallelism here).
+    # core from the serial NumPy/SciPy steps between kernels (a propagation ran nearly twice as
+    # long: benchmarks/design-notes.md); no nested parallelism here needs OpenMP.
     # Set NUMBA_THREADING_LAYER to choose another.
     import numba as _numba
 

@@ -6,6 +6,8 @@ else raises a ValueError that says how to fix the call. Arithmetic inside the pa
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 MIN_SIDE = 8
@@ -112,3 +114,53 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     # slow the numba kernels that follow (see propagate.cg.dot)
     return np.einsum("...c,c->...", image, np.array([0.2989, 0.5870, 0.1140]))
 
+
+
+# ----------------------------------------------------------------------------- resources
+
+MEMORY_ENV = "DEFOCUS_LAB_MEMORY_GB"
+
+
+class TooLarge(ValueError):
+    """A call would need more memory (or work) than this machine can give it.
+
+    A ValueError, so that a notebook explorer shows it as a message and the CLI as its one-line
+    error; the message names the options that fit."""
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (Linux and macOS: from the OS; else 8 GB assumed)."""
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        pass
+    try:  # pragma: no cover
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 8 << 30
+
+
+def memory_budget() -> int:
+    """Bytes one call may plan to use: ``DEFOCUS_LAB_MEMORY_GB`` when set, else 80 % of the
+    memory available now (what is left is for Python, the notebook and the OS)."""
+    v = os.environ.get(MEMORY_ENV)
+    if v:
+        try:
+            gb = float(v)
+        except ValueError:
+            raise ValueError(f"{MEMORY_ENV} must be a number of gigabytes; got {v!r}") from None
+        if not gb > 0:
+            raise ValueError(f"{MEMORY_ENV} must be positive; got {v!r}")
+        return int(gb * (1 << 30))
+    return int(0.8 * available_memory())
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """Raise :class:`TooLarge` when ``nbytes`` exceeds :func:`memory_budget`; ``what`` is the
+    work ("the full-resolution matting Laplacian of a 6000x4000 image"), ``fix`` the options
+    that fit."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise TooLarge(f"{what} needs about {nbytes / 2**30:.1f} GB, more than the {budget / 2**30:.1f} GB "
+                       f"this machine can give it ({MEMORY_ENV} sets the budget): {fix}")

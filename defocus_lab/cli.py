@@ -4,7 +4,8 @@
                          [--propagation matting|domain_transform] [--units sigma|disk]
                          [--edges EDGES.png] [--sparse-out SPARSE.npz] [--png PREVIEW.png]
                          [-E KEY=VALUE ...] [-P KEY=VALUE ...]
-    defocus-lab fetch [PATH ...]     download the external data (all of it by default)
+    defocus-lab fetch [PATH ...]     download the external data (all but the weights by default;
+                                     a folder such as weights/karaali2022 fetches what it holds)
     defocus-lab data                 where each external file would come from
     defocus-lab warmup               compile the numba kernels into the cache (make install does it)
     defocus-lab train bnet|enet --out WEIGHTS.npz [--minutes 30] [--seed 0] [--bnet B.npz|authors]
@@ -107,7 +108,16 @@ def _estimate(args) -> int:
 
 def _fetch(args) -> int:
     from .data import fetch, registry
-    names = args.paths or [p for p in registry() if not p.startswith("weights/")]
+    reg = registry()
+    if not args.paths:
+        names = [p for p in reg if not p.startswith("weights/")]
+    else:
+        names = []
+        for arg in args.paths:  # an exact path, or a folder prefix such as weights/karaali2022
+            hits = [arg] if arg in reg else [p for p in reg if p.startswith(arg.rstrip("/") + "/")]
+            if not hits:
+                raise ValueError(f"{arg!r} names no registered file or folder; `defocus-lab data` lists them")
+            names += hits
     for p in names:
         print(fetch(p, download=True))
     return 0
@@ -132,7 +142,8 @@ def _train(args) -> int:
 
     from .models.train import TrainConfig, train
     cfg = TrainConfig(kind=args.kind, minutes=args.minutes, seed=args.seed, batch=args.batch, lr=args.lr,
-                      chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads)
+                      chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads,
+                      max_steps=args.max_steps)
     report = train(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     if args.report:
         with open(args.report, "w") as f:
@@ -166,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an option of the propagator, e.g. -P downsample=4, -P psi=100; repeatable")
     e.set_defaults(func=_estimate)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")
-    f.add_argument("paths", nargs="*", help="paths as in `defocus-lab data` (default: all but weights)")
+    f.add_argument("paths", nargs="*", help="paths or folders as in `defocus-lab data`, e.g. weights/karaali2022 "
+                                           "(default: everything but the weights)")
     f.set_defaults(func=_fetch)
     d = sub.add_parser("data", help="list the external data files and whether they are here")
     d.set_defaults(func=_data)
@@ -183,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--validation", type=int, default=2048, help="held-out samples")
     t.add_argument("--bnet", help="E-NET: 'authors' or a B-NET .npz whose f1 branches are copied and frozen")
     t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    t.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (default: the minutes)")
     t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     t.add_argument("--report", help="write the training report as JSON")
     t.add_argument("--quiet", action="store_true", help="no progress bar")

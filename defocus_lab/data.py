@@ -152,7 +152,11 @@ def read_image(path) -> np.ndarray:
     if not p.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     try:
-        img = np.asarray(iio.imread(p))
+        # our own file handle: imageio leaves its own open when no plugin can read the file; and
+        # its legacy plugins' deprecation notes are not the user's business
+        with open(p, "rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            img = np.asarray(iio.imread(fh, extension=p.suffix or None))
     except Exception as exc:  # imageio tries every plugin; its message suggests installing more
         head = p.read_bytes()[:16]
         raise ValueError(f"cannot read {path} as an image: it is not a picture file that imageio "

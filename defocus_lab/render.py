@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._validate import as_image, as_map, check_positive
+from ._validate import as_image, as_map, check_int, check_memory, check_positive
 
 
 def blur_levels(max_sigma: float, step: float) -> np.ndarray:
@@ -27,7 +27,23 @@ def _gauss(img, s):
     return ndi.gaussian_filter(img, sig, mode="reflect")
 
 
-def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25) -> np.ndarray:
+def max_blur(shape) -> float:
+    """The largest blur the renderers take for an image of ``shape``: a disk radius of the
+    image's larger side (a Gaussian sigma of half of it). Beyond, every pixel already sees the
+    whole image; such a map is a mistake of units or of a factor, and rendering it would take
+    minutes and gigabytes."""
+    return float(max(shape[:2]))
+
+
+def _check_extent(largest, shape, name, per):
+    limit = max_blur(shape) * per
+    if largest > limit:
+        raise ValueError(f"{name} reaches {largest:.4g} px, more than the image's larger side allows "
+                         f"({limit:.4g} px for a {shape[0]}x{shape[1]} image): check the map's units "
+                         f"(blur in px) and any factor applied to it")
+
+
+def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25, max_levels: int = 64) -> np.ndarray:
     """Blur ``image`` by a Gaussian whose std at each pixel is ``sigma_map`` (px).
 
     Parameters
@@ -36,6 +52,13 @@ def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25) -> np.ndarray
     sigma_map : ndarray (H, W), >= 0
     step : float
         Spacing of the sigma ladder; smaller is more exact and slower.
+    max_levels : int
+        Cap on the ladder's levels: ``step`` grows if the sigma range needs more.
+
+    Raises
+    ------
+    ValueError
+        A sigma above half the image's larger side (:func:`max_blur`), or bad input.
 
     Examples
     --------
@@ -50,6 +73,10 @@ def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25) -> np.ndarray
     if smap.min() < 0:
         raise ValueError("sigma_map must be non-negative")
     step = check_positive(step, "step")
+    max_levels = check_int(max_levels, "max_levels", minimum=2)
+    smax = float(smap.max())
+    _check_extent(smax, img.shape, "sigma_map", 0.5)
+    step = max(step, smax / (max_levels - 1))
     out = np.zeros_like(img)
     for s, w in _ladder_shares(smap, step):
         out += (w[..., None] if img.ndim == 3 else w) * _gauss(img, s)
@@ -124,11 +151,18 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
         Blur in linear light (sRGB decoded first, encoded after), so highlights make bright
         discs as a lens does.
     max_layers : int
-        Cap on the number of layers: ``step`` grows if the radius range needs more.
+        Cap on the number of layers (at least 2: a sharp one and a blurred one): ``step`` grows
+        if the radius range needs more.
 
     Returns
     -------
     ndarray like ``image``, float64 in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        A radius above the image's larger side (:func:`max_blur`); a layer whose convolution
+        would not fit in memory (:class:`~defocus_lab._validate.TooLarge`); bad input.
 
     Examples
     --------
@@ -147,7 +181,14 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
         raise ValueError("radius_map must be non-negative (disk radii in px)")
     order_key = rad if depth is None else as_map(depth, (H, W), name="depth")
     step = check_positive(step, "step")
+    max_layers = check_int(max_layers, "max_layers", minimum=2)
     rmax = float(rad.max())
+    _check_extent(rmax, img.shape, "radius_map", 1.0)
+    n = int(np.ceil(rmax))
+    # the largest layer: padded planes, their FFT and the product, complex
+    check_memory(((H + 2 * n) * (W + 2 * n) * (img.shape[2] + 1 if img.ndim == 3 else 2)) * 8 * 5,
+                 f"lens blur of radius {rmax:.0f} px on a {H}x{W} image",
+                 "lower the blur (radius_map) or render a smaller copy of the image")
     if rmax / step > max_layers - 1:
         step = rmax / (max_layers - 1)
     col = img if img.ndim == 3 else img[..., None]

@@ -317,3 +317,19 @@ def aggregate_qr(agg, B, rel_tol):
             cols.append(col)
             Bc.append(R[c])
     return np.array(cols).T, np.array(Bc)
+
+
+def gauss_seidel(A, b, x, bounds, forward):
+    """One hybrid Gauss-Seidel sweep on a dense A: the rows in blocks ``bounds``; inside a block
+    rows in order (reversed when not ``forward``) with the block's fresh values, the other
+    blocks' values as they were at the start of the sweep."""
+    x_old = np.array(x, dtype=np.float64)
+    x = x_old.copy()
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        rows = range(lo, hi) if forward else range(hi - 1, lo - 1, -1)
+        for i in rows:
+            inside = np.zeros(len(x), bool)
+            inside[lo:hi] = True
+            v = np.where(inside, x, x_old)
+            x[i] += (b[i] - A[i] @ v) / A[i, i]
+    return x

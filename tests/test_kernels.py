@@ -114,7 +114,7 @@ def test_multigrid_preconditioner_is_symmetric(rng):
 def test_aggregate_qr_matches_naive(rng, grey):
     """The tentative prolongator: orthonormal near-null vectors per aggregate, in aggregate order;
     a grey region drops the colour columns that are constant there."""
-    from defocus_lab.propagate.multigrid import _aggregate_qr
+    from defocus_lab.kernels.multigrid import aggregate_qr
     H, W, a = 13, 12, 5  # edge aggregates hold 6 to 15 pixels
     img = rng.random((H, W, 3))
     if grey:
@@ -124,17 +124,35 @@ def test_aggregate_qr_matches_naive(rng, grey):
     agg = (y // a) * (-(-W // a)) + x // a
     order = np.argsort(agg, kind="stable")
     starts = np.searchsorted(agg[order], np.arange(agg.max() + 2))
-    n = H * W * 4
-    rows, cols, vals = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
-    Bc = np.empty((n, 4))
-    t, nc = _aggregate_qr(order, starts, B, 1e-4, rows, cols, vals, Bc)
+    rows, cols, vals, Bc = aggregate_qr(order, starts, B, 1e-4)
+    nc = len(Bc)
     T = np.zeros((H * W, nc))
-    T[rows[:t], cols[:t]] = vals[:t]
+    T[rows, cols] = vals
     T_ref, Bc_ref = naive.aggregate_qr(agg, B, 1e-4)
     assert nc == T_ref.shape[1] == (agg.max() + 1) * 4 - (3 if grey else 0)
     np.testing.assert_allclose(T, T_ref, atol=1e-12)
-    np.testing.assert_allclose(Bc[:nc], Bc_ref, atol=1e-12)
-    np.testing.assert_allclose(T @ Bc[:nc], B, atol=1e-12)  # T reproduces the near-null vectors
+    np.testing.assert_allclose(Bc, Bc_ref, atol=1e-12)
+    np.testing.assert_allclose(T @ Bc, B, atol=1e-12)  # T reproduces the near-null vectors
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("blocks", [1, 3, 8])
+def test_gauss_seidel_matches_naive(rng, forward, blocks):
+    """The hybrid sweep: fresh values inside a block, start-of-sweep values across blocks."""
+    import scipy.sparse as sp
+    from defocus_lab.kernels.multigrid import gauss_seidel
+    img = rng.random((9, 11, 3))
+    n = 99
+    A = (MattingWindows(img, 1, 1e-3).to_sparse() + sp.diags(0.1 + rng.random(n))).tocsr()
+    b, x0 = rng.standard_normal(n), rng.standard_normal(n)
+    bounds = np.linspace(0, n, blocks + 1).astype(np.int64)
+    x = x0.copy()
+    gauss_seidel(A, A.diagonal(), x, b, forward=forward, bounds=bounds)
+    np.testing.assert_allclose(x, naive.gauss_seidel(A.toarray(), b, x0, bounds, forward), atol=1e-12)
+    with pytest.raises(ValueError, match="in place"):
+        gauss_seidel(A, A.diagonal(), x.astype(np.float32), b)
+    with pytest.raises(ValueError, match="CSR"):
+        gauss_seidel(A.tocsc(), A.diagonal(), x, b)
 
 
 def test_prolongator_filter_keeps_row_maxima():

@@ -36,8 +36,11 @@ def magnify(image, defocus_map, factor: float = 2.0, *, in_focus: float = 0.0, r
     ``in_focus`` (px): blur up to this level counts as in focus and stays as it is; above it,
     sigma - in_focus is magnified. Estimated maps rarely reach 0 on a sharp subject (the
     estimators' floor is ~0.5 px), so with the default 0 the subject softens a little too.
+
+    A re-blur larger than the image (:func:`defocus_lab.render.max_blur`) is refused with a
+    ValueError: it is a mistake of units or factor, and would take minutes and gigabytes.
     """
-    from ..render import lens_blur
+    from ..render import lens_blur, max_blur
 
     img = as_image(image)
     m = as_map(defocus_map, img.shape[:2], name="defocus_map")
@@ -48,6 +51,14 @@ def magnify(image, defocus_map, factor: float = 2.0, *, in_focus: float = 0.0, r
         raise ValueError(f"renderer must be 'lens' or 'gaussian'; got {renderer!r}")
     in_focus = check_positive(in_focus, "in_focus", allow_zero=True)
     extra = np.clip(m - in_focus, 0, None) * np.sqrt(factor ** 2 - 1.0)
+    reach = float(extra.max()) * (2.0 if renderer == "lens" else 1.0)
+    limit = max_blur(img.shape) * (1.0 if renderer == "lens" else 0.5)
+    if reach > limit:
+        raise ValueError(
+            f"magnifying by {factor:g} turns the largest blur of the map ({float(m.max()):.4g} px) into a "
+            f"re-blur of {reach:.4g} px ({'disk radius' if renderer == 'lens' else 'sigma'}), more than a "
+            f"{img.shape[0]}x{img.shape[1]} image can show (at most {limit:.4g} px): lower factor, or "
+            f"check that the map is Gaussian sigma in px of this image")
     if renderer == "lens":
         return lens_blur(img, 2.0 * extra, depth=depth, step=max(2 * step, 0.25))
     return np.clip(varying_gaussian_blur(img, extra, step=step), 0, 1)

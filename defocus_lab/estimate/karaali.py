@@ -35,7 +35,8 @@ def edge_map(image, *, detector: str = "hue", sigma: float = SQRT2, low: float =
     """Canny edges as the authors compute them (``detector="hue"``) or on the grey image.
 
     Thresholds are absolute, on scikit-image's gradient magnitude of the smoothed channel
-    (hue and grey both lie in [0, 1]).
+    (hue and grey both lie in [0, 1]). A grey image has no hue: it takes the grey detector
+    whatever ``detector`` says.
     """
     from skimage import color, feature
     img = as_image(image)
@@ -154,13 +155,15 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
         Allow downloading the authors' weights when they are not on this machine.
     """
     from ..models.karaali import edge_logits, load_network
-    img = _rgb(as_image(image))
+    img = as_image(image)
     tile = check_int(tile, "tile", minimum=16)
     batch = check_int(batch, "batch", minimum=1)
     if edges is None:
+        # on the image as given: a grey image has no hue, and edge_map then uses the grey Canny
         e = edge_map(img, detector=detector, sigma=canny_sigma, low=canny_low, high=canny_high)
     else:
         e = as_edge_map(edges, img.shape[:2])
+    img = _rgb(img)
     b = load_network(bnet, "bnet", download=download)
     n = load_network(enet, "enet", download=download)
     ys, xs = np.nonzero(e)

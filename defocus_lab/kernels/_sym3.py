@@ -21,7 +21,7 @@ def sym3_inverse(c00, c01, c02, c11, c12, c22, e):
     det_c = c00 * j00 + c01 * j01 + c02 * j02
     det = det_c + e * (j00 + j11 + j22) + e * e * tr + e * e * e
     # one division and six products instead of six divisions (with window_inverse's and the
-    # guided fit's own: 3 divisions per window instead of 19; the fit 6.8 -> 3.7 ms at 800x536)
+    # guided fit's own: 3 divisions per window instead of 19; benchmarks/design-notes.md)
     q = 1.0 / det
     return ((j00 + e * (tr - c00) + e * e) * q, (j01 - e * c01) * q, (j02 - e * c02) * q,
             (j11 + e * (tr - c11) + e * e) * q, (j12 - e * c12) * q, (j22 + e * (tr - c22) + e * e) * q)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._validate import check_positive
+from .._validate import TooLarge, check_positive
 from .boxfilter import box_sum
 
 MAX_PAIRS = 4e10  # ~3-5 minutes on 2 cores; above, sparse_bilateral raises
@@ -117,7 +117,7 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     total = float(per_pixel.sum())
     if total > MAX_PAIRS:
         fit = _radius_that_fits(mask, ys, xs, radius)
-        raise ValueError(
+        raise TooLarge(
             f"the sparse bilateral filter would visit {total:.2g} pixel pairs (limit {MAX_PAIRS:.0e}: "
             f"~{total / 2e8 / 60:.0f} min on 2 cores): {len(ys)} edge pixels with windows of radius "
             f"{radius} px (sigma_s {sigma_s:.4g} x truncate {truncate:g}). Lower sigma_s to at most "

@@ -5,12 +5,16 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._validate import check_int
 
-def _box_sum(src, r, out):
-    """Sum of ``src[c]`` over the window of radius ``r`` around each pixel, in-bounds part only.
 
-    ``src`` and ``out`` are (C, H, W) float64 and may not alias. Each channel is cut into
-    bands of rows, two per thread (:func:`_box_bands`)."""
+def box_sum_into(src, r, out):
+    """Sum of ``src[c]`` over the window of radius ``r`` around each pixel, in-bounds part only,
+    written into ``out``: the unchecked form of :func:`box_sum` for the kernels that keep their
+    buffers (the matting product, the window statistics, the guided filter's last step).
+
+    ``src`` and ``out`` are C-contiguous (C, H, W) float64 and may not alias. Each channel is
+    cut into bands of rows, two per thread (:func:`_box_bands`)."""
     _box_bands(src, r, max(1, min(src.shape[1], 2 * numba.get_num_threads())), out)
 
 
@@ -18,9 +22,8 @@ def _box_sum(src, r, out):
 def _box_bands(src, r, blocks, out):
     """One pass per (channel, band of rows): the horizontal running sums of the 2r + 1 rows in
     the window are kept in a ring (in cache) and their vertical sum slides down the band, so no
-    plane of horizontal sums goes through memory. Against a horizontal pass over the whole image
-    followed by a vertical one: 1.8 against 2.5 ms for 4 channels of 800x536 at r = 1, 2.5
-    against 3.3 ms for 5 channels at r = 8."""
+    plane of horizontal sums goes through memory (faster than a horizontal pass over the whole
+    image followed by a vertical one: ``benchmarks/design-notes.md``)."""
     C, H, W = src.shape
     R = 2 * r + 1
     for task in prange(C * blocks):
@@ -93,11 +96,10 @@ def box_sum(image, radius: int) -> np.ndarray:
     a = np.asarray(image)
     if a.ndim not in (2, 3) or a.dtype.kind not in "fiub":
         raise ValueError(f"box_sum takes a real (H, W) or (C, H, W) array; got {a.dtype} {a.shape}")
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
-        raise ValueError(f"radius must be a non-negative integer; got {radius!r}")
+    radius = check_int(radius, "radius", minimum=0)
     a3 = np.ascontiguousarray(a.reshape((1,) + a.shape) if a.ndim == 2 else a, dtype=np.float64)
     out = np.empty_like(a3)
-    _box_sum(a3, int(radius), out)
+    box_sum_into(a3, radius, out)
     return out[0] if a.ndim == 2 else out
 
 

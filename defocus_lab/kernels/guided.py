@@ -18,8 +18,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._validate import as_image, as_map, check_int, check_positive
 from ._sym3 import window_inverse
-from .boxfilter import _box_sum
+from .boxfilter import box_sum_into
 
 BAND_PIXELS = 1 << 21  # pixels per band of rows: ~2 MP (19 float64 scratch planes: ~320 MB)
 
@@ -30,7 +31,11 @@ def _moment_sums(I, p, w, r, blocks, S):
     [w, wI0, wI1, wI2, wp, wI0I0, wI0I1, wI0I2, wI1I1, wI1I2, wI2I2, wI0p, wI1p, wI2p],
     formed on the fly, in one pass: each of ``blocks`` bands of rows keeps the horizontal sums
     of its 2r + 1 current rows in a ring (in cache) and slides the vertical sum down the band,
-    so that no (14, H, W) array of horizontal sums goes through memory."""
+    so that no (14, H, W) array of horizontal sums goes through memory.
+
+    The ring of :func:`~defocus_lab.kernels.boxfilter.box_sum_into`, but not that function: it
+    sums planes that exist, and here the 14 moments are products of (I, p, w) formed per row;
+    making them planes first for it is the pass this kernel replaced."""
     _, H, W = I.shape
     R = 2 * r + 1
     for b in prange(blocks):
@@ -150,7 +155,7 @@ def _apply(I, T, out):
 def guide_planes(guide) -> np.ndarray:
     """The guide as three contiguous (H, W) float64 planes; a grey guide becomes (g, 0, 0),
     which leaves the grey filter exactly (the empty channels drop out of the fit)."""
-    g = np.asarray(guide, dtype=np.float64)
+    g = as_image(guide, name="guide", min_side=1)
     if g.ndim == 2:
         return np.ascontiguousarray(np.stack([g, np.zeros_like(g), np.zeros_like(g)]))
     if g.ndim != 3 or g.shape[2] != 3:
@@ -164,9 +169,9 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
     Parameters
     ----------
     guide : ndarray (H, W) or (H, W, 3)
-        Float guide image.
+        The guide image: uint8, uint16 or float in [0, 1] (as every image of the package).
     p : ndarray (H, W)
-        The signal to filter.
+        The signal to filter (finite: one NaN would spread over every window that holds it).
     radius : int
         Window radius r (windows (2r+1)^2, clipped at the border).
     eps : float
@@ -199,17 +204,15 @@ def guided_filter(guide, p, radius: int, eps: float, *, weights=None, planes=Non
     H, W = I.shape[1:]
     if np.shape(guide)[:2] != (H, W):
         raise ValueError(f"planes {I.shape} do not belong to a guide of shape {np.shape(guide)}")
-    p = np.ascontiguousarray(p, dtype=np.float64)
-    if p.shape != (H, W):
-        raise ValueError(f"p must have the guide's shape {(H, W)}; got {p.shape}")
-    w = np.ones((H, W)) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    if w.shape != (H, W) or w.min() < 0:
-        raise ValueError("weights must be a non-negative (H, W) array")
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
-        raise ValueError(f"radius must be a non-negative integer; got {radius!r}")
-    if not eps > 0:
-        raise ValueError(f"eps must be positive; got {eps}")
-    r = int(radius)
+    p = as_map(p, (H, W), name="p")
+    if weights is None:
+        w = np.ones((H, W))
+    else:
+        w = as_map(weights, (H, W), name="weights")
+        if w.min() < 0:
+            raise ValueError("weights must be non-negative (0: the pixel takes no part in the fit)")
+    r = check_int(radius, "radius", minimum=0)
+    eps = check_positive(eps, "eps")
     # Large images go in bands of rows with a halo of 2r rows (the output at a pixel reads the
     # input within 2r), which is exact and holds the scratch memory to 19 planes of one band.
     band = max(BAND_PIXELS // W, 4 * r + 1)
@@ -230,7 +233,7 @@ SCRATCH_KEEP_PIXELS = 1 << 20  # scratch kept for reuse: at most this many band 
 
 def _buffers(H, W):
     """Scratch arrays (5, H, W) and (14, H, W). Fresh memory costs page faults on first touch
-    (a third of the filter's time at 0.5 MP), so the pairs of the last sizes used are kept per thread, up to
+    (a large share of the filter's time: benchmarks/design-notes.md), so the pairs of the last sizes used are kept per thread, up to
     ``SCRATCH_KEEP_PIXELS`` pixels in all, and reused by the next call of the same size (a
     notebook slider; the octaves of one upsampling); larger bands allocate and free as usual."""
     kept = getattr(_scratch, "kept", None)
@@ -257,7 +260,7 @@ def _guided_rows(I, p, w, r, eps):
     ab = tmp
     _fit(S, eps, 1e-12, ab)
     T = S[:5]
-    _box_sum(ab, r, T)
+    box_sum_into(ab, r, T)
     out = np.empty((H, W))
     _apply(I, T, out)
     return out

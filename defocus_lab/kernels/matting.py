@@ -17,8 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from .._validate import as_image, check_int, check_positive
 from ._sym3 import window_inverse
-from .boxfilter import _box_sum
+from .boxfilter import box_sum_into
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -209,8 +210,8 @@ class MattingWindows:
 
     Parameters
     ----------
-    guide : ndarray, (H, W) or (H, W, 3), float in [0, 1]
-        Validated image. A grey guide is stored as the colour image (g, 0, 0): the two empty
+    guide : ndarray, (H, W) or (H, W, 3)
+        uint8, uint16 or float in [0, 1] (checked as every image of the package). A grey guide is stored as the colour image (g, 0, 0): the two empty
         channels drop out of Eq. 11, which leaves exactly the grey-level Laplacian.
     radius : int
         Window radius r (windows are (2r+1)^2; Levin's 3x3 is r = 1).
@@ -223,7 +224,9 @@ class MattingWindows:
     """
 
     def __init__(self, guide: np.ndarray, radius: int = 1, eps: float = 1e-7):
-        g = np.asarray(guide, dtype=np.float64)
+        g = as_image(guide, name="guide", min_side=1)
+        radius = check_int(radius, "radius", minimum=1)
+        eps = check_positive(eps, "eps")
         if g.ndim == 2:
             g = np.stack([g, np.zeros_like(g), np.zeros_like(g)], axis=2)
         H, W = g.shape[:2]
@@ -231,8 +234,8 @@ class MattingWindows:
             raise ValueError(f"the image ({H}x{W}) is smaller than one {2 * radius + 1}x{2 * radius + 1} "
                              f"window: use a smaller radius or a larger image")
         self.shape = (H, W)
-        self.radius = int(radius)
-        self.eps = float(eps)
+        self.radius = radius
+        self.eps = eps
         self.I = np.ascontiguousarray(np.moveaxis(g, -1, 0))
         r = self.radius
         prods = np.empty((6, H, W))
@@ -243,15 +246,15 @@ class MattingWindows:
                 k += 1
         S1 = np.empty((3, H, W))
         S2 = np.empty((6, H, W))
-        _box_sum(self.I, r, S1)
-        _box_sum(prods, r, S2)
+        box_sum_into(self.I, r, S1)
+        box_sum_into(prods, r, S2)
         self.mu = np.empty((3, H, W))
         self.A = np.empty((6, H, W))
         _window_stats(self.I, S1, S2, r, self.eps, self.mu, self.A)
         inside = np.zeros((1, H, W))
         inside[0, r:H - r, r:W - r] = 1.0
         self.counts = np.empty((1, H, W))
-        _box_sum(inside, r, self.counts)
+        box_sum_into(inside, r, self.counts)
         self.counts = self.counts[0]
         self._q = np.empty((4, H, W))
         self._s = np.empty((4, H, W))
@@ -269,9 +272,9 @@ class MattingWindows:
         d = self._zero if diag_add is None else diag_add.reshape(self.shape)
         res = np.empty(self.shape) if out is None else out.reshape(self.shape)
         _fill_products(self.I, p2, self._q)
-        _box_sum(self._q, self.radius, self._s)
+        box_sum_into(self._q, self.radius, self._s)
         _window_coefficients(self._s, self.mu, self.A, self.radius, self._q)
-        _box_sum(self._q, self.radius, self._s)
+        box_sum_into(self._q, self.radius, self._s)
         _assemble_product(self.I, p2, self.counts, self._s, d, res)
         return res.reshape(shape)
 

@@ -232,11 +232,17 @@ def load_karaali2022(kind: str = "bnet", *, download: bool = True) -> MultiScale
     """
     from scipy.io import loadmat
 
-    from ..data import fetch
+    from ..data import DataMissing, fetch
     if kind not in CONCAT:
         raise ValueError(f"kind must be 'bnet' or 'enet'; got {kind!r}")
-    tensors = [loadmat(fetch(f"{WEIGHTS_DIR[kind]}/{i}.mat", download=download))["weights"]
-               for i in range(N_FILES[kind])]
+    try:
+        tensors = [loadmat(fetch(f"{WEIGHTS_DIR[kind]}/{i}.mat", download=download))["weights"]
+                   for i in range(N_FILES[kind])]
+    except DataMissing as exc:
+        folder = WEIGHTS_DIR[kind].rsplit("/", 1)[0]
+        raise DataMissing(f"the authors' {kind} weights are not on this machine: run `defocus-lab fetch "
+                          f"{folder}` once with network access (plain `defocus-lab fetch` skips the "
+                          f"weights), or set DEFOCUS_LAB_DATA, or use bnet/enet='self-trained'. ({exc})") from None
     return MultiScaleNet(kind).load_tensors(tensors).eval()
 
 

@@ -44,6 +44,7 @@ class TrainConfig:
     validation: int = 2048  # held-out samples
     bnet: str | None = None  # E-NET: the B-NET whose f1 branches are copied and frozen
     threads: int | None = None
+    max_steps: int | None = None  # stop this call after so many optimiser steps (work, not time)
 
 
 def _pools():
@@ -94,13 +95,18 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
 
     Returns a report: steps, samples seen, seconds, final validation scores, the data used.
     A checkpoint ``out`` + ``.ckpt.pt`` is written after each chunk and resumed from when present
-    (``resume=False`` starts over); the minutes count per call.
+    (``resume=False`` starts over); the minutes count per call. ``config.max_steps`` bounds the
+    call by work instead: it stops after that many steps (or the minutes, whichever comes
+    first), and the learning-rate schedule then follows the steps, so that the run is the same
+    on a fast and on a loaded machine (what the tests use).
     """
     cfg = config or TrainConfig()
     if cfg.kind not in ("bnet", "enet"):
         raise ValueError(f"kind must be 'bnet' or 'enet'; got {cfg.kind!r}")
     if cfg.minutes <= 0 or cfg.batch < 1 or cfg.chunk < cfg.batch:
         raise ValueError("minutes must be > 0, batch >= 1 and chunk >= batch")
+    if cfg.max_steps is not None and (isinstance(cfg.max_steps, bool) or int(cfg.max_steps) < 1):
+        raise ValueError(f"max_steps must be a positive number of steps or None; got {cfg.max_steps!r}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     ckpt = out.with_name(out.name + ".ckpt.pt")
@@ -136,6 +142,11 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
     xv, yv = validation_set(cfg, val_pool, disparity)
     budget = cfg.minutes * 60.0
     total = spent + budget  # the schedule runs over all calls together
+    last_step = None if cfg.max_steps is None else step + int(cfg.max_steps)
+
+    def done():
+        return time.perf_counter() - t0 >= budget or (last_step is not None and step >= last_step)
+
     t0 = time.perf_counter()
     bar = None
     if progress:
@@ -152,13 +163,16 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
     from concurrent.futures import ThreadPoolExecutor
     pool = ThreadPoolExecutor(max_workers=1)
     pending = pool.submit(generate, chunk)
-    while time.perf_counter() - t0 < budget:
+    while not done():
         x, y, rng = pending.result()
         pending = pool.submit(generate, chunk + 1)
         net.train()
         order = rng.permutation(len(y))
         for a in range(0, len(order) - cfg.batch + 1, cfg.batch):
-            frac = (spent + time.perf_counter() - t0) / total
+            if last_step is None:
+                frac = (spent + time.perf_counter() - t0) / total
+            else:
+                frac = step / last_step
             for g in opt.param_groups:
                 g["lr"] = _schedule(frac, cfg.lr)
             sel = order[a:a + cfg.batch]
@@ -169,7 +183,7 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
             opt.step()
             losses.append(float(loss.detach()))
             step += 1
-            if time.perf_counter() - t0 >= budget:
+            if done():
                 break
         chunk += 1
         elapsed = time.perf_counter() - t0

@@ -10,11 +10,12 @@ import numpy as np
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """<a, b> over all entries, without BLAS.
 
+    Notes
+    -----
     NumPy's ``vdot`` and ``linalg.norm`` call OpenBLAS, whose threads keep spinning for a while
     after each call; on a small machine they then compete with numba's threads in the next
-    multigrid cycle. Measured at 800x536 on 2 cores: a V-cycle took 87 ms after a vdot/norm
-    pair against 64 ms after einsum (53 ms after an idle pause), and a multigrid CG iteration
-    105-113 ms against 71-85 ms. ``einsum`` sums in its own loop (0.12 ms for 0.4 M entries)."""
+    multigrid cycle (a third slower per V-cycle on 2 cores: ``benchmarks/design-notes.md``).
+    ``einsum`` sums in its own loop."""
     return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 
 
@@ -37,11 +38,13 @@ class SolveInfo:
     history: list = field(default_factory=list)
 
 
-def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=None, warn=True):
+def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=None, warn=True,
+        hint="raise maxiter or tol"):
     """Solve A x = b for symmetric positive definite A given as ``matvec``.
 
     Stops when ||b - A x|| <= tol ||b||. Returns (x, SolveInfo). On non-convergence a
-    :class:`ConvergenceWarning` names the residual reached; the iterate is returned as it is.
+    :class:`ConvergenceWarning` names the residual reached and ends with ``hint`` (what the
+    caller knows helps); the iterate is returned as it is.
     ``callback(iteration, x, relative_residual)`` is called after every iteration; returning True
     stops the solve early.
     """
@@ -82,6 +85,6 @@ def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=No
     converged = res <= tol
     if not converged and warn:
         warnings.warn(f"conjugate gradient stopped after {it} iterations at relative residual {res:.3g} "
-                      f"(tolerance {tol:.3g}): raise maxiter or tol, or use preconditioner='multigrid'",
+                      f"(tolerance {tol:.3g}): {hint}",
                       ConvergenceWarning, stacklevel=3)
     return x, SolveInfo(it, res, converged, history)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy import ndimage
 
-from .._validate import as_image, as_map, as_mask, check_int, check_positive
+from .._validate import as_image, as_map, check_int, check_memory, check_positive, memory_budget
 from ..kernels.matting import MattingWindows
 from ..kernels.sparse import spmv
 from ..types import SparseBlur, as_sparse  # noqa: F401  (SparseBlur: the doctests)
@@ -54,9 +54,8 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
     preconditioner : {"auto", "amg", "multigrid", "jacobi", "none"}
         For "cg". "auto" (default): "amg" for 3x3 windows, "jacobi" for larger ones, whose
         explicit Laplacian has (4r+1)^2 entries per row (169 at r = 3) and costs more to build
-        than the matrix-free CG needs (measured at 400x600, Kriener's setting: 26 s against 18 s
-        at full resolution, 5.7 s against 2.7 s at half; a solver kept for many solves, as the
-        scribble tool's, pays the set-up once and may prefer "amg"). "amg": smoothed-aggregation
+        than the matrix-free CG needs (``benchmarks/design-notes.md``; a solver kept for many
+        solves, as the scribble tool's, pays the set-up once and may prefer "amg"). "amg": smoothed-aggregation
         multigrid built on the Laplacian's near-null vectors (1, R, G, B), few iterations even
         at eps = 1e-7; "multigrid": geometric, bilinear; "jacobi": the diagonal (hundreds to
         thousands of iterations); see ``propagate.multigrid``.
@@ -133,8 +132,8 @@ class MattingSolver:
     some) pays only for the CG iterations. The hierarchy is built for ``L + lam D`` of the first
     solve; a later mask, ``lam`` or ``weights`` changes only the diagonal, and the coarse
     operators take the Galerkin image of that change (work in proportion to the changed pixels)
-    while the prolongators stay: with a box of scribbles weighing 100 the stale hierarchy needed
-    186 iterations where the updated one needs ~25. ``solve(..., warm=True)`` starts from the
+    while the prolongators stay (a stale hierarchy would need several times the iterations:
+    ``benchmarks/design-notes.md``). ``solve(..., warm=True)`` starts from the
     last solution.
 
     Parameters
@@ -192,12 +191,33 @@ class MattingSolver:
                 fix = (f"it is smaller than one {side}x{side} window (radius {self.radius}): use a "
                        f"smaller radius or a larger image")
             raise ValueError(f"the {h}x{w} image is too small for this propagation: {fix}")
+        self._check_memory(downsample)
         self.windows = MattingWindows(self.image, self.radius, self.eps)
         self._L = None
         self._mg = None
         self._mg_dvec = None
         self._guide_planes = {}
         self.last = None
+
+    def _check_memory(self, downsample):
+        """Refuse, before building anything, a solve that would not fit in memory
+        (:func:`estimated_bytes` against :func:`~defocus_lab._validate.memory_budget`)."""
+        H, W = self.shape
+        h, w = self.full_image.shape[:2]
+        need = estimated_bytes((H, W), self.radius, self.preconditioner) + 100 * h * w
+        if need <= memory_budget():
+            return
+        ds = downsample
+        while ds < 1 << 10 and estimated_bytes((-(-h // ds), -(-w // ds)), self.radius,
+                                               self.preconditioner) + 100 * h * w > memory_budget():
+            ds *= 2
+        free = estimated_bytes((H, W), self.radius, "jacobi") + 100 * h * w
+        check_memory(need, f"the matting propagation of a {h}x{w} image solved at {H}x{W} with the "
+                           f"{self.preconditioner!r} preconditioner",
+                     f"solve at a lower resolution, downsample={ds} (Kriener et al.; or downsample='auto'; "
+                     f"estimate_defocus: propagator_options={{'downsample': {ds}}}; CLI: -P downsample={ds}), "
+                     f"or use the matrix-free preconditioner='jacobi' (~{free / 2**30:.1f} GB, many more "
+                     f"iterations)")
 
     def _planes(self, level):
         """The guide planes of a pyramid level, made once (the upsampling's guide never changes)."""
@@ -316,9 +336,28 @@ class MattingSolver:
             else:
                 precond = None
             matvec = lambda p: self.windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
-        d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback)
+        hint = "raise maxiter or tol"
+        if self.preconditioner != "amg":
+            hint += (f", or use preconditioner='amg' (tens of iterations even at eps 1e-7, where "
+                     f"{self.preconditioner!r} needs hundreds to thousands)")
+        d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback, hint=hint)
         self.last = d
         return d, info
+
+
+def estimated_bytes(shape, radius: int, preconditioner: str) -> int:
+    """Peak memory of one solve at ``shape`` (bytes), from the peaks that
+    ``benchmarks/bench_propagation.py`` measures (``benchmarks/design-notes.md``).
+
+    With the explicit Laplacian (the multigrid preconditioners) the matrix, L + lam D, the
+    hierarchy and their products hold about 72 bytes per stored entry, (4 r + 1)^2 entries per
+    row; the matrix-free solve (box filters) keeps ~50 planes of float64 (window statistics,
+    CG vectors). An estimate for refusing what cannot fit, not a promise."""
+    n = int(shape[0]) * int(shape[1])
+    per_pixel = 400
+    if preconditioner in ("amg", "multigrid"):
+        per_pixel += (4 * radius + 1) ** 2 * 72
+    return n * per_pixel
 
 
 # Bicubic (Keys, a = -0.5) decimation by 2 with the kernel stretched to the coarse spacing, as

@@ -13,30 +13,18 @@ the coarsest level factorised once):
   (orthonormalised per aggregate), smoothed by one damped Jacobi step (Vanek, Mandel & Brezina
   1996). This is the one the propagator uses.
 
-Measured and not adopted (800x536 and 400x268, eps 1e-7, lambda 0.005, CG to 1e-6): a geometric
-hierarchy whose prolongation is Kriener et al.'s guided fit over the coarse samples (it
-reproduces functions affine in the colours) needs 74-108 iterations at 400x268 even as a
-two-grid method with Galerkin coarse operator and exact coarse solve, and 180-300 with the
-coarse Laplacian rediscretised on the sampled image, against 37 for smoothed aggregation;
-adding one or two relaxed random vectors to (1, R, G, B) (adaptive smoothed aggregation) cuts
-the iterations to 23-35 but thickens the coarse operators as much (no faster); Chebyshev
-smoothing of degree 2-4 on the finest level instead of Gauss-Seidel gives 30-35 iterations, no
-faster either; filtering the finest prolongator (p_drop_from=0) takes 39-194 iterations
-against 34 (5x5 aggregates).
+The hierarchies tried and not adopted, and the measurements behind the defaults, are in
+``benchmarks/design-notes.md``.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from numba import njit, prange
-
+from ..kernels.multigrid import SMOOTHER_BLOCKS, aggregate_qr, gauss_seidel, inner_rows
 from ..kernels.sparse import galerkin, matmat, residual, spmv
 from .cg import norm
 
-# Row blocks of the hybrid Gauss-Seidel smoother: a constant, not the thread count, so that the
-# preconditioner (and every CG iterate) is the same on every machine.
-SMOOTHER_BLOCKS = 8
 
 
 def _interp_1d(n: int) -> sp.csr_matrix:
@@ -59,75 +47,6 @@ def prolongation(shape) -> tuple[sp.csr_matrix, tuple[int, int]]:
     H, W = shape
     P = sp.kron(_interp_1d(H), _interp_1d(W), format="csr")
     return P, ((H + 1) // 2, (W + 1) // 2)
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _gauss_seidel(indptr, indices, data, diag, x, b, forward, bounds, inner, x_old):
-    """Hybrid Gauss-Seidel: rows split into contiguous blocks, one per thread; inside a block
-    fresh values are used, across blocks the values from the start of the sweep (``x_old``).
-    Deterministic, and the backward sweep is the transpose of the forward one, so a V-cycle with
-    forward pre- and backward post-smoothing stays symmetric.
-
-    ``inner[c]`` = (first, last + 1) of the rows of block c whose columns all lie inside the
-    block: those run without the inside/outside test (most rows: the bandwidth is ~2 image rows).
-    """
-    n = x.shape[0]
-    for i in range(n):
-        x_old[i] = x[i]
-    for c in prange(bounds.shape[0] - 1):
-        lo = bounds[c]
-        hi = bounds[c + 1]
-        a = inner[c, 0]
-        z = inner[c, 1]
-        if forward:
-            for i in range(lo, a):
-                _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i)
-            for i in range(a, z):
-                _gs_row(indptr, indices, data, diag, x, b, i)
-            for i in range(max(a, z), hi):
-                _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i)
-        else:
-            for i in range(hi - 1, max(a, z) - 1, -1):
-                _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i)
-            for i in range(z - 1, a - 1, -1):
-                _gs_row(indptr, indices, data, diag, x, b, i)
-            for i in range(a - 1, lo - 1, -1):
-                _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gs_row(indptr, indices, data, diag, x, b, i):
-    s = b[i]
-    for t in range(indptr[i], indptr[i + 1]):
-        s -= data[t] * x[indices[t]]
-    x[i] += s / diag[i]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gs_row_mixed(indptr, indices, data, diag, x, b, x_old, lo, hi, i):
-    s = b[i]
-    for t in range(indptr[i], indptr[i + 1]):
-        j = indices[t]
-        if lo <= j < hi:
-            s -= data[t] * x[j]
-        else:
-            s -= data[t] * x_old[j]
-    x[i] += s / diag[i]
-
-
-def _inner_rows(A, bounds):
-    """(blocks, 2): per block, the row range whose columns all fall inside the block."""
-    full = np.flatnonzero(np.diff(A.indptr))  # rows with entries
-    bw = 0
-    if full.size:
-        starts = A.indptr[full]
-        first = np.minimum.reduceat(A.indices, starts)  # columns need not be sorted
-        last = np.maximum.reduceat(A.indices, starts)
-        bw = int(max((full - first).max(), (last - full).max()))
-    lo, hi = bounds[:-1], bounds[1:]
-    a = np.minimum(lo + bw, hi)
-    z = np.maximum(hi - bw, a)
-    return np.ascontiguousarray(np.stack([a, z], axis=1).astype(np.int64))
 
 
 class MultigridPreconditioner:
@@ -177,7 +96,7 @@ class MultigridPreconditioner:
             dA = galerkin(dA, P, PT)
             dA.eliminate_zeros()
         self.levels = levels
-        self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
+        self._inner = [inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
         self.coarse_matrix = (self.coarse_matrix + dA).tocsc()
         self.coarse = spla.splu(self.coarse_matrix)
 
@@ -186,7 +105,7 @@ class MultigridPreconditioner:
         ``_PT`` are made while the levels are built)."""
         self._bounds = [np.linspace(0, A.shape[0], SMOOTHER_BLOCKS + 1).astype(np.int64)
                         for A, _, _ in self.levels]
-        self._inner = [_inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
+        self._inner = [inner_rows(A, bd) for (A, _, _), bd in zip(self.levels, self._bounds)]
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
         if level == len(self.levels):
@@ -196,79 +115,15 @@ class MultigridPreconditioner:
         x = np.zeros_like(b)
         work = np.empty_like(b)
         for _ in range(self.sweeps):
-            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, True, bounds, inner, work)
+            gauss_seidel(A, d, x, b, forward=True, bounds=bounds, inner=inner, work=work)
         r = residual(A, x, b)
         x += spmv(P, self._cycle(level + 1, spmv(self._PT[level], r)))
         for _ in range(self.sweeps):
-            _gauss_seidel(A.indptr, A.indices, A.data, d, x, b, False, bounds, inner, work)
+            gauss_seidel(A, d, x, b, forward=False, bounds=bounds, inner=inner, work=work)
         return x
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         return self._cycle(0, np.ascontiguousarray(r, dtype=np.float64))
-
-
-@njit(cache=True, nogil=True)
-def _aggregate_qr(order, starts, B, rel_tol, q_rows, q_cols, q_vals, Bc):
-    """Orthonormalise the near-null vectors on every aggregate (modified Gram-Schmidt, twice).
-
-    ``order`` lists the dofs aggregate by aggregate (aggregate a owns order[starts[a]:starts[a+1]]).
-    Writes the tentative prolongator's entries (row dof, coarse column, value) and the coarse
-    near-null vectors ``Bc`` (one row per kept column: its coefficients R). Columns whose
-    remainder falls below ``rel_tol`` times their norm are dropped (e.g. a colour that is constant
-    over the aggregate). Returns (number of entries, number of coarse dofs).
-    """
-    nagg = starts.shape[0] - 1
-    k = B.shape[1]
-    mmax = 0
-    for a in range(nagg):
-        mmax = max(mmax, starts[a + 1] - starts[a])
-    # scalar loops only: array expressions would pull in numba's broadcasting and its
-    # error-message formatting, which tripled this kernel's compile time
-    Q = np.empty((mmax, k))
-    R = np.empty((k, k))
-    v = np.empty(mmax)
-    t = 0
-    nc = 0
-    for a in range(nagg):
-        lo = starts[a]
-        m = starts[a + 1] - lo
-        for i in range(k):
-            for j in range(k):
-                R[i, j] = 0.0
-        kept = 0
-        for j in range(k):
-            n0 = 0.0
-            for i in range(m):
-                v[i] = B[order[lo + i], j]
-                n0 += v[i] * v[i]
-            for _ in range(2):
-                for c in range(kept):
-                    d = 0.0
-                    for i in range(m):
-                        d += Q[i, c] * v[i]
-                    R[c, j] += d
-                    for i in range(m):
-                        v[i] -= d * Q[i, c]
-            n1 = 0.0
-            for i in range(m):
-                n1 += v[i] * v[i]
-            n0 = np.sqrt(n0)
-            n1 = np.sqrt(n1)
-            if n0 > 0.0 and n1 > rel_tol * n0 and kept < m:
-                for i in range(m):
-                    Q[i, kept] = v[i] / n1
-                R[kept, j] = n1
-                kept += 1
-        for c in range(kept):
-            for i in range(m):
-                q_rows[t] = order[lo + i]
-                q_cols[t] = nc + c
-                q_vals[t] = Q[i, c]
-                t += 1
-            for j in range(k):
-                Bc[nc + c, j] = R[c, j]
-        nc += kept
-    return t, nc
 
 
 def _spectral_radius_DinvA(A, d, iters=15, seed=0):
@@ -303,16 +158,13 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
         ``coarse_agg`` nodes above. A smoothed prolongator reaches 2 pixels beyond its
         aggregate, so the next operator couples aggregates up to 6 pixels apart: with 6x6
         aggregates those are the 9 around each (36 entries per row), with 5x5 the 25 around
-        (98 entries per row). Measured at 800x536 (eps 1e-7, CG to 1e-6, two runs each), set-up
-        + solve: 5x5: 2.2-2.3 + 2.9-3.1 s, 34 iterations; 6x6 (default): 1.4-1.6 + 2.9-3.2 s,
-        49 iterations; 7x7: 1.0-1.4 + 3.4 s, 56 iterations. At 400x268: 5x5 1.05-1.56 s,
-        6x6 0.83-1.07 s.
+        (98 entries per row). 6x6 takes more but cheaper iterations and a shorter set-up
+        (measurements: ``benchmarks/design-notes.md``).
     p_drop, p_drop_from : float, int
         From level ``p_drop_from`` on, prolongator entries below ``p_drop`` times their row's
-        largest are dropped. Smoothing makes every level's operator denser than the one below
-        (nnz per row 24, 98, 187, 420 at 800x536 with 5x5 aggregates); filtering the coarse
-        prolongators holds that to 24, 98, 110, 160 with the same CG iteration count (33 -> 34)
-        and ~35 % less set-up.
+        largest are dropped. Smoothing makes every level's operator denser than the one below;
+        filtering the coarse prolongators holds the growth back at the same CG iteration count
+        and with a shorter set-up (``benchmarks/design-notes.md``).
     """
 
     def __init__(self, A, shape, B, *, coarsest: int = 3000, sweeps: int = 1, max_levels: int = 10,
@@ -333,13 +185,11 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
             agg = (ny // a) * Wa + (nx // a)
             order = np.argsort(agg, kind="stable")
             starts = np.searchsorted(agg[order], np.arange(Ha * Wa + 1))
-            nmax = A.shape[0] * B.shape[1]
-            rows = np.empty(nmax, np.int64); cols = np.empty(nmax, np.int64); vals = np.empty(nmax)
-            Bc = np.empty((min(A.shape[0], Ha * Wa * B.shape[1]), B.shape[1]))
-            t, nc = _aggregate_qr(order, starts, B, rel_tol, rows, cols, vals, Bc)
+            rows, cols, vals, Bc = aggregate_qr(order, starts, B, rel_tol)
+            nc = len(Bc)
             if nc >= A.shape[0]:
                 break  # no coarsening left
-            T = sp.csr_matrix((vals[:t], (rows[:t], cols[:t])), shape=(A.shape[0], nc))
+            T = sp.csr_matrix((vals, (rows, cols)), shape=(A.shape[0], nc))
             d = A.diagonal().copy()
             omega = 4.0 / (3.0 * _spectral_radius_DinvA(A, d))
             AT = matmat(A, T)
@@ -350,8 +200,8 @@ class SmoothedAggregationPreconditioner(MultigridPreconditioner):
             self.levels.append((A, P, d))
             self._PT.append(sp.csr_matrix(P.T))
             A = galerkin(A, P, self._PT[-1])
-            B = np.ascontiguousarray(Bc[:nc])
-            node_of_dof = _coarse_nodes(agg, rows[:t], cols[:t], nc)
+            B = np.ascontiguousarray(Bc)
+            node_of_dof = _coarse_nodes(agg, rows, cols, nc)
             Hn, Wn = Ha, Wa
             a = self.coarse_agg
         self.coarse_shape = (Hn, Wn)

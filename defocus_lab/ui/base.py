@@ -27,13 +27,18 @@ class Explorer:
     """Controls + one matplotlib figure redrawn into an Output on every change.
 
     Subclasses define ``compute(**values) -> dict`` (the numbers) and ``draw(fig, result)``.
+    With ``live = False`` a change of the controls does not recompute: the subclass's
+    ``buttons`` (a dict of ipywidgets Buttons, shown under the controls) act on them instead
+    (the scribble tool's "add box"). ``status_text(result)`` is the line under the controls.
     """
 
     figsize = (10, 3.2)
     note = ""
+    live = True
 
-    def __init__(self, controls: dict, *, auto: bool = True):
+    def __init__(self, controls: dict, *, auto: bool = True, buttons: dict | None = None):
         self.controls = controls
+        self.buttons = dict(buttons or {})
         self.output = W.Output()
         self.status = W.HTML()
         self.result = None
@@ -42,10 +47,12 @@ class Explorer:
         for c in controls.values():
             if hasattr(c, "continuous_update"):
                 c.continuous_update = False
-            c.observe(lambda change: self.update(), names="value")
-        box = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.status,
-                      self.output])
-        self.widget = box
+            if self.live:
+                c.observe(lambda change: self.update(), names="value")
+        rows = [W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap"))]
+        if self.buttons:
+            rows.append(W.HBox(list(self.buttons.values())))
+        self.widget = W.VBox(rows + [self.status, self.output])
         if auto:
             self.update()
 
@@ -58,6 +65,9 @@ class Explorer:
     def draw(self, fig, result) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def status_text(self, result) -> str:
+        return f"computed in {self.seconds:.2f} s. {self.note}"
+
     def update(self):
         t = time.perf_counter()
         try:
@@ -66,12 +76,49 @@ class Explorer:
             self.status.value = f"<b style='color:#b00'>Cannot compute: {exc}</b>"
             return
         self.seconds = time.perf_counter() - t
-        self.status.value = f"<small>computed in {self.seconds:.2f} s. {self.note}</small>"
+        self.status.value = f"<small>{self.status_text(self.result)}</small>"
         self.figure = replace_figure(self.output, self.figure, self.figsize,
                                      lambda fig: self.draw(fig, self.result))
 
     def _ipython_display_(self):
         display(self.widget)
+
+
+_DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once "
+              "(blur shown in full-resolution pixels: the copy's sigma / {f:.3f}); "
+              "call <code>.full_resolution()</code> where offered for the full-size result.")
+
+
+class ImageExplorer(Explorer):
+    """An explorer of one photo, working on a downsampled copy so that the sliders answer at once.
+
+    ``self.full`` is the photo, ``self.image`` the copy (larger side at most ``side``, default
+    the class's ``side``; a class ``side`` of None works on the image as given, e.g. to compare
+    with a ground truth of its size), ``self.factor`` the copy's scale; the note under the
+    controls says so.
+    Subclasses set up what the controls do not change in ``prepare()`` (called on the copy,
+    before the first computation) and give their controls as ``controls`` or by
+    ``make_controls()`` (which may read ``self.image``).
+    """
+
+    side = WORKING_SIDE
+
+    def __init__(self, image, controls: dict | None = None, *, side: int | None = None, **kwargs):
+        self.full = image
+        side = self.side if side is None else side
+        self.image, self.factor = (image, 1.0) if side is None else working_copy(image, side)
+        h, w = self.image.shape[:2]
+        H, W_ = image.shape[:2]
+        down = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_, f=self.factor) if self.factor < 1 else ""
+        self.note = " ".join(s for s in (self.note, down) if s)
+        self.prepare()
+        super().__init__(self.make_controls() if controls is None else controls, **kwargs)
+
+    def prepare(self) -> None:
+        """Work on ``self.image`` that no control changes (default: none)."""
+
+    def make_controls(self) -> dict:  # pragma: no cover - abstract when controls are not given
+        raise NotImplementedError
 
 
 def replace_figure(output, old, figsize, draw):

@@ -6,11 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import metrics
+from ..conventions import KARAALI_BLUR_LEVELS
 from ..estimate.karaali import EdgeClassification, edge_map
 from ..models import karaali as K
 from ..propagate.domain_transform import domain_transform, simplified_guide
 from ..synth.karaali import FIG4_LEVELS, blob_mask, foreground_background
-from .base import Explorer, replace_figure, show_map, slider
+from .base import Explorer, ImageExplorer, show_map, slider
 
 _LABEL = {"description_width": "initial"}
 PATTERN_RGB, DEPTH_RGB = (0.1, 0.35, 1.0), (1.0, 0.1, 0.1)  # Fig. 6: blue pattern, red depth edges
@@ -124,26 +125,28 @@ def table1_html(result: dict, *, ablation: bool = False) -> str:
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'>{ours}{paper}</div>"
 
 
-class PropagationExplorer(Explorer):
+class PropagationExplorer(ImageExplorer):
     """The depth-edge-aware domain transform on fixed sparse estimates: psi, sigma_s, sigma_r,
-    iterations. Shows the dense map, the ground truth (when given) and the error."""
+    iterations. Shows the dense map, the ground truth (when given) and the error. Works on the
+    image as given (the sparse estimates and the ground truth are of its size)."""
     figsize = (11, 3.4)
+    side = None
 
     def __init__(self, image, sparse, gt=None):
-        self.image, self.sparse, self.gt = image, sparse, gt
+        self.sparse, self.gt = sparse, gt
         self.guide = simplified_guide(image)  # the sliders do not change the guide: made once
         h, w = image.shape[:2]
         self.has_depth = sparse.depth_edges is not None and sparse.depth_edges.any()
         if not self.has_depth:
             self.note = "These estimates have no depth edges: psi changes nothing here."
-        super().__init__({"psi": slider(20.0, 0.0, 200.0, 5.0, "psi (depth-edge penalty)"),
-                          "sigma_s": slider(min(h, w) / 8.0, 2.0, float(max(h, w)), 1.0, "sigma_s (px)"),
-                          "sigma_r": slider(3.75, -1.0, 2.0, 0.125, "sigma_r", log=True),
-                          "iterations": W.IntSlider(value=5, min=1, max=10, description="iterations", style=_LABEL)})
+        super().__init__(image, {"psi": slider(20.0, 0.0, 200.0, 5.0, "psi (depth-edge penalty)"),
+                                 "sigma_s": slider(min(h, w) / 8.0, 2.0, float(max(h, w)), 1.0, "sigma_s (px)"),
+                                 "sigma_r": slider(3.75, -1.0, 2.0, 0.125, "sigma_r", log=True),
+                                 "iterations": W.IntSlider(value=5, min=1, max=10, description="iterations",
+                                                           style=_LABEL)})
 
     def compute(self, psi, sigma_s, sigma_r, iterations):
-        d = domain_transform(self.image, self.sparse.values, self.sparse.mask, depth_edges=self.sparse.depth_edges,
-                             psi=psi, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations, guide=self.guide)
+        d = domain_transform(self.image, self.sparse, psi=psi, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations, guide=self.guide)
         out = {"map": d}
         if self.gt is not None:
             out["mae"] = metrics.mae(d, self.gt)
@@ -165,19 +168,20 @@ class PropagationExplorer(Explorer):
             fig.colorbar(im, ax=ax[2], shrink=0.8)
 
 
-class EdgeExplorer(Explorer):
+class EdgeExplorer(ImageExplorer):
     """The whole method with its edge detector and B-NET's scales: Canny sigma and thresholds on
     the hue (or grey) channel, the branches fed to B-NET (a switched-off scale feeds zeros), psi.
     E-NET is rerun only when the edges change; B-NET when the edges or the scales change."""
     figsize = (11, 3.6)
     note = "Each change of the edges reruns both networks (~1-2 s at 360x360)."
+    side = None  # the image as given: the ground truth is of its size
 
     def __init__(self, image, gt=None, bnet="authors", enet="authors"):
-        self.image, self.gt = image, gt
+        self.gt = gt
         self.nets = K.load_network(bnet, "bnet", download=False), K.load_network(enet, "enet", download=False)
         self.guide = simplified_guide(image)
         self._edges_key = self._enet = self._bnet_key = self._blogits = None
-        super().__init__({
+        super().__init__(image, {
             "detector": W.Dropdown(options=["hue", "grey"], description="Canny on", style=_LABEL,
                                    layout=W.Layout(width="auto")),
             "sigma": slider(float(np.sqrt(2)), 0.5, 4.0, 0.1, "Canny sigma"),
@@ -207,7 +211,7 @@ class EdgeExplorer(Explorer):
         sb = ec.sparse()
         if not sb.mask.any():
             raise ValueError("E-NET calls every edge a depth edge: nothing to propagate")
-        d = domain_transform(self.image, sb.values, sb.mask, depth_edges=sb.depth_edges, psi=psi, guide=self.guide)
+        d = domain_transform(self.image, sb, psi=psi, guide=self.guide)
         out = {"sparse": sb, "map": d, "zeroed": zero}
         if self.gt is not None:
             out["mae"] = metrics.mae(d, self.gt)
@@ -225,35 +229,35 @@ class EdgeExplorer(Explorer):
         fig.colorbar(im, ax=ax[1:], shrink=0.8, label="disk radius (px)")
 
 
-class PatchExplorer:
+class PatchExplorer(Explorer):
     """A slider over the edge pixels: the three patches B-NET sees, its 23 class probabilities
     (ground truth marked when given), and E-NET's depth-edge probability."""
+    figsize = (11, 3.0)
 
     def __init__(self, image, classification: EdgeClassification, gt=None):
         self.image, self.ec, self.gt = image, classification, gt
-        order = np.lexsort((classification.xs, classification.ys))
-        self.order = order
-        self.index = W.IntSlider(value=len(order) // 2, min=0, max=max(len(order) - 1, 0),
-                                 description="edge pixel", style=_LABEL, continuous_update=False)
-        self.output = W.Output()
-        self.figure = None
-        self.index.observe(lambda change: self.update(), names="value")
-        self.widget = W.VBox([self.index, self.output])
-        self.result = None
-        self.update()
+        self.order = np.lexsort((classification.xs, classification.ys))
+        n = len(self.order)
+        super().__init__({"index": W.IntSlider(value=n // 2, min=0, max=max(n - 1, 0), description="edge pixel",
+                                               style=_LABEL)})
 
-    def update(self):
+    @property
+    def index(self):
+        """The slider over the edge pixels (row-major order)."""
+        return self.controls["index"]
+
+    def compute(self, index):
         from ..estimate.karaali import extract_patches
-        k = int(self.order[self.index.value])
+        if not len(self.order):
+            raise ValueError("this image has no edge pixel")
+        k = int(self.order[index])
         y, x = int(self.ec.ys[k]), int(self.ec.xs[k])
         p = extract_patches(self.image, [y], [x])[0].transpose(1, 2, 0)
-        self.result = {"y": y, "x": x, "patch": p, "blur_probabilities": self.ec.blur_probabilities[k],
-                       "depth_probability": float(self.ec.depth_probability[k]), "blur": float(self.ec.blur[k]),
-                       "gt": None if self.gt is None else float(self.gt[y, x])}
-        self.figure = replace_figure(self.output, self.figure, (11, 3.0), self._draw)
+        return {"y": y, "x": x, "patch": p, "blur_probabilities": self.ec.blur_probabilities[k],
+                "depth_probability": float(self.ec.depth_probability[k]), "blur": float(self.ec.blur[k]),
+                "gt": None if self.gt is None else float(self.gt[y, x])}
 
-    def _draw(self, fig):
-        r = self.result
+    def draw(self, fig, r):
         gs = fig.add_gridspec(1, 6, width_ratios=[1.3, 1, 1, 1, 3.2, 0.6])
         a = fig.add_subplot(gs[0]); a.imshow(self.image); a.plot(r["x"], r["y"], "r+", ms=14, mew=2)
         a.set_title(f"pixel ({r['y']}, {r['x']})", fontsize=9); a.axis("off")
@@ -261,7 +265,7 @@ class PatchExplorer:
             a = fig.add_subplot(gs[j + 1]); a.imshow(np.clip(r["patch"][s:s + size, s:s + size], 0, 1))
             a.set_title(f"{size}x{size}", fontsize=9); a.axis("off")
         a = fig.add_subplot(gs[4])
-        a.bar(K.BLUR_LEVELS, r["blur_probabilities"], width=0.2)
+        a.bar(KARAALI_BLUR_LEVELS, r["blur_probabilities"], width=0.2)
         if r["gt"] is not None:
             a.axvline(r["gt"], color="k", ls="--", label=f"ground truth {r['gt']:.2f}")
             a.legend(fontsize=8)
@@ -269,7 +273,3 @@ class PatchExplorer:
         a.set_title(f"B-NET: {r['blur']:.2f} px", fontsize=9)
         a = fig.add_subplot(gs[5]); a.bar([0], [r["depth_probability"]], color=DEPTH_RGB); a.set_ylim(0, 1)
         a.set_xticks([]); a.set_title(f"E-NET depth\n{r['depth_probability']:.2f}", fontsize=9)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

@@ -7,13 +7,14 @@ import warnings
 import ipywidgets as W
 import numpy as np
 
-from ..apps import magnify
+from ..apps import magnify, scribble
 from ..estimate.kriener import kriener2013
 from ..experiments import kriener as ex
 from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
-from .base import Explorer, box_region, replace_figure, show_map, slider, working_copy
+from ..types import SparseBlur
+from .base import Explorer, ImageExplorer, box_region, show_map, slider
 
 SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
@@ -59,26 +60,27 @@ def _fixed_iterations(solver, sparse, lam, iterations):
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        d, info = solver.solve(sparse.values, sparse.mask, lam=lam, tol=1e-14, maxiter=iterations)
+        d, info = solver.solve(sparse, lam=lam, tol=1e-14, maxiter=iterations)
     return d, info, time.perf_counter() - t
 
 
-class AccelerationExplorer(Explorer):
+class AccelerationExplorer(ImageExplorer):
     """Fig. 5: direct (full resolution) against accelerated (solved at 1/downsample, guided
     upsampling) blur maps after the same number of CG iterations, their difference, and the
     magnified images."""
     figsize = (11, 6.4)
+    side = 320
 
-    def __init__(self, image, side=320):
-        self.full = image
-        self.image, self.factor = working_copy(image, side)
+    def prepare(self):
         self.sparse = kriener2013(self.image)
         self.cache = _SolverCache(self.image)
         self._key = None
+
+    def make_controls(self):
         c = _propagation_controls()
         c["factor"] = slider(2.0, 1.0, 4.0, 0.25, "magnification")
         c["in_focus"] = slider(0.6, 0.0, 2.0, 0.1, "in focus below (px)")
-        super().__init__(c)
+        return c
 
     def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
         key = (radius, eps, lam, downsample, iterations, preconditioner)
@@ -110,18 +112,19 @@ class AccelerationExplorer(Explorer):
         ax[1, 2].imshow(self.image); ax[1, 2].set_title("input", fontsize=9); ax[1, 2].axis("off")
 
 
-class ConvergenceExplorer(Explorer):
+class ConvergenceExplorer(ImageExplorer):
     """Fig. 6: MSE (log) against CPU time for the direct and the accelerated method, every
     iteration count of one run, against a converged reference; pymatting's V-cycle CG too
     when it is installed."""
     figsize = (7, 3.8)
+    side = 400
 
-    def __init__(self, image, side=400):
-        self.full = image
-        self.image, self.factor = working_copy(image, side)
+    def prepare(self):
         self.sparse = kriener2013(self.image)
         self._refs = {}
-        super().__init__({
+
+    def make_controls(self):
+        return {
             "setting": W.Dropdown(options=list(SETTINGS), description="setting", style=_LABEL,
                                   layout=W.Layout(width="auto")),
             "iterations": W.IntSlider(value=300, min=20, max=1000, step=20, description="max iterations",
@@ -131,7 +134,7 @@ class ConvergenceExplorer(Explorer):
             "preconditioner": W.Dropdown(options=["jacobi", "none", "amg"], value="jacobi",
                                          description="preconditioner", style=_LABEL, layout=W.Layout(width="auto")),
             "pymatting": W.Checkbox(value=ex.have_pymatting(), description="pymatting curve",
-                                    disabled=not ex.have_pymatting())})
+                                    disabled=not ex.have_pymatting())}
 
     def compute(self, setting, iterations, downsample, preconditioner, pymatting):
         s = SETTINGS[setting]
@@ -201,55 +204,53 @@ class SmoothSurfaceExplorer(Explorer):
         d.imshow(r["magnified"]); d.set_title("magnified", fontsize=9); d.axis("off")
 
 
-class ScribbleExplorer:
+class ScribbleExplorer(ImageExplorer):
     """Interactive correction: box regions as sharp, blurred (a value) or excluded; the map is
     re-solved with a warm start at reduced resolution after every box.
 
     Boxes are placed with the two range sliders (fractions of the width and height) and added
-    with the button; ``add_box`` does the same from code. The status line gives the time of the
-    last update.
+    with the button; ``add_box`` does the same from code. Moving the sliders recomputes nothing
+    (``live = False``): the buttons do. The status line gives the time of the last update.
     """
 
-    KINDS = ("sharp", "blurred", "exclude")
-    WEIGHT = 100.0  # confidence of a boxed pixel against 1 for an estimate: boxes hold firmly
-    # CG tolerance of an update. Measured on the flower (benchmarks/bench_scribble.py): at 1e-3 the
-    # map differs from the converged one by at most 0.005 px (its range: 5 px, one colour step of
-    # the display: 0.02 px), against 0.0002 px at 1e-4, which costs 6-9 more iterations per box.
+    KINDS = scribble.KINDS
+    WEIGHT = scribble.WEIGHT
+    # CG tolerance of an update: the map stays within a fraction of one colour step of the
+    # display from the converged one (benchmarks/design-notes.md, bench_scribble.py)
     TOL = 1e-3
+    live = False
+    figsize = (10, 3.4)
+    side = 800
 
-    def __init__(self, image, side=800, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):
+    def __init__(self, image, side=None, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):
         """Defaults: a working copy of up to 800 px (0.48 MP for an 800x600 photo), the exact
-        setting solved at 1/4 with multigrid: 86-170 ms per box on a 2-core machine
-        (``benchmarks/bench_scribble.py``); Kriener's 7x7 setting costs 0.11-0.18 s at 1/4 and
-        0.3-0.95 s at 1/2."""
+        setting solved at 1/4 with multigrid, so that a box answers in well under a second on a
+        2-core machine (``benchmarks/bench_scribble.py`` measures it)."""
         if setting not in SETTINGS:
             raise ValueError(f"setting must be one of {list(SETTINGS)}; got {setting!r}")
-        self.full = image
-        self.image, self.factor = working_copy(image, side)
         self.setting = SETTINGS[setting]
-        self.sparse = kriener2013(self.image)
-        # multigrid even for 7x7 windows: its set-up is paid once here, and then every box costs
-        # a few iterations (the hierarchy follows the new data term; see MattingSolver)
-        self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],
-                                    downsample=downsample, preconditioner="amg")
+        self.downsample = downsample
         self.boxes = []
-        self.controls = {
-            "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x", style=_LABEL),
-            "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y", style=_LABEL),
-            "kind": W.ToggleButtons(options=self.KINDS, description="mark as", style=_LABEL),
-            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px) for 'blurred'")}
         add, undo, clear = W.Button(description="add box"), W.Button(description="undo"), W.Button(description="clear")
         add.on_click(lambda _: self.add_box(self.controls["x"].value, self.controls["y"].value,
                                             self.controls["kind"].value, self.controls["value"].value))
         undo.on_click(lambda _: self._set_boxes(self.boxes[:-1]))
         clear.on_click(lambda _: self._set_boxes([]))
-        self.buttons = {"add": add, "undo": undo, "clear": clear}
-        self.output = W.Output()
-        self.status = W.HTML()
-        self.widget = W.VBox([W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap")),
-                              W.HBox([add, undo, clear]), self.status, self.output])
-        self.figure = None
-        self.update()
+        super().__init__(image, side=side, buttons={"add": add, "undo": undo, "clear": clear})
+
+    def prepare(self):
+        self.sparse = kriener2013(self.image)
+        # multigrid even for 7x7 windows: its set-up is paid once here, and then every box costs
+        # a few iterations (the hierarchy follows the new data term; see MattingSolver)
+        self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],
+                                    downsample=self.downsample, preconditioner="amg")
+
+    def make_controls(self):
+        return {
+            "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x", style=_LABEL),
+            "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y", style=_LABEL),
+            "kind": W.ToggleButtons(options=self.KINDS, description="mark as", style=_LABEL),
+            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px) for 'blurred'")}
 
     def region(self, x, y):
         return box_region(self.image.shape[:2], x, y)
@@ -263,51 +264,32 @@ class ScribbleExplorer:
         self.boxes = list(boxes)
         self.update()
 
-    def constraints(self):
-        """(values, mask, weights) after the boxes, applied in order (a later box wins)."""
-        vals, mask = self.sparse.values.copy(), self.sparse.mask.copy()
-        weights = np.ones(mask.shape)
-        for x, y, kind, value in self.boxes:
-            reg = self.region(x, y)
-            if kind == "exclude":
-                mask[reg] = False
-            else:
-                mask[reg] = True
-                weights[reg] = self.WEIGHT
-                vals[reg] = 0.0 if kind == "sharp" else value * self.factor  # full-res px -> copy px
-        return vals, mask, weights
+    def constraints(self) -> SparseBlur:
+        """The sparse estimate after the boxes (:func:`defocus_lab.apps.apply_boxes`; the
+        'blurred' value is in full-resolution px, the copy's is that times the scale)."""
+        boxes = [(self.region(x, y), kind, value * self.factor) for x, y, kind, value in self.boxes]
+        return scribble.apply_boxes(self.sparse, boxes, weight=self.WEIGHT)
 
-    def update(self):
-        vals, mask, weights = self.constraints()
-        if not mask.any():
-            self.status.value = "<b style='color:#b00'>No constraint left: undo the last box.</b>"
-            return
-        t = time.perf_counter()
+    def compute(self, **_):
+        sb = self.constraints()
+        if not sb.mask.any():
+            raise ValueError("no constraint left: undo the last box")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            d, info = self.solver.solve(vals, mask, lam=self.setting["lam"], tol=self.TOL, maxiter=300, warm=True,
-                                        weights=weights)
-        self.seconds = time.perf_counter() - t
-        self.result = {"dense": d, "info": info, "mask": mask}
-        self._draw()
+            d, info = self.solver.solve(sb, lam=self.setting["lam"], tol=self.TOL, maxiter=300, warm=True)
+        return {"dense": d, "info": info, "mask": sb.mask}
+
+    def status_text(self, r):
         h, w = self.image.shape[:2]
-        self.status.value = (f"<small>{len(self.boxes)} boxes; map updated in {1000 * self.seconds:.0f} ms "
-                             f"({h}x{w}, solved at 1/{self.solver.downsample}, warm start, "
-                             f"{info.iterations} CG iterations)</small>")
+        return (f"{len(self.boxes)} boxes; map updated in {1000 * self.seconds:.0f} ms ({h}x{w}, solved at "
+                f"1/{self.solver.downsample}, warm start, {r['info'].iterations} CG iterations)")
 
-    def _draw(self):
-        self.figure = replace_figure(self.output, self.figure, (10, 3.4), self._draw_figure)
-
-    def _draw_figure(self, fig):
+    def draw(self, fig, r):
         a, b = fig.subplots(1, 2)
         a.imshow(self.image); a.axis("off"); a.set_title("boxes (red: sharp, blue: blurred, grey: excluded)",
                                                          fontsize=9)
         colours = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
         for x, y, kind, _ in self.boxes:
             a.contour(self.region(x, y), levels=[0.5], colors=colours[kind])
-        d = self.result["dense"] / self.factor
+        d = r["dense"] / self.factor
         show_map(b, d, "defocus map (sigma, full-resolution px)", vmax=float(np.percentile(d, 99.5)) or 1.0)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

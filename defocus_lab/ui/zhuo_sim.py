@@ -10,12 +10,7 @@ from ..kernels.bilateral import sparse_bilateral
 from ..types import SparseBlur
 from ..experiments import zhuo_sim as ex
 from ..propagate import MattingSolver, matting
-from .base import Explorer, box_region, show_map, slider, sparse_rgba, working_copy
-
-_DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once "
-              "(blur shown in full-resolution pixels: the copy's sigma / {f:.3f}); "
-              "call <code>.full_resolution()</code> where offered for the full-size result.")
-
+from .base import Explorer, ImageExplorer, box_region, show_map, slider, sparse_rgba
 
 class CocExplorer(Explorer):
     """Fig. 2(b): CoC diameter against distance (Eq. 2)."""
@@ -103,17 +98,6 @@ class BarErrorExplorer(Explorer):
         axes[0].set_ylim(0, 3)
 
 
-class _ImageExplorer(Explorer):
-    def __init__(self, image, controls, side=None):
-        from .base import WORKING_SIDE
-        self.full = image
-        self.image, self.factor = working_copy(image, side or WORKING_SIDE)
-        h, w = self.image.shape[:2]
-        H, W_ = image.shape[:2]
-        self.note = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_, f=self.factor) if self.factor < 1 else ""
-        super().__init__(controls)
-
-
 def _estimator_controls():
     return {
         "variant": W.ToggleButtons(options=["paper", "code"], description="variant"),
@@ -132,7 +116,7 @@ def _sparse(image, v, bilateral="joint"):
                           canny_low=v["canny_low"] * v["canny_high"], bilateral=bilateral)
 
 
-class BilateralExplorer(_ImageExplorer):
+class BilateralExplorer(ImageExplorer):
     """Fig. 4: joint bilateral filtering of the sparse map at edge pixels (Eq. 9)."""
     figsize = (11, 3.4)
 
@@ -158,7 +142,7 @@ class BilateralExplorer(_ImageExplorer):
             ax.set_title(t, fontsize=9); ax.axis("off")
 
 
-class DefocusMapExplorer(_ImageExplorer):
+class DefocusMapExplorer(ImageExplorer):
     """Fig. 6: the whole method on a photo: sparse estimate, propagation (Eqs. 10-12)."""
     figsize = (11, 3.4)
 
@@ -176,7 +160,7 @@ class DefocusMapExplorer(_ImageExplorer):
         s = self._solver
         if s is None or s.eps != eps or s.radius != radius:  # the Laplacian depends on these only
             s = self._solver = MattingSolver(self.image, eps=eps, radius=radius)
-        dense, info = s.solve(sparse.values, sparse.mask, lam=lam, tol=tol, warm=True)
+        dense, info = s.solve(sparse, lam=lam, tol=tol, warm=True)
         return {"sparse": sparse, "dense": dense, "info": info}
 
     def draw(self, fig, r):
@@ -194,12 +178,12 @@ class DefocusMapExplorer(_ImageExplorer):
         """The same parameters on the full-size image: (dense map, SparseBlur)."""
         v = self.values()
         sparse = _sparse(self.full, v)
-        dense = matting(self.full, sparse.values, sparse.mask, lam=v["lam"], eps=v["eps"], radius=v["radius"],
+        dense = matting(self.full, sparse, lam=v["lam"], eps=v["eps"], radius=v["radius"],
                         tol=v["tol"])
         return dense, sparse
 
 
-class FocusExplorer(_ImageExplorer):
+class FocusExplorer(ImageExplorer):
     """Fig. 9: focused-region extraction (t_f) and defocus magnification."""
     figsize = (11, 3.4)
 
@@ -211,7 +195,7 @@ class FocusExplorer(_ImageExplorer):
     def compute(self, t_f, factor):
         if self._dense is None:  # the map does not depend on these sliders: compute it once
             sparse = zhuo2011(self.image)
-            self._dense = matting(self.image, sparse.values, sparse.mask)
+            self._dense = matting(self.image, sparse)
         # t_f is in full-resolution pixels (the paper's units); the copy's blur is smaller by factor
         return {"dense": self._dense, "focus": segment_focus(self._dense / self.factor, t_f),
                 "magnified": magnify(self.image, self._dense, factor)}
@@ -224,7 +208,7 @@ class FocusExplorer(_ImageExplorer):
         d.imshow(r["magnified"]); d.set_title("defocus magnified", fontsize=9); d.axis("off")
 
 
-class MarkupExplorer(_ImageExplorer):
+class MarkupExplorer(ImageExplorer):
     """Fig. 10: user markup removes the sparse estimates inside a region before propagation."""
     figsize = (11, 3.4)
 
@@ -248,7 +232,7 @@ class MarkupExplorer(_ImageExplorer):
         sparse = self._sparse.excluding(region) if enabled else self._sparse
         if not sparse.mask.any():
             raise ValueError("the region covers every edge: shrink it")
-        dense, _ = self._solver.solve(sparse.values, sparse.mask, warm=True)
+        dense, _ = self._solver.solve(sparse, warm=True)
         return {"region": region, "sparse": sparse, "dense": dense}
 
     def draw(self, fig, r):

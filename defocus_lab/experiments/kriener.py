@@ -183,3 +183,31 @@ def propagation_table(image, values, mask, *, lam, eps, radius, tol=1e-6, method
         rows.append({**row, "seconds": sec, "iterations": its, "peak_mb": mem.added / 2 ** 20,
                      "max_err": float(np.abs(d - reference).max())})
     return rows
+
+
+def matrix_free_product(image, radii=(1, 3), *, eps: float = 1e-3, seed: int = 0) -> list[dict]:
+    """The matting Laplacian product two ways on ``image``, per window radius: the explicit
+    sparse matrix (built, then multiplied) against the box-filter product that never forms it.
+
+    Rows of {radius, nnz_per_row, max_diff, build_s, box_filter_s, explicit_s}; the first
+    product of each is run once untimed (it loads the compiled kernels). That the two agree is
+    asserted in ``tests/test_kernels.py``; their speed at other sizes is
+    ``benchmarks/bench_matting_product.py``."""
+    from ..kernels.matting import MattingWindows
+    p = np.random.default_rng(seed).random(np.shape(image)[:2])
+    rows = []
+    for r in radii:
+        win = MattingWindows(image, radius=r, eps=eps)
+        win.matvec(p)
+        t = time.perf_counter()
+        L = win.to_sparse()
+        t_build = time.perf_counter() - t
+        t = time.perf_counter()
+        q_free = win.matvec(p)
+        t_free = time.perf_counter() - t
+        t = time.perf_counter()
+        q_expl = (L @ p.ravel()).reshape(p.shape)
+        t_expl = time.perf_counter() - t
+        rows.append({"radius": r, "nnz_per_row": L.nnz / L.shape[0], "max_diff": float(np.abs(q_free - q_expl).max()),
+                     "build_s": t_build, "box_filter_s": t_free, "explicit_s": t_expl})
+    return rows

@@ -2,7 +2,8 @@
 ipywidget), ``.widget`` (what the notebook displays), ``.result`` (the numbers behind the figure)
 and ``.update()``; tests set ``.value`` on a control and read ``.result``. No algorithm lives here.
 """
-from .base import Explorer, working_copy
+from .base import Explorer, ImageExplorer, pick_image, show_note, show_skipped, working_copy
 from . import karaali, kriener, zhuo_sim
 
-__all__ = ["Explorer", "working_copy", "karaali", "kriener", "zhuo_sim"]
+__all__ = ["Explorer", "ImageExplorer", "working_copy", "pick_image", "show_note", "show_skipped",
+           "karaali", "kriener", "zhuo_sim"]

@@ -7,8 +7,10 @@ import ipywidgets as W
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from IPython.display import Markdown, display
 from skimage.transform import rescale
+
+from .. import data
 
 WORKING_SIDE = 240  # px: the larger side of the copy the sliders work on
 
@@ -166,3 +168,34 @@ def sparse_rgba(values, mask, vmax):
     rgba = cmap(np.clip(values / max(vmax, 1e-9), 0, 1))
     rgba[..., 3] = mask
     return rgba
+
+
+# ----------------------------------------------------------------------------- data banners
+
+FETCH_HINT = "Set `DEFOCUS_LAB_DATA` or run `defocus-lab fetch` to get them."
+
+
+def show_note(text: str) -> None:
+    """An italic note in the notebook (what was skipped, what stands in for it)."""
+    display(Markdown(f"*{text}*"))
+
+
+def show_skipped(skipped, *, instead: str | None = None, what: str = "", hint: str = FETCH_HINT) -> None:
+    """Say which data were not available here (nothing when ``skipped`` is empty): the one banner
+    every notebook uses, e.g. "Not available here: pumpkin, flower; using **coffee** instead."."""
+    if not skipped:
+        return
+    text = f"Not available here: {', '.join(skipped)}"
+    if what:
+        text += f" ({what})"
+    if instead:
+        text += f"; using **{instead}** instead"
+    show_note(f"{text}. {hint}".strip())
+
+
+def pick_image(names, fallback: str = "coffee"):
+    """(name, image): the first of ``names`` available here, else ``fallback``, saying which were
+    skipped (:func:`show_skipped`). Never downloads."""
+    name, image, skipped = data.load_first_available(names, fallback=fallback)
+    show_skipped(skipped, instead=name)
+    return name, image

@@ -100,6 +100,26 @@ def fig7(results: dict, rows=None):
     return fig
 
 
+def fig9(acc: dict):
+    """Fig. 9: best-threshold accuracy per CUHK image (``experiments.karaali.cuhk_accuracy()``)
+    against the accuracies the paper reports over 200 images (dashed); None when no image was
+    scored."""
+    from ..experiments.karaali import PAPER_CUHK_ACCURACY
+    if not acc["accuracy"]:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    names = list(acc["accuracy"])
+    ax.bar(names, [acc["accuracy"][n] for n in names], color="tab:blue", label="Karaali 2022, this machine")
+    for k, v in PAPER_CUHK_ACCURACY.items():
+        ax.axhline(v, ls="--", lw=1, color="k" if "Karaali" in k else "0.6")
+        ax.text(len(names) - 0.5, v, f" {k} {v:.1%}", fontsize=7, va="center")
+    ax.set_ylim(0.5, 1.0)
+    ax.set_ylabel("best-threshold accuracy")
+    paper = PAPER_CUHK_ACCURACY["Karaali et al. 2022"]
+    ax.set_title(f"mean over {len(names)} images: {acc['mean']:.1%} (paper, 200 images: {paper:.2%})", fontsize=9)
+    return fig
+
+
 def table1_html(result: dict, *, ablation: bool = False) -> str:
     """Our rows on the RTF images here, then the paper's Table I (22 images) for comparison."""
     from ..experiments.karaali import AUTHORS_CODE_MAE, PAPER_ABLATION, PAPER_TABLE1
@@ -273,3 +293,29 @@ class PatchExplorer(Explorer):
         a.set_title(f"B-NET: {r['blur']:.2f} px", fontsize=9)
         a = fig.add_subplot(gs[5]); a.bar([0], [r["depth_probability"]], color=DEPTH_RGB); a.set_ylim(0, 1)
         a.set_xticks([]); a.set_title(f"E-NET depth\n{r['depth_probability']:.2f}", fontsize=9)
+
+
+def network_summary() -> str:
+    """One line per network: its branches, parameter count and classes (Sec. III)."""
+    lines = []
+    for kind in ("bnet", "enet"):
+        net = K.MultiScaleNet(kind)
+        n = sum(p.numel() for p in net.parameters())
+        lines.append(f"{kind}: branches {list(net.branches)}, {n:,} parameters, {net.n_classes} classes")
+    return "\n".join(lines)
+
+
+def training_summary(*, compare: bool = True) -> str:
+    """The self-trained networks' reports (``data/karaali2022/*_report.json``) and, when RTF images
+    and weights are here and ``compare``, the raw MAE of each pair of networks on them."""
+    from ..experiments import karaali as ex
+    lines = []
+    for kind, r in ex.training_reports().items():
+        v = ", ".join(f"{k} {x:.3f}" for k, x in r["validation"].items())
+        lines.append(f"{kind}: {r['samples']:,} samples in {r['minutes_total']:.0f} min on {r['data']}; "
+                     f"validation {v}")
+    if compare and ex.available_rtf()[0]:
+        cmp = ex.network_comparison()
+        for name, m in cmp["mae"].items():
+            lines.append(f"{name:>40}: raw MAE " + ", ".join(f"RTF {k} {v:.3f}" for k, v in m.items()))
+    return "\n".join(lines)

@@ -5,16 +5,18 @@ import time
 import warnings
 
 import ipywidgets as W
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ..apps import magnify, scribble
 from ..estimate.kriener import kriener2013
 from ..experiments import kriener as ex
+from ..pipeline import estimate_defocus
 from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
 from ..types import SparseBlur
-from .base import Explorer, ImageExplorer, box_region, show_map, slider
+from .base import Explorer, ImageExplorer, box_region, show_map, slider, working_copy
 
 SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
@@ -176,6 +178,33 @@ def propagation_table_html(rows, shape, setting) -> str:
             f"direct {paper['direct']:.0f} s, accelerated {paper['accelerated']:.0f} s.</small></p>")
 
 
+def product_table_html(rows) -> str:
+    """:func:`defocus_lab.experiments.kriener.matrix_free_product` as a table."""
+    head = ("<tr><th>radius</th><th>entries per row</th><th>max |difference|</th><th>build L (s)</th>"
+            "<th>box-filter L p (s)</th><th>explicit L p (s)</th></tr>")
+    body = "".join(f"<tr><td>{r['radius']}</td><td>{r['nnz_per_row']:.0f}</td><td>{r['max_diff']:.1e}</td>"
+                   f"<td>{r['build_s']:.3f}</td><td>{r['box_filter_s']:.4f}</td><td>{r['explicit_s']:.4f}</td></tr>"
+                   for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def lens_blur_figure(image, *, side: int = 320, factor: float = 3.0):
+    """Magnification by ``factor`` of a working copy of ``image``, Kriener's preset map, rendered
+    by the lens (disk, layered) and the per-pixel Gaussian renderer side by side. The 5th
+    percentile of the map counts as in focus (the estimators' floor on a sharp subject)."""
+    img, _ = working_copy(image, side)
+    dense, _ = estimate_defocus(img, method="kriener2013")
+    in_focus = float(np.percentile(dense, 5))
+    fig, ax = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+    ax[0].imshow(img); ax[0].set_title("input", fontsize=9)
+    for a, renderer, what in ((ax[1], "lens", "lens renderer"), (ax[2], "gaussian", "per-pixel Gaussian")):
+        a.imshow(magnify(img, dense, factor, in_focus=in_focus, renderer=renderer))
+        a.set_title(f"magnified x{factor:g}, {what}", fontsize=9)
+    for a in ax:
+        a.axis("off")
+    return fig
+
+
 class SmoothSurfaceExplorer(Explorer):
     """Fig. 7: a sharp but smoothly shaded cylinder is taken for blur; a flat one is not."""
     figsize = (11, 3.2)
@@ -187,7 +216,6 @@ class SmoothSurfaceExplorer(Explorer):
                           "factor": slider(2.0, 1.0, 4.0, 0.25, "magnification")})
 
     def compute(self, roundness, background_sigma, factor):
-        from ..pipeline import estimate_defocus
         scene = smooth_surface_scene(self.size, roundness=roundness, background_sigma=background_sigma)
         dense, sparse = estimate_defocus(scene.image, method="kriener2013")
         return {"scene": scene, "dense": dense, "sparse": sparse,

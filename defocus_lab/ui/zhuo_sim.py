@@ -244,3 +244,34 @@ class MarkupExplorer(ImageExplorer):
         b.imshow(sparse_rgba(r["sparse"].values, r["sparse"].mask, vmax)); b.axis("off")
         b.set_title("sparse estimates kept", fontsize=9)
         show_map(c, r["dense"], "defocus map", vmax=vmax)
+
+
+def full_resolution_maps(names):
+    """Fig. 6 on every photo in ``names`` at full resolution: the photos above, their maps by the
+    default pipeline (``estimate_defocus``) below; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from .. import data
+    from ..pipeline import estimate_defocus
+    fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 6), squeeze=False, layout="constrained")
+    for k, n in enumerate(names):
+        img = data.load_image(n, download=False)
+        dense, _ = estimate_defocus(img)
+        axes[0, k].imshow(img); axes[0, k].set_title(n); axes[0, k].axis("off")
+        im = axes[1, k].imshow(dense, vmin=0, vmax=np.percentile(dense, 99.5)); axes[1, k].axis("off")
+        fig.colorbar(im, ax=axes[1, k], shrink=0.7, label="sigma (px)")
+    return fig
+
+
+def table1_markdown(row: dict) -> str:
+    """The Table I row (``experiments.zhuo_sim.table1_row()``) as a Markdown table, with what was
+    skipped."""
+    lines = ["| data | raw MAE | relative MAE | accuracy |", "|---|---|---|---|"]
+    for nn, s in row["rtf"].items():
+        lines.append(f"| RTF {nn} | {s['mae']:.3f} | {s['relative_mae']:.3f} | |")
+    for n, acc in row["cuhk"].items():
+        lines.append(f"| {n} | | | {100 * acc:.1f} % |")
+    lines.append(f"| synthetic motorcycle (σ) | {row['motorcycle_mae']:.3f} | | |")
+    if row["skipped"]:
+        lines.append(f"\n*Skipped (not available here): {', '.join(row['skipped'])}.*")
+    return "\n".join(lines)

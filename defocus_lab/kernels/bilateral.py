@@ -21,9 +21,10 @@ from numba import njit, prange
 from .._validate import TooLarge, check_positive
 from .boxfilter import box_sum
 
-MAX_PAIRS = 4e10  # ~3-5 minutes on 2 cores; above, sparse_bilateral raises
-CHUNK_PAIRS = 1e8  # pairs per kernel call (well under a second): Ctrl-C lands between calls
-PROGRESS_PAIRS = 2e9  # a progress bar above this many pairs (progress=None)
+PAIRS_PER_SECOND = 2.5e7  # measured on 2 cores, 3.4 MP photo (benchmarks/design-notes.md)
+MAX_PAIRS = 5e9  # ~3-4 minutes on 2 cores; above, sparse_bilateral raises (set it higher to run anyway)
+CHUNK_PAIRS = 1e7  # pairs per kernel call (~0.4 s on 2 cores): Ctrl-C lands between calls
+PROGRESS_PAIRS = 5e7  # a progress bar above this many pairs (~2 s; progress=None)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -118,11 +119,11 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     if total > MAX_PAIRS:
         fit = _radius_that_fits(mask, ys, xs, radius)
         raise TooLarge(
-            f"the sparse bilateral filter would visit {total:.2g} pixel pairs (limit {MAX_PAIRS:.0e}: "
-            f"~{total / 2e8 / 60:.0f} min on 2 cores): {len(ys)} edge pixels with windows of radius "
+            f"the sparse bilateral filter would visit {total:.2g} pixel pairs (~{total / PAIRS_PER_SECOND / 60:.0f} "
+            f"min on 2 cores; the limit is {MAX_PAIRS:.0e}): {len(ys)} edge pixels with windows of radius "
             f"{radius} px (sigma_s {sigma_s:.4g} x truncate {truncate:g}). Lower sigma_s to at most "
             f"~{fit / truncate:.3g} px, or turn the refinement off (bilateral=None), or estimate on a "
-            f"smaller copy of the image")
+            f"smaller copy of the image (or raise defocus_lab.kernels.bilateral.MAX_PAIRS to wait)")
     rows_ptr = np.zeros(H + 1, dtype=np.int64)
     np.cumsum(np.bincount(ys, minlength=H), out=rows_ptr[1:])
     ys64, xs64 = ys.astype(np.int64), xs.astype(np.int64)

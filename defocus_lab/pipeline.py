@@ -107,7 +107,9 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
     Notes
     -----
     The propagator receives the whole :class:`SparseBlur` and reads what it understands: the
-    matting propagator ``confidence``, the domain transform ``depth_edges``. Old names
+    matting propagator ``confidence``, the domain transform ``depth_edges``. A propagator may
+    carry a ``preflight(shape, **options)`` check (the matting propagator's memory estimate);
+    it runs before the estimator, so that a photo too large for the machine is refused at once. Old names
     ("zhuo-sim", "kriener", "domain-transform") still work with a FutureWarning.
 
     Examples
@@ -131,14 +133,18 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
     if units not in (None, "sigma", "disk"):
         raise ValueError(f"units must be None, 'sigma' or 'disk'; got {units!r}")
     img = as_image(image)
+    own = propagation == preset.propagator
+    options = {**(preset.options if own else {}), **(propagator_options or {})}
+    prop = PROPAGATORS[propagation]
+    preflight = getattr(prop, "preflight", None)
+    if preflight is not None:  # refuse what cannot fit before minutes of estimation
+        preflight(img.shape[:2], **options)
     sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
     if exclude is not None:
         sparse = sparse.excluding(exclude)
     if not sparse.mask.any():
         raise ValueError(f"no sparse blur estimate to propagate: {explain_empty(img, sparse)}")
-    own = propagation == preset.propagator
-    options = {**(preset.options if own else {}), **(propagator_options or {})}
-    dense = PROPAGATORS[propagation](img, sparse, **options)
+    dense = prop(img, sparse, **options)
     if units is not None and units != sparse.units:
         dense = convert_units(dense, sparse.units, units)
         raw = None if sparse.raw_values is None else convert_units(

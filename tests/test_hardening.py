@@ -189,8 +189,15 @@ def test_matting_beyond_the_memory_budget_names_the_options_that_fit(monkeypatch
         matting(img, sb)
     d = matting(img, sb, downsample=2)  # what the message says fits
     assert d.shape == (200, 300)
+    # estimate_defocus refuses before the estimator runs (it cost a minute at 12 MP before)
+    import dataclasses
+    import defocus_lab.pipeline as pl
+    ran = []
+    spy = dataclasses.replace(pl.METHODS["zhuo2011"], estimate=lambda *a, **k: ran.append(1))
+    monkeypatch.setitem(pl.METHODS, "zhuo2011", spy)
     with pytest.raises(TooLarge, match="GB"):
         dl.estimate_defocus(img)
+    assert not ran
 
 
 def test_bilateral_beyond_its_work_limit_says_which_sigma_fits(monkeypatch):

@@ -89,7 +89,7 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
     ------
     ValueError
         Bad input (the message says how to fix the call); no sparse value with a positive weight;
-        a problem larger than the memory budget (:func:`check_memory`, which names the options
+        a problem larger than the memory budget (:func:`check_fits`, which names the options
         that fit).
 
     Notes
@@ -157,10 +157,7 @@ class MattingSolver:
     def __init__(self, image, *, eps: float = 1e-7, radius: int = 1, preconditioner: str = "auto",
                  downsample: int | str = 1, upsample_radius: int = 10, upsample_eps: float = 0.01):
         if downsample == "auto":
-            h, w = np.shape(image)[:2]
-            downsample = 1
-            while -(-h // downsample) * -(-w // downsample) > AUTO_MAX_PIXELS:
-                downsample *= 2
+            downsample = auto_downsample(np.shape(image)[:2])
         downsample = check_int(downsample, "downsample", minimum=1)
         if downsample & (downsample - 1):
             raise ValueError(f"downsample must be a power of two (1, 2, 4, ...); got {downsample}")
@@ -191,33 +188,14 @@ class MattingSolver:
                 fix = (f"it is smaller than one {side}x{side} window (radius {self.radius}): use a "
                        f"smaller radius or a larger image")
             raise ValueError(f"the {h}x{w} image is too small for this propagation: {fix}")
-        self._check_memory(downsample)
+        check_fits(self.full_image.shape[:2], radius=self.radius, preconditioner=self.preconditioner,
+                   downsample=downsample)
         self.windows = MattingWindows(self.image, self.radius, self.eps)
         self._L = None
         self._mg = None
         self._mg_dvec = None
         self._guide_planes = {}
         self.last = None
-
-    def _check_memory(self, downsample):
-        """Refuse, before building anything, a solve that would not fit in memory
-        (:func:`estimated_bytes` against :func:`~defocus_lab._validate.memory_budget`)."""
-        H, W = self.shape
-        h, w = self.full_image.shape[:2]
-        need = estimated_bytes((H, W), self.radius, self.preconditioner) + 100 * h * w
-        if need <= memory_budget():
-            return
-        ds = downsample
-        while ds < 1 << 10 and estimated_bytes((-(-h // ds), -(-w // ds)), self.radius,
-                                               self.preconditioner) + 100 * h * w > memory_budget():
-            ds *= 2
-        free = estimated_bytes((H, W), self.radius, "jacobi") + 100 * h * w
-        check_memory(need, f"the matting propagation of a {h}x{w} image solved at {H}x{W} with the "
-                           f"{self.preconditioner!r} preconditioner",
-                     f"solve at a lower resolution, downsample={ds} (Kriener et al.; or downsample='auto'; "
-                     f"estimate_defocus: propagator_options={{'downsample': {ds}}}; CLI: -P downsample={ds}), "
-                     f"or use the matrix-free preconditioner='jacobi' (~{free / 2**30:.1f} GB, many more "
-                     f"iterations)")
 
     def _planes(self, level):
         """The guide planes of a pyramid level, made once (the upsampling's guide never changes)."""
@@ -343,6 +321,50 @@ class MattingSolver:
         d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback, hint=hint)
         self.last = d
         return d, info
+
+
+def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsample: int | str = 1,
+               **_ignored) -> None:
+    """Raise :class:`~defocus_lab._validate.TooLarge`, naming the options that fit, when a
+    matting propagation of an image of ``shape`` (H, W) with these options would not fit in
+    memory (:func:`estimated_bytes` against :func:`~defocus_lab._validate.memory_budget`).
+
+    :class:`MattingSolver` calls it before building anything, and ``estimate_defocus`` before
+    the estimator runs (``matting.preflight``), so that a photo too large for the machine is
+    refused in a second, not after minutes of estimation. Other options are ignored."""
+    h, w = int(shape[0]), int(shape[1])
+    if downsample == "auto":
+        downsample = auto_downsample((h, w))
+    ds = check_int(downsample, "downsample", minimum=1)
+    r = check_int(radius, "radius", minimum=1)
+    pc = ("amg" if r == 1 else "jacobi") if preconditioner == "auto" else preconditioner
+
+    def need(d, p):
+        return estimated_bytes((-(-h // d), -(-w // d)), r, p) + 100 * h * w
+    if need(ds, pc) <= memory_budget():
+        return
+    fit = ds
+    while fit < 1 << 10 and need(fit, pc) > memory_budget():
+        fit *= 2
+    check_memory(need(ds, pc), f"the matting propagation of a {h}x{w} image solved at "
+                               f"{-(-h // ds)}x{-(-w // ds)} with the {pc!r} preconditioner",
+                 f"solve at a lower resolution, downsample={fit} (Kriener et al.; or downsample='auto'; "
+                 f"estimate_defocus: propagator_options={{'downsample': {fit}}}; CLI: -P downsample={fit}), "
+                 f"or use the matrix-free preconditioner='jacobi' (~{need(ds, 'jacobi') / 2**30:.1f} GB, many "
+                 f"more iterations)")
+
+
+def auto_downsample(shape) -> int:
+    """``downsample="auto"``: the smallest power of two that brings the solve to at most
+    :data:`AUTO_MAX_PIXELS` pixels."""
+    h, w = shape
+    d = 1
+    while -(-h // d) * -(-w // d) > AUTO_MAX_PIXELS:
+        d *= 2
+    return d
+
+
+matting.preflight = check_fits  # what estimate_defocus asks before it estimates
 
 
 def estimated_bytes(shape, radius: int, preconditioner: str) -> int:

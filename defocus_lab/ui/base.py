@@ -86,9 +86,9 @@ class Explorer:
         display(self.widget)
 
 
-_DOWN_NOTE = ("Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once "
-              "(blur shown in full-resolution pixels: the copy's sigma / {f:.3f}); "
-              "call <code>.full_resolution()</code> where offered for the full-size result.")
+_DOWN_NOTE = "Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once"
+_PX_NOTE = " (blur shown in full-resolution pixels: the copy's sigma / {f:.3f})"
+_FULL_NOTE = "; call <code>.full_resolution()</code> for the full-size result"
 
 
 class ImageExplorer(Explorer):
@@ -97,13 +97,15 @@ class ImageExplorer(Explorer):
     ``self.full`` is the photo, ``self.image`` the copy (larger side at most ``side``, default
     the class's ``side``; a class ``side`` of None works on the image as given, e.g. to compare
     with a ground truth of its size), ``self.factor`` the copy's scale; the note under the
-    controls says so.
+    controls says so, in which pixels the blur is shown (``full_resolution_px``) and whether a
+    ``full_resolution()`` method is offered.
     Subclasses set up what the controls do not change in ``prepare()`` (called on the copy,
     before the first computation) and give their controls as ``controls`` or by
     ``make_controls()`` (which may read ``self.image``).
     """
 
     side = WORKING_SIDE
+    full_resolution_px = False  # True where draw() shows blur divided by ``factor``
 
     def __init__(self, image, controls: dict | None = None, *, side: int | None = None, **kwargs):
         self.full = image
@@ -111,7 +113,11 @@ class ImageExplorer(Explorer):
         self.image, self.factor = (image, 1.0) if side is None else working_copy(image, side)
         h, w = self.image.shape[:2]
         H, W_ = image.shape[:2]
-        down = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_, f=self.factor) if self.factor < 1 else ""
+        down = ""
+        if self.factor < 1:
+            down = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_)
+            down += _PX_NOTE.format(f=self.factor) if self.full_resolution_px else " (blur in the copy's pixels)"
+            down += (_FULL_NOTE if hasattr(self, "full_resolution") else "") + "."
         self.note = " ".join(s for s in (self.note, down) if s)
         self.prepare()
         super().__init__(self.make_controls() if controls is None else controls, **kwargs)

@@ -249,6 +249,7 @@ class ScribbleExplorer(ImageExplorer):
     live = False
     figsize = (10, 3.4)
     side = 800
+    full_resolution_px = True
 
     def __init__(self, image, side=None, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):
         """Defaults: a working copy of up to 800 px (0.48 MP for an 800x600 photo), the exact

@@ -144,6 +144,7 @@ class BilateralExplorer(ImageExplorer):
 
 class DefocusMapExplorer(ImageExplorer):
     """Fig. 6: the whole method on a photo: sparse estimate, propagation (Eqs. 10-12)."""
+    full_resolution_px = True
     figsize = (11, 3.4)
 
     def __init__(self, image):
@@ -185,6 +186,7 @@ class DefocusMapExplorer(ImageExplorer):
 
 class FocusExplorer(ImageExplorer):
     """Fig. 9: focused-region extraction (t_f) and defocus magnification."""
+    full_resolution_px = True
     figsize = (11, 3.4)
 
     def __init__(self, image, side=320):

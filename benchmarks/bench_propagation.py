@@ -7,7 +7,8 @@ whose 10 %-of-the-side kernel would dominate the set-up), lambda 0.005, epsilon 
 (after a warm-up solve, so that JIT compilation is not timed); time includes building the
 Laplacian and the preconditioner; memory is the peak resident memory added during the solve
 (sampled every 5 ms). Errors are max |d - d_direct| (scipy's SuperLU) and max |d - d_pymatting|
-(pymatting's V-cycle CG); speed-up = pymatting V-cycle time / this time.
+(pymatting's V-cycle CG), both clipped at 0 as defocus_lab's map is; speed-up = pymatting V-cycle
+time / this time.
 "defocus_lab-half" and "defocus_lab-auto" are Kriener et al.'s acceleration (solve at half size,
 or at the power-of-two reduction that brings the problem under 2^18 pixels, then guided
 upsampling): approximations, so their differences are not solver errors.
@@ -115,7 +116,7 @@ def run_size(size, methods, tmp, skip_direct_above, limits=None):
             print(f"{m} {size} failed:\n{p.stderr[-2000:]}", file=sys.stderr)
             continue
         res[m] = json.loads(p.stdout.strip().splitlines()[-1])
-        sols[m] = np.load(out)
+        sols[m] = np.maximum(np.load(out), 0.0)  # all clipped at 0, as defocus_lab's map is
         os.remove(out)
     direct, pm = sols.get("scipy-direct"), sols.get("pymatting-vcycle")
     rows = []

@@ -14,8 +14,11 @@ MIN_SIDE = 8
 
 
 def as_image(image, *, name: str = "image", allow_gray: bool = True, allow_rgb: bool = True,
-             min_side: int = MIN_SIDE) -> np.ndarray:
-    """Return ``image`` as a C-contiguous float64 array in [0, 1], or raise ValueError."""
+             min_side: int = MIN_SIDE, copy: bool = True) -> np.ndarray:
+    """Return ``image`` as a C-contiguous float64 array in [0, 1], or raise ValueError.
+
+    ``copy=False`` may return the caller's own array (a float64 image already in range): for
+    callers that only read it (a 12 MP guide is 288 MB; every pass over it counts)."""
     if isinstance(image, (list, tuple)):
         image = np.asarray(image)
     if not isinstance(image, np.ndarray):
@@ -47,13 +50,15 @@ def as_image(image, *, name: str = "image", allow_gray: bool = True, allow_rgb: 
         return np.ascontiguousarray(image, dtype=np.float64) / 65535.0
     if dt in (np.float32, np.float64):
         out = np.ascontiguousarray(image, dtype=np.float64)
-        if not np.all(np.isfinite(out)):
+        lo, hi = float(out.min()), float(out.max())  # NaN propagates: no separate isfinite pass
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"{name} contains NaN or infinite values: replace them first, "
                              f"e.g. np.nan_to_num({name}, nan=0.0)")
-        lo, hi = float(out.min()), float(out.max())
         if lo < -1e-6 or hi > 1.0 + 1e-6:
             hint = " (it looks like 0..255 data: divide by 255)" if hi > 1.5 else ""
             raise ValueError(f"float {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]{hint}")
+        if not copy and lo >= 0.0 and hi <= 1.0:
+            return out
         return np.clip(out, 0.0, 1.0)
     raise ValueError(f"{name} has dtype {dt}; use uint8, uint16, float32 or float64 in [0, 1] "
                      f"(e.g. {name}.astype(np.float64) / {name}.max())")

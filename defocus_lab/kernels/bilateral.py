@@ -24,7 +24,7 @@ from .boxfilter import box_sum
 PAIRS_PER_SECOND = 2.5e7  # measured on 2 cores, 3.4 MP photo (benchmarks/design-notes.md)
 MAX_PAIRS = 5e9  # ~3-4 minutes on 2 cores; above, sparse_bilateral raises (set it higher to run anyway)
 CHUNK_PAIRS = 1e7  # pairs per kernel call (~0.4 s on 2 cores): Ctrl-C lands between calls
-PROGRESS_PAIRS = 5e7  # a progress bar above this many pairs (~2 s; progress=None)
+PROGRESS_PAIRS = 2e8  # a progress bar above this many pairs (a few seconds; progress=None)
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -155,7 +155,7 @@ def _apply(I, T, out):
 def guide_planes(guide) -> np.ndarray:
     """The guide as three contiguous (H, W) float64 planes; a grey guide becomes (g, 0, 0),
     which leaves the grey filter exactly (the empty channels drop out of the fit)."""
-    g = as_image(guide, name="guide", min_side=1)
+    g = as_image(guide, name="guide", min_side=1, copy=False)  # only read: the planes are a copy
     if g.ndim == 2:
         return np.ascontiguousarray(np.stack([g, np.zeros_like(g), np.zeros_like(g)]))
     if g.ndim != 3 or g.shape[2] != 3:

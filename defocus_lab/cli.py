@@ -43,14 +43,24 @@ def _options(pairs, flag) -> dict:
 
 
 def _outputs(args) -> dict:
-    """Every output path of ``estimate``, checked before anything is computed: the .npy suffix
-    made explicit (numpy would add it), folders that exist and are writable, no output equal to
-    an input or to another output."""
+    """Every output path of ``estimate``, checked before anything is computed: the .npy / .npz
+    suffix made explicit (numpy would add it), a preview format matplotlib writes (.png when no
+    suffix is given), folders that exist and are writable, no output equal to an input or to
+    another output."""
     out = {"out": args.out if args.out.endswith(".npy") else args.out + ".npy"}
     if args.sparse_out:
         out["sparse_out"] = args.sparse_out if args.sparse_out.endswith(".npz") else args.sparse_out + ".npz"
     if args.png:
-        out["png"] = args.png
+        suffix = Path(args.png).suffix.lower().lstrip(".")
+        if not suffix:
+            out["png"] = args.png + ".png"
+        else:
+            from matplotlib.backend_bases import FigureCanvasBase
+            kinds = FigureCanvasBase.get_supported_filetypes()
+            if suffix not in kinds:
+                raise ValueError(f"--png {args.png}: matplotlib cannot write .{suffix} files; use one of "
+                                 f"{', '.join('.' + k for k in sorted(kinds))}")
+            out["png"] = args.png
     inputs = [p for p in (args.image, args.edges) if p]
     seen = {}
     for key, path in out.items():

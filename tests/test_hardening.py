@@ -264,9 +264,13 @@ def test_cli_checks_every_output_before_computing(tmp_path, photo_png, capsys, m
                  "--png", str(tmp_path / "nofolder" / "p.png")]) == 2
     assert not ran and not (tmp_path / "m.npy").exists()
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "link.png").symlink_to(tmp_path / "m.npy")  # two names, one file
     assert main(["estimate", str(photo_png), "--out", str(tmp_path / "m.npy"),
-                 "--png", str(tmp_path / "m.npy")]) == 2
+                 "--png", str(tmp_path / "link.png")]) == 2
     assert not ran and "same file" in capsys.readouterr().err
+    assert main(["estimate", str(photo_png), "--out", str(tmp_path / "m.npy"),
+                 "--png", str(tmp_path / "p.xyz")]) == 2
+    assert not ran and "cannot write .xyz" in capsys.readouterr().err
 
 
 def test_cli_out_of_memory_is_one_line(tmp_path, photo_png, capsys, monkeypatch):

@@ -12,6 +12,10 @@ from numba import njit, prange
 
 from .._validate import check_int, check_positive
 
+# Row blocks of the hybrid Gauss-Seidel smoother: a constant, not the thread count, so that the
+# preconditioner (and every CG iterate) is the same on every machine.
+SMOOTHER_BLOCKS = 8
+
 
 @njit(parallel=True, cache=True, nogil=True)
 def _gauss_seidel(indptr, indices, data, diag, x, b, forward, bounds, inner, x_old):
@@ -125,11 +129,6 @@ def gauss_seidel(A, diag, x, b, *, forward: bool = True, bounds=None, inner=None
         work = np.empty(n)
     _gauss_seidel(A.indptr, A.indices, A.data, diag, x, b, bool(forward), bounds, inner, work)
     return x
-
-
-# Row blocks of the hybrid Gauss-Seidel smoother: a constant, not the thread count, so that the
-# preconditioner (and every CG iterate) is the same on every machine.
-SMOOTHER_BLOCKS = 8
 
 
 @njit(cache=True, nogil=True)

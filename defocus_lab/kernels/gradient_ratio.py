@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._validate import as_map, as_mask, check_positive
+
 
 @njit(parallel=True, cache=True, nogil=True)
 def _blur_from_ratio(g1, g2, edges, s1, s2, r_min, r_max, max_blur, R_tab, S_tab, values, valid):
@@ -98,12 +100,15 @@ def blur_from_ratio(g1, g2, edges, *, s1: float, s2: float, r_min: float = 1.0,
     >>> round(float(v[0, 0]), 6)
     1.0
     """
-    g1 = np.ascontiguousarray(g1, dtype=np.float64)
-    g2 = np.ascontiguousarray(g2, dtype=np.float64)
-    edges = np.ascontiguousarray(edges, dtype=np.bool_)
-    if g1.ndim != 2 or g1.shape != g2.shape or g1.shape != edges.shape:
-        raise ValueError(f"g1, g2 and edges must share one (H, W) shape; got {g1.shape}, {g2.shape}, {edges.shape}")
-    if not (0 <= s1 < s2):
+    shape = np.shape(g1)
+    if len(shape) != 2:
+        raise ValueError(f"g1 must be an (H, W) map; got shape {shape}")
+    g1 = as_map(g1, shape, name="g1")
+    g2 = as_map(g2, shape, name="g2")
+    edges = as_mask(edges, shape, name="edges")
+    s1 = check_positive(s1, "s1", allow_zero=True)
+    s2 = check_positive(s2, "s2")
+    if not s1 < s2:
         raise ValueError(f"need 0 <= s1 < s2; got s1={s1}, s2={s2}")
     if r_max is None:
         r_max = s2 / s1 if s1 > 0 else np.inf

@@ -7,7 +7,6 @@ CLI's paths and errors, and messages that misled.
 import os
 import subprocess
 import sys
-import warnings
 
 import imageio.v3 as iio
 import numpy as np

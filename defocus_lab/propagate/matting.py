@@ -173,9 +173,7 @@ class MattingSolver:
         if preconditioner not in PRECONDITIONERS:
             raise ValueError(f"preconditioner must be one of {PRECONDITIONERS}; got {preconditioner!r}")
         self.radius = check_int(radius, "radius", minimum=1)
-        if preconditioner == "auto":
-            preconditioner = "amg" if self.radius == 1 else "jacobi"
-        self.preconditioner = preconditioner
+        self.preconditioner = resolve_preconditioner(preconditioner, self.radius)
         H, W = self.shape = self.image.shape[:2]
         side = 2 * self.radius + 1
         if min(H, W) < side:
@@ -337,14 +335,15 @@ def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsamp
         downsample = auto_downsample((h, w))
     ds = check_int(downsample, "downsample", minimum=1)
     r = check_int(radius, "radius", minimum=1)
-    pc = ("amg" if r == 1 else "jacobi") if preconditioner == "auto" else preconditioner
+    pc = resolve_preconditioner(preconditioner, r)
+    budget = memory_budget()
 
     def need(d, p):
         return estimated_bytes((-(-h // d), -(-w // d)), r, p) + 100 * h * w
-    if need(ds, pc) <= memory_budget():
+    if need(ds, pc) <= budget:
         return
     fit = ds
-    while fit < 1 << 10 and need(fit, pc) > memory_budget():
+    while fit < 1 << 10 and need(fit, pc) > budget:
         fit *= 2
     check_memory(need(ds, pc), f"the matting propagation of a {h}x{w} image solved at "
                                f"{-(-h // ds)}x{-(-w // ds)} with the {pc!r} preconditioner",
@@ -352,6 +351,12 @@ def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsamp
                  f"estimate_defocus: propagator_options={{'downsample': {fit}}}; CLI: -P downsample={fit}), "
                  f"or use the matrix-free preconditioner='jacobi' (~{need(ds, 'jacobi') / 2**30:.1f} GB, many "
                  f"more iterations)")
+
+
+def resolve_preconditioner(preconditioner: str, radius: int) -> str:
+    """``preconditioner="auto"``: "amg" for 3x3 windows, the matrix-free "jacobi" for larger ones
+    (see :func:`matting`); any other value is returned as it is."""
+    return ("amg" if radius == 1 else "jacobi") if preconditioner == "auto" else preconditioner
 
 
 def auto_downsample(shape) -> int:

@@ -158,7 +158,8 @@ def read_image(path) -> np.ndarray:
             warnings.simplefilter("ignore", DeprecationWarning)
             img = np.asarray(iio.imread(fh, extension=p.suffix or None))
     except Exception as exc:  # imageio tries every plugin; its message suggests installing more
-        head = p.read_bytes()[:16]
+        with open(p, "rb") as fh:
+            head = fh.read(16)
         raise ValueError(f"cannot read {path} as an image: it is not a picture file that imageio "
                          f"recognises (PNG, JPEG, TIFF, BMP, PPM, GIF...; the file starts with {head!r}). "
                          f"({type(exc).__name__})") from None

@@ -27,16 +27,16 @@ def _gauss(img, s):
     return ndi.gaussian_filter(img, sig, mode="reflect")
 
 
-def max_blur(shape) -> float:
+def max_blur(shape, renderer: str = "lens") -> float:
     """The largest blur the renderers take for an image of ``shape``: a disk radius of the
-    image's larger side (a Gaussian sigma of half of it). Beyond, every pixel already sees the
-    whole image; such a map is a mistake of units or of a factor, and rendering it would take
-    minutes and gigabytes."""
-    return float(max(shape[:2]))
+    image's larger side (``renderer="lens"``), a Gaussian sigma of half of it ("gaussian").
+    Beyond, every pixel already sees the whole image; such a map is a mistake of units or of a
+    factor, and rendering it would take minutes and gigabytes."""
+    return float(max(shape[:2])) * (1.0 if renderer == "lens" else 0.5)
 
 
-def _check_extent(largest, shape, name, per):
-    limit = max_blur(shape) * per
+def _check_extent(largest, shape, name, renderer):
+    limit = max_blur(shape, renderer)
     if largest > limit:
         raise ValueError(f"{name} reaches {largest:.4g} px, more than the image's larger side allows "
                          f"({limit:.4g} px for a {shape[0]}x{shape[1]} image): check the map's units "
@@ -75,7 +75,7 @@ def varying_gaussian_blur(image, sigma_map, *, step: float = 0.25, max_levels: i
     step = check_positive(step, "step")
     max_levels = check_int(max_levels, "max_levels", minimum=2)
     smax = float(smap.max())
-    _check_extent(smax, img.shape, "sigma_map", 0.5)
+    _check_extent(smax, img.shape, "sigma_map", "gaussian")
     step = max(step, smax / (max_levels - 1))
     out = np.zeros_like(img)
     for s, w in _ladder_shares(smap, step):
@@ -183,7 +183,7 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
     step = check_positive(step, "step")
     max_layers = check_int(max_layers, "max_layers", minimum=2)
     rmax = float(rad.max())
-    _check_extent(rmax, img.shape, "radius_map", 1.0)
+    _check_extent(rmax, img.shape, "radius_map", "lens")
     n = int(np.ceil(rmax))
     # the largest layer: padded planes, their FFT and the product, complex
     check_memory(((H + 2 * n) * (W + 2 * n) * (img.shape[2] + 1 if img.ndim == 3 else 2)) * 8 * 5,

@@ -52,7 +52,7 @@ def magnify(image, defocus_map, factor: float = 2.0, *, in_focus: float = 0.0, r
     in_focus = check_positive(in_focus, "in_focus", allow_zero=True)
     extra = np.clip(m - in_focus, 0, None) * np.sqrt(factor ** 2 - 1.0)
     reach = float(extra.max()) * (2.0 if renderer == "lens" else 1.0)
-    limit = max_blur(img.shape) * (1.0 if renderer == "lens" else 0.5)
+    limit = max_blur(img.shape, renderer)
     if reach > limit:
         raise ValueError(
             f"magnifying by {factor:g} turns the largest blur of the map ({float(m.max()):.4g} px) into a "

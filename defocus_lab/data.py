@@ -143,7 +143,8 @@ def read_image(path) -> np.ndarray:
 
     Scaled by the file's real sample type: 1-bit (bool) as 0/1, uint8 by 255, uint16 by 65535,
     float (TIFF, EXR...) taken as it is when it lies in [0, 1]. An alpha channel is dropped (grey
-    + alpha gives grey). Anything else is refused with a ValueError that says what the file is:
+    + alpha gives grey). The EXIF orientation of a JPEG or TIFF (a phone's portrait photo is
+    stored sideways with a tag saying so) is applied, so the image is the right way up. Anything else is refused with a ValueError that says what the file is:
     not an image, an animation or a multi-page file, signed or 32-bit integers, float data
     outside [0, 1], or an unexpected number of channels.
     """
@@ -165,6 +166,8 @@ def read_image(path) -> np.ndarray:
                          f"({type(exc).__name__})") from None
     if img.ndim == 4 and img.shape[0] == 1:
         img = img[0]
+    if img.ndim in (2, 3):
+        img = _apply_exif_orientation(img, _exif_orientation(p))
     if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] not in (1, 2, 3, 4)):
         raise ValueError(f"{path} holds {img.shape[0]} frames/pages of {img.shape[1:]} (an animation or a "
                          f"multi-page file): save the one frame to use as a still image")
@@ -192,6 +195,28 @@ def read_image(path) -> np.ndarray:
         return out
     raise ValueError(f"{path} holds {dt} samples; 1-bit, 8-bit or 16-bit unsigned, or float in [0, 1] can "
                      f"be read as a photo (convert it, or load it yourself and scale it to [0, 1])")
+
+
+def _exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag (1-8) of an image file; 1 (as stored) when it has none or
+    Pillow cannot read it."""
+    try:
+        from PIL import Image
+        with Image.open(path) as im:
+            o = int(im.getexif().get(0x0112, 1))
+    except Exception:  # not a Pillow format, or no EXIF: nothing to apply
+        return 1
+    return o if 1 <= o <= 8 else 1
+
+
+def _apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """``img`` (H, W[, C]) turned as EXIF ``orientation`` says (the operations of Pillow's
+    ``ImageOps.exif_transpose``; a test checks the eight against it)."""
+    t = (1, 0) + tuple(range(2, img.ndim))
+    ops = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.transpose(t), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(t),
+           8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops[orientation](img))
 
 
 BUNDLED = ("coffee", "chelsea", "motorcycle")

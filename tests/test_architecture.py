@@ -12,7 +12,7 @@ ROOT = os.path.dirname(defocus_lab.__file__)
 
 # lowest first; a module may import its own floor's siblings only when listed in SAME_FLOOR_OK
 FLOORS = [
-    {"conventions"},
+    {"conventions", "labserver"},
     {"_validate"},
     {"types"},
     {"kernels"},

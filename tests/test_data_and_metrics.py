@@ -122,3 +122,43 @@ def test_metrics():
     assert acc == 1.0
     s = metrics.rtf_scores(np.ones((5, 30)), np.zeros((5, 30)), drop_right=20)
     assert s["mae"] == 1.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_read_image_applies_exif_orientation_as_pillow_does(tmp_path, orientation):
+    from PIL import Image, ImageOps
+    stored = (np.random.default_rng(orientation).random((30, 50, 3)) * 255).astype(np.uint8)
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.jpg"
+    im.save(path, "JPEG", exif=exif.tobytes(), quality=100)
+    with Image.open(path) as f:
+        ref = np.asarray(ImageOps.exif_transpose(f), dtype=np.float64) / 255.0
+    got = data.read_image(path)
+    assert got.shape == ref.shape == ((30, 50, 3) if orientation <= 4 else (50, 30, 3))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_stepped_progress_counts_each_item():
+    from defocus_lab.experiments._measure import stepped
+
+    class Bar:
+        def __init__(self, total, desc):
+            self.total, self.desc, self.n, self.postfix, self.closed = total, desc, 0, [], False
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, s):
+            self.postfix.append(s)
+
+        def close(self):
+            self.closed = True
+
+    bars = []
+    out = list(stepped(["a", ("rtf", "01")], lambda **kw: bars.append(Bar(**kw)) or bars[-1], "work"))
+    assert out == ["a", ("rtf", "01")]
+    b = bars[0]
+    assert (b.total, b.desc, b.n, b.postfix, b.closed) == (2, "work", 2, ["a", "rtf 01"], True)
+    assert list(stepped([1, 2])) == [1, 2]  # no bar

@@ -117,6 +117,27 @@ def test_dense_path_without_shared_branches_and_with_zeroed_ones(nets, photo, rn
     assert np.abs(pb - full).max() > 1e-3  # zeroing changed something
 
 
+@pytest.mark.parametrize("tile", [32, 192])
+def test_dense_heads_equal_the_patchwise_networks_for_any_edges_and_zeroed_branches(nets, photo, rng, tile):
+    """DenseHeads keeps the branches' maps once; any edge pixels and any zeroed branches then
+    give the logits of the networks run on the 41x41 patches (the reference)."""
+    b, e = nets
+    heads = K.DenseHeads(photo, [b, e], tile=tile)
+    H, W = photo.shape[:2]
+    for zero in [(), ("27",), ("41", "15")]:
+        ys = np.r_[0, H - 1, rng.integers(0, H, 30)]
+        xs = np.r_[W - 1, 0, rng.integers(0, W, 30)]
+        lb, le = heads.logits(ys, xs, [zero, ()])
+        patches = torch.from_numpy(extract_patches(photo, ys, xs))
+        with torch.no_grad():
+            pb, pe = b(patches, zero_branches=zero).numpy(), e(patches).numpy()
+        np.testing.assert_allclose(lb, pb, atol=2e-5 * max(np.abs(pb).max(), 1.0))
+        np.testing.assert_allclose(le, pe, atol=2e-5 * max(np.abs(pe).max(), 1.0))
+    with pytest.raises(ValueError, match="inside"):
+        heads.logits([H], [0])
+    assert [a.shape for a in heads.logits([], [])] == [(0, b.n_classes), (0, e.n_classes)]
+
+
 def test_edge_logits_rejects_pixels_outside(nets, photo):
     with pytest.raises(ValueError, match="inside"):
         K.edge_logits(photo, [0, 80], [0, 5], list(nets))

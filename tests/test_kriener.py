@@ -158,7 +158,7 @@ def test_scribble_explorer(scene):
     assert e.result["dense"][reg].mean() == pytest.approx(3.0, abs=0.3)
     e.buttons["undo"].click()
     assert len(e.boxes) == 1
-    e.buttons["clear"].click()
+    e.tools["reset"].click()
     assert e.boxes == [] and "ms" in e.status.value
     with pytest.raises(ValueError, match="kind"):
         e.add_box((0, 1), (0, 1), "blurry")

@@ -73,3 +73,120 @@ def test_bilateral_explorer_filters_the_raw_estimate(photo):
     e.controls["sigma_r"].value = 0.4
     assert np.array_equal(e.result["raw"].values, raw.values)  # the estimate is not touched
     assert not np.allclose(e.result["filtered"].values, before)
+
+
+# ----------------------------------------------------------------------------- issue 11: what users see
+
+def test_explorer_figures_are_not_left_in_pyplot(photo):
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    e = ui.DefocusMapExplorer(photo)
+    e.controls["lam"].value = 0.05
+    ui.CocExplorer()
+    # a figure pyplot holds would be shown again by the inline backend under a later cell
+    assert plt.get_fignums() == [] and e.figure is not None
+
+
+def test_status_says_computing_and_controls_are_disabled_while_computing():
+    import ipywidgets as W
+    from defocus_lab.ui.base import Explorer
+
+    class Probe(Explorer):
+        def compute(self, a):
+            self.seen = (self.status.value, self.controls["a"].disabled)
+            return {"a": a}
+
+        def draw(self, fig, r):
+            fig.add_subplot().plot([0, r["a"]])
+
+    e = Probe({"a": W.FloatSlider(value=1.0)})
+    assert "computing" in e.seen[0] and e.seen[1] is True
+    assert "computed in" in e.status.value and e.controls["a"].disabled is False
+
+
+def test_colour_range_is_kept_across_changes_until_reset(photo):
+    e = ui.DefocusMapExplorer(photo)
+    top = e._ranges["map"]
+    e.controls["lam"].value = 0.5
+    assert e._ranges["map"] == top  # before and after share one scale
+    assert e.controls["lam"].value == 0.5
+    e.tools["reset"].click()
+    assert e.controls["lam"].value == pytest.approx(0.005) and e._ranges["map"] == pytest.approx(top)
+
+
+def test_blur_is_labelled_in_the_copys_pixels_and_full_resolution_is_one_click(photo):
+    e = ui.DefocusMapExplorer(photo)
+    assert e.factor < 1
+    h, w = e.image.shape[:2]
+    assert e.label() == f"sigma (px of the {w}x{h} copy)"  # not comparable with full resolution: said so
+    assert e.tools["full"].layout.display is None  # the button is shown
+    e.tools["full"].click()
+    H, W_ = photo.shape[:2]
+    assert e.full_result["dense"].shape == (H, W_)
+    assert "full resolution" in e.status.value
+    axes_labels = [a.get_ylabel() for a in e.figure.axes]
+    assert f"sigma (px, full resolution {W_}x{H})" in axes_labels
+    # the explorer's own map is untouched by the full-resolution run
+    assert e.result["dense"].shape == (h, w)
+
+
+def test_full_resolution_is_offered_by_every_explorer_of_a_photo(photo):
+    maps = {ui.BilateralExplorer: lambda r: r["filtered"].values, ui.FocusExplorer: lambda r: r["dense"],
+            ui.MarkupExplorer: lambda r: r["dense"]}
+    for cls, get in maps.items():
+        e = cls(photo)
+        assert "full" in e.tools and get(e.result).shape == e.image.shape[:2]
+        assert get(e.full_resolution()).shape == photo.shape[:2]
+
+
+def test_save_writes_the_map_and_the_figure(photo, tmp_path):
+    e = ui.DefocusMapExplorer(photo)
+    paths = e.save(tmp_path)
+    names = sorted(p.name for p in paths)
+    assert any(n.endswith(".npy") for n in names) and any(n.endswith("-figure.png") for n in names)
+    saved = np.load(next(p for p in paths if p.suffix == ".npy"))
+    np.testing.assert_array_equal(saved, e.result["dense"])
+
+
+def test_controls_that_do_not_apply_are_disabled(photo):
+    e = ui.DefocusMapExplorer(photo)
+    assert not e.controls["sigma0"].disabled and e.controls["std1"].disabled
+    e.controls["variant"].value = "code"
+    assert e.controls["sigma0"].disabled and not e.controls["std1"].disabled
+
+
+def test_a_box_drawn_with_the_mouse_sets_the_markup_region(photo):
+    from matplotlib.testing.widgets import click_and_drag
+    e = ui.MarkupExplorer(photo, region=(0.0, 0.2, 0.0, 0.2))
+    h, w = e.image.shape[:2]
+    click_and_drag(e.drawer.selector, start=(0.5 * w - 0.5, 0.25 * h - 0.5), end=(0.75 * w - 0.5, 0.5 * h - 0.5))
+    assert e.controls["x"].value == pytest.approx((0.5, 0.75), abs=0.01)
+    assert e.controls["y"].value == pytest.approx((0.25, 0.5), abs=0.01)
+    assert e.result["box"] == (e.controls["x"].value, e.controls["y"].value)
+    assert not (e.result["sparse"].mask & e.result["region"]).any()
+
+
+def _jpeg_upload(image_u8, orientation=1, name="mine.jpg"):
+    import datetime
+    import io
+
+    from PIL import Image
+    im = Image.fromarray(image_u8)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif.tobytes(), quality=95)
+    return ({"name": name, "type": "image/jpeg", "size": buf.tell(), "content": memoryview(buf.getvalue()),
+             "last_modified": datetime.datetime(2026, 1, 1)},)
+
+
+def test_picker_upload_is_turned_upright_and_explorers_follow(photo):
+    from defocus_lab.ui import PhotoPicker
+    p = PhotoPicker(["chelsea"])
+    e = ui.BilateralExplorer(p)
+    stored = (np.random.default_rng(0).random((60, 100, 3)) * 255).astype(np.uint8)  # landscape as stored
+    p.upload.value = _jpeg_upload(stored, orientation=6)
+    assert p.image.shape[:2] == (100, 60)  # EXIF 6: turned to portrait
+    assert e.full is p.image and e.result["raw"].values.shape == e.image.shape[:2]
+    p.upload.value = ({**_jpeg_upload(stored)[0], "content": memoryview(b"not an image"), "name": "bad.jpg"},)
+    assert "Cannot use bad.jpg" in p.info.value and p.image.shape[:2] == (100, 60)  # kept the last photo

@@ -33,3 +33,21 @@ class PeakRSS:
         self._t.join()
         self.peak = max(self.peak, self._rss())
         self.added = self.peak - self.base
+
+
+def stepped(items, progress=None, desc: str = ""):
+    """Iterate over ``items``; with ``progress`` (a tqdm-like class, e.g. ``tqdm.auto.tqdm``) a
+    bar of ``len(items)`` steps titled ``desc`` shows which item is being computed (the item's
+    str as the bar's postfix) and how many are done."""
+    items = list(items)
+    if progress is None:
+        yield from items
+        return
+    bar = progress(total=len(items), desc=desc)
+    try:
+        for item in items:
+            bar.set_postfix_str(str(item if not isinstance(item, tuple) else " ".join(map(str, item))))
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()

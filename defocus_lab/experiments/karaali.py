@@ -20,6 +20,7 @@ from ..estimate.karaali import classify_edges
 from ..pipeline import estimate_defocus
 from ..propagate.domain_transform import domain_transform
 from ..propagate.matting import matting
+from ._measure import stepped
 
 # Table I (22 RTF images): raw MAE, its std (None: not printed), relative MAE, seconds.
 PAPER_TABLE1 = {
@@ -86,11 +87,12 @@ def rtf_maps(nn: str, rows=None, *, zero_branches=()) -> dict:
     return out
 
 
-def table1(rows=None) -> dict:
+def table1(rows=None, *, progress=None) -> dict:
     """Our Table I on the RTF images available: per row the per-image raw MAE, mean, std (over
-    images), relative MAE and seconds; ``skipped`` lists missing images."""
+    images), relative MAE and seconds; ``skipped`` lists missing images. ``progress``: a
+    tqdm-like class for a bar over the images."""
     ids, skipped = available_rtf()
-    per = {nn: rtf_maps(nn, rows) for nn in ids}
+    per = {nn: rtf_maps(nn, rows) for nn in stepped(ids, progress, "Table I, RTF images")}
     table = {}
     for name in rows or ROWS:
         maes = [per[nn]["rows"][name]["mae"] for nn in ids]
@@ -104,11 +106,12 @@ def table1(rows=None) -> dict:
     return {"table": table, "images": per, "skipped": skipped}
 
 
-def cuhk_accuracy(names=None, *, propagation_options=None) -> dict:
+def cuhk_accuracy(names=None, *, propagation_options=None, progress=None) -> dict:
     """Fig. 9: best-threshold accuracy of Karaali 2022's map on each CUHK image available
-    (threshold tau = a vmax + (1 - a) vmin, best a per image)."""
+    (threshold tau = a vmax + (1 - a) vmin, best a per image). ``progress``: a tqdm-like class
+    for a bar over the images."""
     out = {"accuracy": {}, "alpha": {}, "skipped": []}
-    for name in names or data.detection_names("cuhk"):
+    for name in stepped(names or data.detection_names("cuhk"), progress, "Fig. 9, CUHK images"):
         try:
             img, mask = data.load_image(name, download=False), data.load_mask(name, download=False)
         except data.DataMissing:

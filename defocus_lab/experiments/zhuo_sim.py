@@ -9,6 +9,7 @@ from ..conventions import sigma_to_disk
 from ..estimate.zhuo_sim import zhuo2011, ratio_table
 from ..kernels.gradient_ratio import blur_from_ratio
 from ..pipeline import estimate_defocus
+from ._measure import stepped
 from ..synth import bar_image, coc_diameter, defocused_motorcycle, step_edge_1d
 
 
@@ -56,35 +57,35 @@ def bar_errors(*, noise_var: float = 0.0, spacing: int = 40, shift: int = 0, var
 
 
 def table1_row(*, variant: str = "paper", propagation_options: dict | None = None,
-               estimator_options: dict | None = None, motorcycle_scale: float = 0.5) -> dict:
+               estimator_options: dict | None = None, motorcycle_scale: float = 0.5, progress=None) -> dict:
     """The Table I row for Zhuo & Sim on the data available here.
 
     - RTF (each available image): raw and relative MAE in disk radius, sigma converted with the
       nearest entry of the RTF table, rightmost 20 columns dropped (Karaali's protocol);
     - CUHK (each available image): best-threshold accuracy against the mask;
     - the synthetic motorcycle: MAE in sigma against its known blur map.
-    Images that are not available are listed under "skipped".
+    Images that are not available are listed under "skipped". ``progress``: a tqdm-like class
+    for a bar over the images (:func:`defocus_lab.experiments._measure.stepped`).
     """
     est = {"variant": variant, **(estimator_options or {})}
     prop = propagation_options or {}
     out = {"rtf": {}, "cuhk": {}, "skipped": []}
-    for nn in data.rtf_ids():
+    tasks = [("rtf", nn) for nn in data.rtf_ids()] + [("cuhk", n) for n in data.detection_names("cuhk")]
+    for kind, name in stepped(tasks, progress, "Table I, Zhuo & Sim"):
         try:
-            r = data.load_rtf(nn, download=False)
+            if kind == "rtf":
+                r = data.load_rtf(name, download=False)
+            else:
+                img, mask = data.load_image(name, download=False), data.load_mask(name, download=False)
         except data.DataMissing:
-            out["skipped"].append(f"rtf{nn}")
+            out["skipped"].append(f"rtf{name}" if kind == "rtf" else name)
             continue
-        dense, _ = estimate_defocus(r["image"], estimator_options=est, propagator_options=prop)
-        out["rtf"][nn] = metrics.rtf_scores(sigma_to_disk(dense, method="nearest"),
-                                            r["blur_disk"])
-    for name in data.detection_names("cuhk"):
-        try:
-            img, mask = data.load_image(name, download=False), data.load_mask(name, download=False)
-        except data.DataMissing:
-            out["skipped"].append(name)
-            continue
-        dense, _ = estimate_defocus(img, estimator_options=est, propagator_options=prop)
-        out["cuhk"][name] = metrics.best_threshold_accuracy(dense, mask)[0]
+        if kind == "rtf":
+            dense, _ = estimate_defocus(r["image"], estimator_options=est, propagator_options=prop)
+            out["rtf"][name] = metrics.rtf_scores(sigma_to_disk(dense, method="nearest"), r["blur_disk"])
+        else:
+            dense, _ = estimate_defocus(img, estimator_options=est, propagator_options=prop)
+            out["cuhk"][name] = metrics.best_threshold_accuracy(dense, mask)[0]
     sc = defocused_motorcycle(scale=motorcycle_scale)
     dense, _ = estimate_defocus(sc.image, estimator_options=est, propagator_options=prop)
     out["motorcycle_mae"] = metrics.mae(dense, sc.sigma)

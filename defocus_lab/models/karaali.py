@@ -328,34 +328,111 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
     padded = np.pad(np.asarray(image, dtype=np.float32), ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
     timg = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None]
     share = len(nets) == 2 and _shared_f1(nets)
-    ty, tx = ys // tile, xs // tile
-    order = np.lexsort((tx, ty))
-    keys = ty[order] * ((W + tile - 1) // tile) + tx[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    bounds = np.r_[starts, len(order)]
-    for t in range(len(starts)):
-        sel = order[bounds[t]:bounds[t + 1]]
-        y0, x0 = int(ty[sel[0]]) * tile, int(tx[sel[0]]) * tile
+    tiles = _tiles_of(ys, xs, W, tile)
+    for t, (y0, x0, sel) in enumerate(tiles):
         h, w = min(tile, H - y0), min(tile, W - x0)
         x = timg[:, :, y0:y0 + h + 2 * PAD, x0:x0 + w + 2 * PAD].contiguous(memory_format=torch.channels_last)
         ly, lx = torch.from_numpy(ys[sel] - y0), torch.from_numpy(xs[sel] - x0)
         cache = {}
         for k, net in enumerate(nets):
             g = _first_head_conv(net, x, zero[k], cache if share else {})
-            for a in range(0, len(sel), batch):
-                by, bx = ly[a:a + batch], lx[a:a + batch]
-                hsum = torch.zeros((len(by), 5, 5, 64))
-                for gmap, step in g:
-                    # channels-last: gmap[0] viewed as (rows, columns, 64); each gather copies
-                    # 64 contiguous floats.
-                    iy = by[:, None] + step * torch.arange(5)
-                    ix = bx[:, None] + step * torch.arange(5)
-                    hsum += gmap[0].permute(1, 2, 0)[iy[:, :, None], ix[:, None, :]]
-                h = F.relu(hsum.permute(0, 3, 1, 2))
-                out[k][sel[a:a + batch]] = net.classify(h).numpy()
+            out[k][sel] = _gather_classify(net, g, ly, lx, batch)
         if progress is not None:
-            progress(t + 1, len(starts))
+            progress(t + 1, len(tiles))
     return out
+
+
+def _tiles_of(ys, xs, W, tile):
+    """[(tile row origin, tile column origin, indices of the edge pixels in that tile)]."""
+    ty, tx = ys // tile, xs // tile
+    order = np.lexsort((tx, ty))
+    keys = ty[order] * ((W + tile - 1) // tile) + tx[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    bounds = np.r_[starts, len(order)]
+    return [(int(ty[order[a]]) * tile, int(tx[order[a]]) * tile, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _gather_classify(net, maps, ly, lx, batch):
+    """Logits at tile-local pixels (ly, lx) from [(map, step)] of the head's first convolution:
+    the 5x5 grid of each map at the pixel summed (the convolution is linear and has no bias),
+    ReLU, the rest of the head."""
+    out = np.zeros((len(ly), net.n_classes), np.float32)
+    for a in range(0, len(ly), batch):
+        by, bx = ly[a:a + batch], lx[a:a + batch]
+        hsum = torch.zeros((len(by), 5, 5, 64))
+        for gmap, step in maps:
+            # channels-last: gmap[0] viewed as (rows, columns, 64); each gather copies
+            # 64 contiguous floats.
+            iy = by[:, None] + step * torch.arange(5)
+            ix = bx[:, None] + step * torch.arange(5)
+            hsum += gmap[0].permute(1, 2, 0)[iy[:, :, None], ix[:, None, :]]
+        out[a:a + batch] = net.classify(F.relu(hsum.permute(0, 3, 1, 2))).numpy()
+    return out
+
+
+class DenseHeads:
+    """Every branch of ``nets`` and its share of the head's first convolution, at every pixel of
+    ``image``, kept: logits at any set of edge pixels, with any branches zeroed, then cost only
+    the gather and the rest of the head (what an explorer needs when the edges or the scales
+    change: :func:`edge_logits` would run the branches again each time).
+
+    Same numbers as :func:`edge_logits` (the head's first convolution is linear without bias,
+    so summing its per-branch parts equals convolving the concatenation; float32 rounding
+    differs, ~1e-5). Memory: per network and branch 64 float32 maps of the image's size (for
+    two networks on a 360x360 image ~ 260 MB); refused by :func:`defocus_lab._validate.check_memory`
+    when it does not fit.
+    """
+
+    def __init__(self, image: np.ndarray, nets, *, tile: int = 192):
+        from .._validate import check_memory
+        self.nets = list(nets)
+        self.shape = image.shape[:2]
+        self.tile = tile
+        H, W = self.shape
+        n_maps = sum(len(n.branches) for n in self.nets)
+        check_memory(n_maps * 64 * (H + 12) * (W + 12) * 4 * 1.3, f"the dense heads of a {W}x{H} image",
+                     "use a smaller copy of the image, or edge_logits (which keeps nothing)")
+        share = len(self.nets) == 2 and _shared_f1(self.nets)
+        padded = np.pad(np.asarray(image, dtype=np.float32), ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
+        timg = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None]
+        self.maps = {}  # (tile y0, x0) -> per network {branch: (map, step)}
+        with torch.no_grad():
+            for y0 in range(0, H, tile):
+                for x0 in range(0, W, tile):
+                    h, w = min(tile, H - y0), min(tile, W - x0)
+                    x = timg[:, :, y0:y0 + h + 2 * PAD, x0:x0 + w + 2 * PAD].contiguous(
+                        memory_format=torch.channels_last)
+                    cache, per_net = {}, []
+                    for net in self.nets:
+                        wgt = net.head[0].weight
+                        parts = {}
+                        for j, (name, br) in enumerate(net.branches.items()):
+                            d = cache.get(name) if share else None
+                            if d is None:
+                                d = br.dense(x)
+                                if name != "f2":
+                                    cache[name] = d
+                            parts[name] = (F.conv2d(d, wgt[:, 64 * j:64 * (j + 1)], dilation=br.step)
+                                           .contiguous(memory_format=torch.channels_last), br.step)
+                        per_net.append(parts)
+                    self.maps[(y0, x0)] = per_net
+
+    @torch.no_grad()
+    def logits(self, ys, xs, zero_branches=None, *, batch: int = 4096) -> list[np.ndarray]:
+        """Logits of each network at the pixels (ys, xs), as :func:`edge_logits`."""
+        zero = [n._check_zero(z) for n, z in zip(self.nets, zero_branches or [()] * len(self.nets))]
+        ys = np.asarray(ys, dtype=np.int64)
+        xs = np.asarray(xs, dtype=np.int64)
+        H, W = self.shape
+        if len(ys) and (ys.min() < 0 or xs.min() < 0 or ys.max() >= H or xs.max() >= W):
+            raise ValueError(f"edge pixels must lie inside the {H}x{W} image")
+        out = [np.zeros((len(ys), n.n_classes), np.float32) for n in self.nets]
+        for y0, x0, sel in (_tiles_of(ys, xs, W, self.tile) if len(ys) else []):
+            ly, lx = torch.from_numpy(ys[sel] - y0), torch.from_numpy(xs[sel] - x0)
+            for k, net in enumerate(self.nets):
+                parts = [m for name, m in self.maps[(y0, x0)][k].items() if name not in zero[k]]
+                out[k][sel] = _gather_classify(net, parts, ly, lx, batch)
+        return out
 
 
 def _first_head_conv(net: MultiScaleNet, x, zero, cache):

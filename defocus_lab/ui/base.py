@@ -5,7 +5,8 @@ import time
 
 import ipywidgets as W
 import matplotlib
-import matplotlib.pyplot as plt
+import matplotlib.pyplot  # noqa: F401  (imsave in Explorer.save)
+from matplotlib.figure import Figure
 import numpy as np
 from IPython.display import Markdown, display
 from skimage.transform import rescale
@@ -13,6 +14,13 @@ from skimage.transform import rescale
 from .. import data
 
 WORKING_SIDE = 240  # px: the larger side of the copy the sliders work on
+
+
+def progress(*args, **kwargs):
+    """tqdm's progress bar: the notebook widget in a notebook, text elsewhere (what the long cells
+    pass as ``progress=`` to the experiments)."""
+    from tqdm.auto import tqdm
+    return tqdm(*args, **kwargs)
 
 
 def working_copy(image: np.ndarray, side: int = WORKING_SIDE):
@@ -32,11 +40,25 @@ class Explorer:
     With ``live = False`` a change of the controls does not recompute: the subclass's
     ``buttons`` (a dict of ipywidgets Buttons, shown under the controls) act on them instead
     (the scribble tool's "add box"). ``status_text(result)`` is the line under the controls.
+
+    What every explorer has, so that a user can trust what it shows:
+
+    - while it computes, the status line says "computing ..." and the controls are disabled (a
+      kernel busy with one change cannot take the next; the disabled controls say so), then
+      the time the change took;
+    - its figures belong to it: they are made with :class:`matplotlib.figure.Figure`, not
+      pyplot, so the inline backend never shows them again at the end of a later cell;
+    - a fixed colour range per map (:meth:`colour_max`), chosen from the first result and kept
+      until **reset**, so that a map before and after a change can be compared;
+    - **reset** (the controls back to their first values, the colour ranges chosen again) and
+      **save** (:meth:`save`: the map as ``.npy`` and PNG, and the figure);
+    - :meth:`applicable` greys out the controls that do nothing for the current choice.
     """
 
     figsize = (10, 3.2)
     note = ""
     live = True
+    title = "explorer"  # the file-name stem of saved maps and figures
 
     def __init__(self, controls: dict, *, auto: bool = True, buttons: dict | None = None):
         self.controls = controls
@@ -46,18 +68,34 @@ class Explorer:
         self.result = None
         self.figure = None
         self.seconds = None
+        self._ranges: dict = {}
+        self._defaults = {k: c.value for k, c in controls.items()}
+        self._quiet = False  # set while reset() moves several controls: one update, not one each
+        self._disabled_by_choice: set = set()
         for c in controls.values():
             if hasattr(c, "continuous_update"):
                 c.continuous_update = False
-            if self.live:
-                c.observe(lambda change: self.update(), names="value")
+            c.observe(self._on_change, names="value")
+        reset, save = W.Button(description="reset", icon="undo"), W.Button(description="save", icon="save")
+        reset.on_click(lambda _: self.reset())
+        save.on_click(lambda _: self._save_clicked())
+        self.tools = {"reset": reset, "save": save}
+        self.tools.update(self.extra_tools())
         rows = [W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap"))]
-        if self.buttons:
-            rows.append(W.HBox(list(self.buttons.values())))
-        self.widget = W.VBox(rows + [self.status, self.output])
+        rows.append(W.HBox(list(self.buttons.values()) + list(self.tools.values()),
+                           layout=W.Layout(flex_flow="row wrap")))
+        self.widget = W.VBox(rows + [self.status, self.body()])
+        # CSS classes for the browser test: the explorer, its status line, the control it moves
+        self.widget.add_class("dl-explorer")
+        self.status.add_class("dl-status")
+        probe = self.probe_control()
+        if probe is not None:
+            probe.add_class("dl-probe")
+        self._apply_choice()
         if auto:
             self.update()
 
+    # -- what subclasses fill in ---------------------------------------------------------------
     def values(self) -> dict:
         return {k: c.value for k, c in self.controls.items()}
 
@@ -67,28 +105,160 @@ class Explorer:
     def draw(self, fig, result) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def applicable(self, values: dict) -> dict:
+        """{control name: False} for the controls that do nothing with these ``values`` (they
+        are disabled); default: every control applies."""
+        return {}
+
+    def extra_tools(self) -> dict:
+        """More buttons beside reset and save (name -> Button)."""
+        return {}
+
+    def probe_control(self):
+        """The control the browser test moves (default: the first slider that applies to the
+        first settings; explorers that recompute on a button name the button)."""
+        off = {k for k, ok in self.applicable(self.values()).items() if not ok}
+        for k, c in self.controls.items():
+            if k not in off and isinstance(c, (W.FloatSlider, W.FloatLogSlider, W.IntSlider)):
+                return c
+        return None
+
+    def body(self):
+        """The widget under the status line (default: the figure's Output)."""
+        return self.output
+
+    def saved_map(self, result):
+        """(array, unit) of the map :meth:`save` writes, or None (default: ``result["dense"]``
+        or ``result["map"]`` when there is one)."""
+        for k in ("dense", "map"):
+            if isinstance(result, dict) and isinstance(result.get(k), np.ndarray):
+                return result[k], self.map_unit()
+        return None
+
+    def map_unit(self) -> str:
+        return "sigma (px)"
+
     def status_text(self, result) -> str:
         return f"computed in {self.seconds:.2f} s. {self.note}"
 
-    def update(self):
+    # -- the machinery -------------------------------------------------------------------------
+    def colour_max(self, key: str, values, percentile: float = 99.5) -> float:
+        """The top of the colour scale of map ``key``: the ``percentile`` of ``values`` the first
+        time it is asked for, then the same until :meth:`reset`, so that maps before and after
+        a change share one scale (a colorbar drawn with ``extend="max"`` shows what exceeds it)."""
+        if key not in self._ranges:
+            v = np.asarray(values, float)
+            v = v[np.isfinite(v)]
+            top = float(np.percentile(v, percentile)) if v.size else 1.0
+            self._ranges[key] = top if top > 0 else 1.0
+        return self._ranges[key]
+
+    def _on_change(self, change):
+        self._apply_choice()
+        if self.live and not self._quiet:
+            self.update()
+
+    def _apply_choice(self):
+        off = {k for k, ok in self.applicable(self.values()).items() if not ok}
+        for k, c in self.controls.items():
+            c.disabled = k in off
+        self._disabled_by_choice = off
+
+    def _busy(self, busy: bool, what: str = "computing") -> None:
+        for k, c in self.controls.items():
+            c.disabled = busy or k in self._disabled_by_choice
+        for b in list(self.buttons.values()) + list(self.tools.values()):
+            b.disabled = busy
+        if busy:
+            self.status.value = f"<i>{what} ...</i>"
+
+    def run(self, fn, what: str = "computing"):
+        """``fn()`` with the explorer marked busy; (result, None) or (None, the ValueError's text):
+        a bad combination of parameters is said in the status line, the kernel stays alive."""
+        self._busy(True, what)
         t = time.perf_counter()
         try:
-            self.result = self.compute(**self.values())
-        except ValueError as exc:  # bad combination of parameters: say so, keep the kernel alive
+            out = fn()
+        except ValueError as exc:
             self.status.value = f"<b style='color:#b00'>Cannot compute: {exc}</b>"
+            return None, str(exc)
+        finally:
+            self.seconds = time.perf_counter() - t
+            self._busy(False)
+        return out, None
+
+    def update(self):
+        result, err = self.run(lambda: self.compute(**self.values()))
+        if err is not None:
             return
-        self.seconds = time.perf_counter() - t
+        self.result = result
         self.status.value = f"<small>{self.status_text(self.result)}</small>"
-        self.figure = replace_figure(self.output, self.figure, self.figsize,
-                                     lambda fig: self.draw(fig, self.result))
+        self.show(self.draw, self.result)
+
+    def show(self, draw, result) -> None:
+        """Draw ``result`` with ``draw(fig, result)`` into this explorer's Output."""
+        self.figure = replace_figure(self.output, self.figure, self.figsize, lambda fig: draw(fig, result))
+
+    def reset(self) -> None:
+        """The controls back to their first values, the colour ranges chosen again, recompute."""
+        self._quiet = True
+        try:
+            for k, v in self._defaults.items():
+                self.controls[k].value = v
+        finally:
+            self._quiet = False
+        self._ranges.clear()
+        self._apply_choice()
+        self.update()
+
+    def save(self, folder="exports") -> list:
+        """Write the current map (``.npy``, in the unit of :meth:`map_unit`, and a PNG in the
+        explorer's colour range) and the current figure (PNG) to ``folder`` (created; relative to
+        the notebook's folder in the lab, ignored by git); returns the paths written."""
+        from pathlib import Path
+        if self.result is None or self.figure is None:
+            raise ValueError("nothing to save yet: the explorer has not computed a result")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = time.strftime(f"{self.title}-%Y%m%d-%H%M%S")
+        written = []
+        m = self.saved_map(self.result)
+        if m is not None:
+            arr, unit = m
+            np.save(folder / f"{stem}.npy", arr)
+            finite = np.nan_to_num(np.asarray(arr, float), nan=0.0)
+            top = self._ranges.get("map") or float(np.percentile(finite, 99.5)) or 1.0
+            matplotlib.pyplot.imsave(folder / f"{stem}-map.png", finite, vmin=0, vmax=top, cmap="viridis")
+            written += [folder / f"{stem}.npy", folder / f"{stem}-map.png"]
+        self.figure.savefig(folder / f"{stem}-figure.png", dpi=120)
+        written.append(folder / f"{stem}-figure.png")
+        return written
+
+    def _save_clicked(self):
+        try:
+            paths = self.save()
+        except (ValueError, OSError) as exc:
+            self.status.value = f"<b style='color:#b00'>Cannot save: {exc}</b>"
+            return
+        self.status.value = "<small>saved " + ", ".join(str(p) for p in paths) + "</small>"
 
     def _ipython_display_(self):
         display(self.widget)
 
 
-_DOWN_NOTE = "Working on a {h}x{w} copy of the {H}x{W} image so that the sliders answer at once"
-_PX_NOTE = " (blur shown in full-resolution pixels: the copy's sigma / {f:.3f})"
-_FULL_NOTE = "; call <code>.full_resolution()</code> for the full-size result"
+def copy_label(shape, factor: float, unit: str = "sigma") -> str:
+    """The colorbar label of a map computed on an image of ``shape`` that is a copy at scale
+    ``factor`` of the photo: the copy's own pixels, said so, since blur below about one pixel of
+    the copy cannot be measured there and a plain rescale to full resolution is wrong."""
+    h, w = shape[:2]
+    if factor < 1:
+        return f"{unit} (px of the {w}x{h} copy)"
+    return f"{unit} (px, full resolution {w}x{h})"
+
+
+_DOWN_NOTE = "Working on a {w}x{h} copy of the {W}x{H} photo so that the sliders answer at once"
+_PX_NOTE = ("; blur is in the copy's pixels (blur under ~1 px of the copy cannot be measured there, so "
+            "it is not rescaled); <b>full resolution</b> runs the same settings on the photo")
 
 
 class ImageExplorer(Explorer):
@@ -96,31 +266,62 @@ class ImageExplorer(Explorer):
 
     ``self.full`` is the photo, ``self.image`` the copy (larger side at most ``side``, default
     the class's ``side``; a class ``side`` of None works on the image as given, e.g. to compare
-    with a ground truth of its size), ``self.factor`` the copy's scale; the note under the
-    controls says so, in which pixels the blur is shown (``full_resolution_px``) and whether a
-    ``full_resolution()`` method is offered.
-    Subclasses set up what the controls do not change in ``prepare()`` (called on the copy,
-    before the first computation) and give their controls as ``controls`` or by
-    ``make_controls()`` (which may read ``self.image``).
+    with a ground truth of its size), ``self.factor`` the copy's scale. Blur is shown in the
+    copy's own pixels and labelled so (:func:`copy_label`): an estimate on a copy is not the
+    full-resolution estimate divided by the scale (blur under about one pixel of the copy is not
+    measurable there). Where the copy is smaller than the photo, the **full resolution** button
+    (:meth:`full_resolution`) runs the same settings on the photo itself and shows that result.
+
+    Subclasses set up what the controls do not change in ``prepare()`` (called for
+    ``self.image``, before the first computation, and again on the photo for
+    :meth:`full_resolution`: every cache belongs there) and give their controls as ``controls``
+    or by ``make_controls()`` (which may read ``self.image``).
     """
 
     side = WORKING_SIDE
-    full_resolution_px = False  # True where draw() shows blur divided by ``factor``
 
     def __init__(self, image, controls: dict | None = None, *, side: int | None = None, **kwargs):
-        self.full = image
-        side = self.side if side is None else side
-        self.image, self.factor = (image, 1.0) if side is None else working_copy(image, side)
-        h, w = self.image.shape[:2]
-        H, W_ = image.shape[:2]
-        down = ""
-        if self.factor < 1:
-            down = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_)
-            down += _PX_NOTE.format(f=self.factor) if self.full_resolution_px else " (blur in the copy's pixels)"
-            down += (_FULL_NOTE if hasattr(self, "full_resolution") else "") + "."
-        self.note = " ".join(s for s in (self.note, down) if s)
+        self.picker = image if isinstance(image, PhotoPicker) else None
+        self._side = self.side if side is None else side
+        self._base_note = self.note
+        self.full_result = None
+        self.from_copy = 1.0  # the scale from the copy's pixels to this explorer's image's (twins: 1 / factor)
+        self._take(self.picker.image if self.picker else image)
         self.prepare()
         super().__init__(self.make_controls() if controls is None else controls, **kwargs)
+        if self.picker is not None:
+            self.picker.on_change(self.set_image)
+
+    def _take(self, image) -> None:
+        """Hold ``image`` as the photo and make its working copy and the note that says so."""
+        self.full = image
+        if self._side is None:
+            self.image, self.factor = image, 1.0
+        elif self.picker is not None:
+            self.image, self.factor = self.picker.copy(self._side)
+        else:
+            self.image, self.factor = working_copy(image, self._side)
+        h, w = self.image.shape[:2]
+        H, W_ = image.shape[:2]
+        down = _DOWN_NOTE.format(h=h, w=w, H=H, W=W_) + _PX_NOTE + "." if self.factor < 1 else ""
+        self.note = " ".join(s for s in (self._base_note, down) if s)
+
+    def set_image(self, image) -> None:
+        """Work on another photo (what the notebook's :class:`PhotoPicker` calls): new working
+        copy, ``prepare()`` again, colour ranges chosen again, recompute."""
+        self._take(image)
+        self.full_result = None
+
+        def work():
+            self.prepare()
+            return True
+        _, err = self.run(work, what=f"preparing the new photo ({image.shape[1]}x{image.shape[0]})")
+        if err is not None:
+            return
+        self._ranges.clear()
+        self.tools["full"].layout.display = None if self.factor < 1 else "none"
+        self.widget.children = (*self.widget.children[:-1], self.body())
+        self.update()
 
     def prepare(self) -> None:
         """Work on ``self.image`` that no control changes (default: none)."""
@@ -128,15 +329,61 @@ class ImageExplorer(Explorer):
     def make_controls(self) -> dict:  # pragma: no cover - abstract when controls are not given
         raise NotImplementedError
 
+    def extra_tools(self) -> dict:
+        """The **full resolution** button, shown while the explorer works on a smaller copy."""
+        b = W.Button(description="full resolution", icon="expand",
+                     tooltip="the same settings on the photo itself (slower)")
+        b.on_click(lambda _: self.show_full_resolution())
+        b.layout.display = None if self.factor < 1 else "none"
+        return {"full": b}
+
+    def label(self, unit: str = "sigma") -> str:
+        """The colorbar label of this explorer's maps (:func:`copy_label`)."""
+        return copy_label(self.image.shape, self.factor, unit)
+
+    def map_unit(self) -> str:
+        return self.label()
+
+    def full_resolution(self) -> dict:
+        """The current settings on the full-size photo: ``compute`` of a twin of this explorer
+        whose image is the photo (its caches made again by ``prepare``); returns its result."""
+        twin = self._twin()
+        return twin.compute(**self.values())
+
+    def _twin(self):
+        import copy
+        twin = copy.copy(self)
+        twin.image, twin.factor, twin._ranges, twin.from_copy = self.full, 1.0, {}, 1.0 / self.factor
+        twin.prepare()
+        return twin
+
+    def show_full_resolution(self) -> None:
+        """:meth:`full_resolution`, drawn in place of the working copy's figure (in full-resolution
+        pixels, labelled so); the next change of a control goes back to the copy."""
+        H, W_ = self.full.shape[:2]
+
+        def work():
+            twin = self._twin()
+            return twin, twin.compute(**self.values())
+        out, err = self.run(work, what=f"computing at full resolution ({W_}x{H})")
+        if err is not None:
+            return
+        twin, self.full_result = out
+        self.status.value = (f"<small>full resolution ({W_}x{H}) in {self.seconds:.1f} s; blur in "
+                             f"full-resolution pixels. Move a control to go back to the copy.</small>")
+        self.show(twin.draw, self.full_result)
+
 
 def replace_figure(output, old, figsize, draw):
-    """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of ``old``
-    (closed, so that redraws do not pile up figures); returns the new figure."""
-    with plt.ioff():
-        fig = plt.figure(figsize=figsize, layout="constrained")
-        draw(fig)
-    if old is not None:
-        plt.close(old)
+    """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of ``old``;
+    returns the new figure.
+
+    The figure is a plain :class:`matplotlib.figure.Figure`, unknown to pyplot: the inline
+    backend shows every figure pyplot holds at the end of each cell, so an explorer's figure
+    made by ``plt.figure`` would appear again under whichever later cell touched ``plt``. The
+    old figure is simply dropped (nothing else holds it)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    draw(fig)
     output.clear_output(wait=True)
     with output:
         display(fig)
@@ -152,13 +399,15 @@ def box_region(shape, x, y):
     return m
 
 
-def slider(value, lo, hi, step, description, log=False, readout_format=".3g"):
+def slider(value, lo, hi, step, description, log=False, readout_format=".3g", width="340px"):
+    """A float slider with its description in full; ``log=True`` makes a FloatLogSlider over
+    10**lo .. 10**hi (for parameters that span decades), ``step`` then in decades."""
     cls = W.FloatLogSlider if log else W.FloatSlider
+    common = dict(value=value, min=lo, max=hi, step=step, description=description, readout_format=readout_format,
+                  style={"description_width": "initial"}, layout=W.Layout(width=width))
     if log:
-        return cls(value=value, base=10, min=lo, max=hi, step=step, description=description,
-                   readout_format=readout_format, style={"description_width": "initial"})
-    return cls(value=value, min=lo, max=hi, step=step, description=description,
-               readout_format=readout_format, style={"description_width": "initial"})
+        common["base"] = 10
+    return cls(**common)
 
 
 def show_map(ax, m, title, vmax=None, cmap="viridis"):
@@ -166,6 +415,71 @@ def show_map(ax, m, title, vmax=None, cmap="viridis"):
     ax.set_title(title, fontsize=9)
     ax.axis("off")
     return im
+
+
+def colorbar(fig, axes, vmax: float, label: str, cmap: str = "viridis"):
+    """One colorbar for ``axes`` sharing the scale 0..``vmax`` (values above it marked by the
+    arrow), labelled with the unit and the resolution (:func:`copy_label`)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    sm = ScalarMappable(norm=Normalize(0, vmax), cmap=cmap)
+    cb = fig.colorbar(sm, ax=axes, shrink=0.8, extend="max")
+    cb.set_label(label, fontsize=8)
+    return cb
+
+
+class BoxDrawer:
+    """The image on an interactive canvas (ipympl) on which a box is drawn with the mouse.
+
+    Dragging shows the box as it is drawn; on release ``on_box(x, y)`` is called with the box
+    as fractions of the width, ``x = (x0, x1)``, and height, ``y = (y0, y1)`` (what the range
+    sliders hold, so that mouse and keyboard set the same thing). :meth:`set_boxes` draws the
+    boxes the explorer holds. ``widget`` is the canvas to place in a layout.
+    """
+
+    def __init__(self, image, on_box, *, title: str = "", width_px: int = 340):
+        from ipympl.backend_nbagg import Canvas, FigureManager
+        from matplotlib.widgets import RectangleSelector
+        self.shape = image.shape[:2]
+        h, w = self.shape
+        dpi = 100
+        self.figure = Figure(figsize=(width_px / dpi, width_px / dpi * h / w + 0.25), dpi=dpi, layout="constrained")
+        self.canvas = Canvas(self.figure)
+        self.manager = FigureManager(self.canvas, 0)  # the canvas needs a manager (its toolbar)
+        self.canvas.toolbar_visible = False
+        self.canvas.header_visible = False
+        self.canvas.footer_visible = False
+        self.canvas.resizable = False
+        self.ax = self.figure.add_subplot()
+        self.ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+        self.ax.set_axis_off()
+        self.ax.set_title(title, fontsize=8)
+        self.on_box = on_box
+        self._patches = []
+        self.selector = RectangleSelector(self.ax, self._released, useblit=False, button=[1], minspanx=3,
+                                          minspany=3, spancoords="pixels", interactive=False,
+                                          props=dict(edgecolor="yellow", facecolor="none", linewidth=1.5))
+        self.widget = self.canvas
+
+    def _released(self, press, release):
+        h, w = self.shape
+        xs = sorted((press.xdata, release.xdata))
+        ys = sorted((press.ydata, release.ydata))
+        # imshow puts pixel centres at integers: the image spans -0.5 .. w - 0.5
+        x = tuple(float(np.clip((v + 0.5) / w, 0, 1)) for v in xs)
+        y = tuple(float(np.clip((v + 0.5) / h, 0, 1)) for v in ys)
+        self.on_box(x, y)
+
+    def set_boxes(self, boxes) -> None:
+        """Draw ``boxes``: (x, y, colour) with x, y fractions as in ``on_box``."""
+        from matplotlib.patches import Rectangle
+        for p in self._patches:
+            p.remove()
+        h, w = self.shape
+        self._patches = [self.ax.add_patch(Rectangle((x[0] * w - 0.5, y[0] * h - 0.5), (x[1] - x[0]) * w,
+                                                     (y[1] - y[0]) * h, fill=False, edgecolor=c, linewidth=1.5))
+                         for x, y, c in boxes]
+        self.canvas.draw_idle()
 
 
 def sparse_rgba(values, mask, vmax):
@@ -197,6 +511,88 @@ def show_skipped(skipped, *, instead: str | None = None, what: str = "", hint: s
     if instead:
         text += f"; using **{instead}** instead"
     show_note(f"{text}. {hint}".strip())
+
+
+class PhotoPicker:
+    """The notebook's photo, chosen once at the top: a menu of the photos here (the papers'
+    photos when ``DEFOCUS_LAB_DATA`` has them, scikit-image's always) and an upload of your own
+    JPEG, PNG or TIFF (read by :func:`defocus_lab.data.read_image`: EXIF orientation applied,
+    bad files refused with the reason under the picker).
+
+    ``image`` is the photo at full resolution; the explorers made from the picker (pass the
+    picker instead of an array) follow it: on a new photo each makes its working copy
+    (:meth:`copy`, made once per size and shared), prepares and recomputes, and keeps the
+    **full resolution** button for the photo itself. ``on_change(fn)`` registers ``fn(image)``.
+    """
+
+    ACCEPT = ".jpg,.jpeg,.png,.tif,.tiff,.bmp"
+
+    def __init__(self, names, fallback: str = "coffee"):
+        name, image, skipped = data.load_first_available(names, fallback=fallback)
+        show_skipped(skipped, instead=name)
+        here = [n for n in data.PHOTOS if n not in names and data.available(data.PHOTOS[n])]
+        options = list(dict.fromkeys([n for n in names if n not in skipped] + here + list(data.BUNDLED)))
+        self.menu = W.Dropdown(options=options, value=name, description="photo", style={"description_width": "initial"})
+        self.upload = W.FileUpload(accept=self.ACCEPT, multiple=False, description="your own photo")
+        self.info = W.HTML()
+        self._listeners: list = []
+        self._copies: dict = {}
+        self.name, self.image = name, image
+        self._say()
+        self.menu.observe(self._picked, names="value")
+        self.upload.observe(self._uploaded, names="value")
+        self.widget = W.VBox([W.HBox([self.menu, self.upload]), self.info])
+        self.widget.add_class("dl-picker")
+
+    def on_change(self, fn) -> None:
+        self._listeners.append(fn)
+
+    def copy(self, side: int):
+        """(copy, factor): the photo downsampled to a larger side of at most ``side`` px
+        (:func:`working_copy`), made once per size."""
+        if side not in self._copies:
+            self._copies[side] = working_copy(self.image, side)
+        return self._copies[side]
+
+    def set(self, name: str, image) -> None:
+        """Use ``image`` (float RGB or grey in [0, 1]) as the photo, named ``name``."""
+        from .._validate import as_image
+        image = as_image(image, name="image", copy=False)
+        self.name, self.image, self._copies = name, image, {}
+        self._say()
+        for fn in self._listeners:
+            fn(image)
+
+    def _say(self, error: str = "") -> None:
+        h, w = self.image.shape[:2]
+        text = f"<b>{self.name}</b>: {w}x{h} px ({w * h / 1e6:.1f} MP)"
+        if error:
+            text = f"<b style='color:#b00'>{error}</b> Still using {text}."
+        self.info.value = text
+
+    def _picked(self, change) -> None:
+        self.set(change["new"], data.load_image(change["new"], download=False))
+
+    def _uploaded(self, change) -> None:
+        import tempfile
+        from pathlib import Path
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        suffix = Path(f["name"]).suffix.lower()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(bytes(f["content"]))
+            try:
+                image = data.read_image(path)
+            except ValueError as exc:
+                self._say(f"Cannot use {f['name']}: {str(exc).replace(str(path), f['name'])}")
+                return
+        self.set(f["name"], image)
+
+    def _ipython_display_(self):
+        display(self.widget)
 
 
 def pick_image(names, fallback: str = "coffee"):

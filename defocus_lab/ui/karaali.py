@@ -11,7 +11,7 @@ from ..estimate.karaali import EdgeClassification, edge_map
 from ..models import karaali as K
 from ..propagate.domain_transform import domain_transform, simplified_guide
 from ..synth.karaali import FIG4_LEVELS, blob_mask, foreground_background
-from .base import Explorer, ImageExplorer, show_map, slider
+from .base import Explorer, ImageExplorer, colorbar, show_map, slider
 
 _LABEL = {"description_width": "initial"}
 PATTERN_RGB, DEPTH_RGB = (0.1, 0.35, 1.0), (1.0, 0.1, 0.1)  # Fig. 6: blue pattern, red depth edges
@@ -53,8 +53,8 @@ class CompositeExplorer(Explorer):
         s = r["scene"]
         ax = fig.subplots(1, 3)
         ax[0].imshow(s.image); ax[0].set_title("composite", fontsize=9); ax[0].axis("off")
-        im = show_map(ax[1], s.blur, "blur (disk radius, px)", vmax=6.0)
-        fig.colorbar(im, ax=ax[1], shrink=0.8)
+        show_map(ax[1], s.blur, "true blur", vmax=6.0)  # 6: the top of the sliders
+        colorbar(fig, ax[1], 6.0, "disk radius (px)")
         ax[2].imshow(s.image); ax[2].imshow(np.ma.masked_where(~s.depth_edges, s.depth_edges), cmap="autumn")
         ax[2].set_title("depth edges (what E-NET should find)", fontsize=9); ax[2].axis("off")
 
@@ -81,42 +81,52 @@ def fig6(results: dict):
     return fig
 
 
-def fig7(results: dict, rows=None):
-    """Fig. 7 / 10: the maps of every row beside the ground truth, one line per RTF image."""
-    n = len(results)
+def fig7(results: dict, rows=None, *, columns: int = 4):
+    """Fig. 7 / 10: the maps of every row beside the ground truth, RTF image by RTF image, at
+    most ``columns`` panels to a line so that the titles stay readable at the notebook's width;
+    one colour scale (the largest true blur) and one colorbar."""
     first = next(iter(results.values()))
     names = list(rows or first["rows"])
-    fig, ax = plt.subplots(max(n, 1), len(names) + 2, figsize=(2.3 * (len(names) + 2), 2.6 * max(n, 1)),
-                           layout="constrained", squeeze=False)
+    per_image = len(names) + 2
+    lines_per_image = -(-per_image // columns)
+    n_lines = lines_per_image * max(len(results), 1)
+    fig, ax = plt.subplots(n_lines, columns, figsize=(11, 2.9 * n_lines), layout="constrained", squeeze=False)
+    for a in ax.ravel():
+        a.axis("off")
     vmax = max(float(r["gt"].max()) for r in results.values())  # one scale: the largest true blur
     for i, (nn, r) in enumerate(results.items()):
-        ax[i, 0].imshow(r["image"]); ax[i, 0].set_title(f"RTF {nn}", fontsize=8); ax[i, 0].axis("off")
-        im = show_map(ax[i, 1], r["gt"], "ground truth", vmax=vmax)
-        for j, name in enumerate(names):
+        panels = [ax[i * lines_per_image + k // columns, k % columns] for k in range(per_image)]
+        panels[0].imshow(r["image"]); panels[0].set_title(f"RTF {nn}", fontsize=10)
+        show_map(panels[1], r["gt"], f"RTF {nn}: ground truth", vmax=vmax)
+        for a, name in zip(panels[2:], names):
             row = r["rows"][name]
-            show_map(ax[i, j + 2], row["map"], f"{name}\nMAE {row['mae']:.3f}", vmax=vmax)
-            ax[i, j + 2].title.set_fontsize(7)
-    fig.colorbar(im, ax=ax[:, -1], shrink=0.8, label="disk radius (px)")
+            show_map(a, row["map"], f"{name}\nMAE {row['mae']:.3f}", vmax=vmax)
+        for a in panels:
+            a.title.set_fontsize(10)
+    colorbar(fig, ax[:, -1], vmax, "disk radius (px)")
     return fig
 
 
 def fig9(acc: dict):
     """Fig. 9: best-threshold accuracy per CUHK image (``experiments.karaali.cuhk_accuracy()``)
-    against the accuracies the paper reports over 200 images (dashed); None when no image was
-    scored."""
+    against the accuracies the paper reports over 200 images (lines, named in the legend beside
+    the axes); None when no image was scored."""
     from ..experiments.karaali import PAPER_CUHK_ACCURACY
     if not acc["accuracy"]:
         return None
-    fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
     names = list(acc["accuracy"])
     ax.bar(names, [acc["accuracy"][n] for n in names], color="tab:blue", label="Karaali 2022, this machine")
-    for k, v in PAPER_CUHK_ACCURACY.items():
-        ax.axhline(v, ls="--", lw=1, color="k" if "Karaali" in k else "0.6")
-        ax.text(len(names) - 0.5, v, f" {k} {v:.1%}", fontsize=7, va="center")
+    styles = ["-", "--", ":", "-."]
+    for k, (name, v) in enumerate(sorted(PAPER_CUHK_ACCURACY.items(), key=lambda kv: -kv[1])):
+        ax.axhline(v, ls=styles[k % 4], lw=1.2, color="k" if "Karaali" in name else f"C{k + 1}",
+                   label=f"{name} (paper, 200 images): {v:.1%}")
     ax.set_ylim(0.5, 1.0)
     ax.set_ylabel("best-threshold accuracy")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     paper = PAPER_CUHK_ACCURACY["Karaali et al. 2022"]
-    ax.set_title(f"mean over {len(names)} images: {acc['mean']:.1%} (paper, 200 images: {paper:.2%})", fontsize=9)
+    ax.set_title(f"mean over {len(names)} images: {acc['mean']:.1%} (paper, 200 images: {paper:.2%})", fontsize=10)
     return fig
 
 
@@ -151,6 +161,7 @@ class PropagationExplorer(ImageExplorer):
     image as given (the sparse estimates and the ground truth are of its size)."""
     figsize = (11, 3.4)
     side = None
+    title = "karaali2022-propagation"
 
     def __init__(self, image, sparse, gt=None):
         self.sparse, self.gt = sparse, gt
@@ -160,10 +171,17 @@ class PropagationExplorer(ImageExplorer):
         if not self.has_depth:
             self.note = "These estimates have no depth edges: psi changes nothing here."
         super().__init__(image, {"psi": slider(20.0, 0.0, 200.0, 5.0, "psi (depth-edge penalty)"),
-                                 "sigma_s": slider(min(h, w) / 8.0, 2.0, float(max(h, w)), 1.0, "sigma_s (px)"),
+                                 "sigma_s": slider(min(h, w) / 8.0, np.log10(2.0), np.log10(max(h, w)), 0.05,
+                                                   "sigma_s (px)", log=True),
                                  "sigma_r": slider(3.75, -1.0, 2.0, 0.125, "sigma_r", log=True),
                                  "iterations": W.IntSlider(value=5, min=1, max=10, description="iterations",
                                                            style=_LABEL)})
+
+    def applicable(self, values):
+        return {"psi": bool(self.has_depth)}
+
+    def map_unit(self):
+        return f"{self.sparse.units} (px)"
 
     def compute(self, psi, sigma_s, sigma_r, iterations):
         d = domain_transform(self.image, self.sparse, psi=psi, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations, guide=self.guide)
@@ -179,29 +197,39 @@ class PropagationExplorer(ImageExplorer):
         ax[0].imshow(edge_overlay(self.image, self.sparse) if self.has_depth else self.image)
         ax[0].set_title("input (blue: pattern, red: depth edges)" if self.has_depth else "input", fontsize=9)
         ax[0].axis("off")
-        vmax = 6.0 if self.sparse.units == "disk" else float(np.percentile(r["map"], 99.5)) or 1.0
+        # one scale for the explorer: the ground truth's range when there is one, else the first map's
+        vmax = self.colour_max("map", self.gt if self.gt is not None else r["map"], 100 if self.gt is not None else 99.5)
         title = "dense map" + (f", MAE {r['mae']:.3f}" if "mae" in r else "")
-        im = show_map(ax[1], r["map"], title, vmax=vmax)
-        fig.colorbar(im, ax=ax[1], shrink=0.8, label=f"{self.sparse.units} (px)")
+        show_map(ax[1], r["map"], title, vmax=vmax)
+        colorbar(fig, ax[1], vmax, self.label(self.sparse.units))
         if n == 3:
-            im = show_map(ax[2], r["error"], "|map - ground truth|", vmax=2.0, cmap="magma")
-            fig.colorbar(im, ax=ax[2], shrink=0.8)
+            emax = self.colour_max("error", r["error"], 99.5)
+            show_map(ax[2], r["error"], "|map - ground truth|", vmax=emax, cmap="magma")
+            colorbar(fig, ax[2], emax, self.label(self.sparse.units + " error"), cmap="magma")
 
 
 class EdgeExplorer(ImageExplorer):
     """The whole method with its edge detector and B-NET's scales: Canny sigma and thresholds on
     the hue (or grey) channel, the branches fed to B-NET (a switched-off scale feeds zeros), psi.
-    E-NET is rerun only when the edges change; B-NET when the edges or the scales change."""
-    figsize = (11, 3.6)
-    note = "Each change of the edges reruns both networks (~1-2 s at 360x360)."
-    side = None  # the image as given: the ground truth is of its size
 
-    def __init__(self, image, gt=None, bnet="authors", enet="authors"):
+    Both networks' branches run once over the whole image when the explorer is made
+    (:class:`defocus_lab.models.karaali.DenseHeads`); a change of the edges or of the scales then
+    costs Canny, the networks' heads at the new edge pixels and the propagation."""
+    figsize = (11, 3.6)
+    note = ("The networks' branches ran once, when the explorer was made; a change of the edges or the scales "
+            "reruns only the heads (~0.3-0.6 s at 360x360 on 2 cores, measured in the browser).")
+    side = None  # the image as given: the ground truth is of its size
+    title = "karaali2022-edges"
+
+    def __init__(self, image, gt=None, bnet="authors", enet="authors", side=None):
+        """``image``: an array or a :class:`~defocus_lab.ui.base.PhotoPicker`; ``gt`` its ground
+        truth (disk radius, of the image's size: then ``side`` must stay None); ``side``: work on
+        a copy whose larger side is at most this (a photo of your own)."""
+        if gt is not None and side is not None:
+            raise ValueError("with a ground truth the explorer works on the image as given: leave side=None")
         self.gt = gt
         self.nets = K.load_network(bnet, "bnet", download=False), K.load_network(enet, "enet", download=False)
-        self.guide = simplified_guide(image)
-        self._edges_key = self._enet = self._bnet_key = self._blogits = None
-        super().__init__(image, {
+        super().__init__(image, side=side, controls={
             "detector": W.Dropdown(options=["hue", "grey"], description="Canny on", style=_LABEL,
                                    layout=W.Layout(width="auto")),
             "sigma": slider(float(np.sqrt(2)), 0.5, 4.0, 0.1, "Canny sigma"),
@@ -212,22 +240,28 @@ class EdgeExplorer(ImageExplorer):
             "use15": W.Checkbox(value=True, description="15x15 branch"),
             "psi": slider(20.0, 0.0, 200.0, 5.0, "psi")})
 
+    def prepare(self):
+        self.guide = simplified_guide(self.image)
+        self.heads = K.DenseHeads(self.image, self.nets)
+        self._edges_key = self._edges = None
+
+    def map_unit(self):
+        return "disk radius (px)"
+
     def compute(self, detector, sigma, low, high, use41, use27, use15, psi):
+        if low >= high:
+            raise ValueError(f"the low threshold ({low:.2f}) must be below the high one ({high:.2f})")
         ekey = (detector, sigma, low, high)
         if ekey != self._edges_key:
             e = edge_map(self.image, detector=detector, sigma=sigma, low=low, high=high)
             ys, xs = np.nonzero(e)
             if len(ys) == 0:
                 raise ValueError("no edges at these thresholds: lower them")
-            (self._enet,) = K.edge_logits(self.image, ys, xs, [self.nets[1]])
-            self._edges, self._edges_key, self._bnet_key = (e, ys, xs), ekey, None
+            self._edges, self._edges_key = (e, ys, xs), ekey
         zero = tuple(n for n, on in (("41", use41), ("27", use27), ("15", use15)) if not on)
-        if (ekey, zero) != self._bnet_key:
-            e, ys, xs = self._edges
-            (self._blogits,) = K.edge_logits(self.image, ys, xs, [self.nets[0]], zero_branches=[zero])
-            self._bnet_key = (ekey, zero)
         e, ys, xs = self._edges
-        ec = EdgeClassification(ys, xs, self._blogits, self._enet, self.image.shape[:2], e)
+        blogits, elogits = self.heads.logits(ys, xs, [zero, ()])
+        ec = EdgeClassification(ys, xs, blogits, elogits, self.image.shape[:2], e)
         sb = ec.sparse()
         if not sb.mask.any():
             raise ValueError("E-NET calls every edge a depth edge: nothing to propagate")
@@ -243,10 +277,11 @@ class EdgeExplorer(ImageExplorer):
         ax[0].imshow(edge_overlay(self.image, sb))
         ax[0].set_title(f"{int(sb.mask.sum())} pattern, {int(sb.depth_edges.sum())} depth edges", fontsize=9)
         ax[0].axis("off")
+        vmax = self.colour_max("map", self.gt if self.gt is not None else r["map"], 100 if self.gt is not None else 99.5)
         show_map(ax[1], np.ma.masked_where(~sb.mask, sb.values), "B-NET at pattern edges"
-                 + (f" (zeroed: {', '.join(r['zeroed'])})" if r["zeroed"] else ""), vmax=6.0)
-        im = show_map(ax[2], r["map"], "dense map" + (f", MAE {r['mae']:.3f}" if "mae" in r else ""), vmax=6.0)
-        fig.colorbar(im, ax=ax[1:], shrink=0.8, label="disk radius (px)")
+                 + (f" (zeroed: {', '.join(r['zeroed'])})" if r["zeroed"] else ""), vmax=vmax)
+        show_map(ax[2], r["map"], "dense map" + (f", MAE {r['mae']:.3f}" if "mae" in r else ""), vmax=vmax)
+        colorbar(fig, list(ax[1:]), vmax, self.label("disk radius"))
 
 
 class PatchExplorer(Explorer):

@@ -16,7 +16,7 @@ from ..propagate import MattingSolver
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
 from ..types import SparseBlur
-from .base import Explorer, ImageExplorer, box_region, show_map, slider, working_copy
+from .base import BoxDrawer, Explorer, ImageExplorer, box_region, colorbar, show_map, slider, working_copy
 
 SETTINGS = {"Kriener (7x7, eps 1e-3, lambda 0.1)": ex.PAPER_SETTING,
             "exact (3x3, eps 1e-7, lambda 0.005)": ex.EXACT_SETTING}
@@ -98,19 +98,23 @@ class AccelerationExplorer(ImageExplorer):
                 "seconds": {k: v[2] for k, v in out.items()}, "magnified": mag,
                 "difference": np.abs(out["direct"][0] - out["accelerated"][0])}
 
+    def saved_map(self, r):
+        return r["maps"]["accelerated"], self.label() + ", accelerated"
+
     def draw(self, fig, r):
         ax = fig.subplots(2, 3)
-        vmax = float(np.percentile(r["maps"]["direct"], 99.5)) or 1.0
+        vmax = self.colour_max("map", r["maps"]["direct"])
         for j, k in enumerate(("direct", "accelerated")):
             info, sec = r["info"][k], r["seconds"][k]
             im = show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
                           f"{info.residual:.1e}", vmax=vmax)
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
-        fig.colorbar(im, ax=ax[0, :2], shrink=0.8, label="sigma (px, working copy)")
-        im = show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",
-                      cmap="magma")
-        fig.colorbar(im, ax=ax[0, 2], shrink=0.8, label="sigma (px, working copy)")
+        colorbar(fig, list(ax[0, :2]), vmax, self.label())
+        dmax = self.colour_max("difference", r["difference"], 100)
+        show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",
+                 vmax=dmax, cmap="magma")
+        colorbar(fig, ax[0, 2], dmax, self.label("|difference|"), cmap="magma")
         ax[1, 2].imshow(self.image); ax[1, 2].set_title("input", fontsize=9); ax[1, 2].axis("off")
 
 
@@ -225,10 +229,11 @@ class SmoothSurfaceExplorer(Explorer):
     def draw(self, fig, r):
         a, b, c, d = fig.subplots(1, 4)
         sc = r["scene"]
-        vmax = max(float(sc.sigma.max()), float(np.percentile(r["dense"], 99)), 1e-3)
+        vmax = self.colour_max("map", [float(sc.sigma.max()), float(np.percentile(r["dense"], 99)), 1e-3], 100)
         a.imshow(sc.image); a.set_title("input (cylinder and card in focus)", fontsize=9); a.axis("off")
         show_map(b, sc.sigma, "true blur", vmax=vmax)
         show_map(c, r["dense"], f"estimated (cylinder median {r['cylinder_blur']:.2f} px)", vmax=vmax)
+        colorbar(fig, [b, c], vmax, "sigma (px)")
         d.imshow(r["magnified"]); d.set_title("magnified", fontsize=9); d.axis("off")
 
 
@@ -236,9 +241,12 @@ class ScribbleExplorer(ImageExplorer):
     """Interactive correction: box regions as sharp, blurred (a value) or excluded; the map is
     re-solved with a warm start at reduced resolution after every box.
 
-    Boxes are placed with the two range sliders (fractions of the width and height) and added
-    with the button; ``add_box`` does the same from code. Moving the sliders recomputes nothing
-    (``live = False``): the buttons do. The status line gives the time of the last update.
+    Boxes are drawn with the mouse on the left image (:class:`BoxDrawer`: drag, release, the box
+    is added with the chosen kind), or placed with the two range sliders (fractions of the width
+    and height) and added with the button; ``add_box`` does the same from code. Moving the
+    sliders recomputes nothing (``live = False``): the buttons do. **undo** drops the last box,
+    **reset** all. The status line gives the time of the last update. Blur values, typed and
+    shown, are in the working copy's pixels.
     """
 
     KINDS = scribble.KINDS
@@ -247,9 +255,9 @@ class ScribbleExplorer(ImageExplorer):
     # display from the converged one (benchmarks/design-notes.md, bench_scribble.py)
     TOL = 1e-3
     live = False
-    figsize = (10, 3.4)
+    figsize = (6.4, 3.6)
     side = 800
-    full_resolution_px = True
+    title = "kriener2013-scribble"
 
     def __init__(self, image, side=None, setting="exact (3x3, eps 1e-7, lambda 0.005)", downsample=4):
         """Defaults: a working copy of up to 800 px (0.48 MP for an 800x600 photo), the exact
@@ -260,12 +268,11 @@ class ScribbleExplorer(ImageExplorer):
         self.setting = SETTINGS[setting]
         self.downsample = downsample
         self.boxes = []
-        add, undo, clear = W.Button(description="add box"), W.Button(description="undo"), W.Button(description="clear")
+        add, undo = W.Button(description="add box"), W.Button(description="undo")
         add.on_click(lambda _: self.add_box(self.controls["x"].value, self.controls["y"].value,
                                             self.controls["kind"].value, self.controls["value"].value))
         undo.on_click(lambda _: self._set_boxes(self.boxes[:-1]))
-        clear.on_click(lambda _: self._set_boxes([]))
-        super().__init__(image, side=side, buttons={"add": add, "undo": undo, "clear": clear})
+        super().__init__(image, side=side, buttons={"add": add, "undo": undo})
 
     def prepare(self):
         self.sparse = kriener2013(self.image)
@@ -279,12 +286,30 @@ class ScribbleExplorer(ImageExplorer):
             "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x", style=_LABEL),
             "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y", style=_LABEL),
             "kind": W.ToggleButtons(options=self.KINDS, description="mark as", style=_LABEL),
-            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px) for 'blurred'")}
+            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px of the copy) for 'blurred'")}
+
+    def applicable(self, values):
+        return {"value": values.get("kind") == "blurred"}
+
+    def probe_control(self):
+        return self.buttons["add"]
+
+    def body(self):
+        self.drawer = BoxDrawer(self.image, self._drawn, title="drag a box: it is added as the chosen kind")
+        return W.HBox([self.drawer.widget, self.output])
+
+    def _drawn(self, x, y):
+        self._quiet = True
+        self.controls["x"].value, self.controls["y"].value = x, y
+        self._quiet = False
+        self.add_box(x, y, self.controls["kind"].value, self.controls["value"].value)
 
     def region(self, x, y):
         return box_region(self.image.shape[:2], x, y)
 
     def add_box(self, x, y, kind="sharp", value=0.0):
+        """Add a box: ``x``, ``y`` fractions (x0, x1), (y0, y1); ``kind`` one of KINDS; ``value``
+        the blur of a 'blurred' box in the working copy's pixels."""
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}; got {kind!r}")
         self._set_boxes(self.boxes + [(tuple(x), tuple(y), kind, float(value))])
@@ -293,10 +318,17 @@ class ScribbleExplorer(ImageExplorer):
         self.boxes = list(boxes)
         self.update()
 
+    def reset(self):
+        """Every box removed, the controls and the colour range back to their first state."""
+        self.boxes = []
+        super().reset()
+
+    COLOURS = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
+
     def constraints(self) -> SparseBlur:
-        """The sparse estimate after the boxes (:func:`defocus_lab.apps.apply_boxes`; the
-        'blurred' value is in full-resolution px, the copy's is that times the scale)."""
-        boxes = [(self.region(x, y), kind, value * self.factor) for x, y, kind, value in self.boxes]
+        """The sparse estimate after the boxes (:func:`defocus_lab.apps.apply_boxes`)."""
+        # a typed value is in the copy's pixels; on the full-resolution twin it is scaled up
+        boxes = [(self.region(x, y), kind, value * self.from_copy) for x, y, kind, value in self.boxes]
         return scribble.apply_boxes(self.sparse, boxes, weight=self.WEIGHT)
 
     def compute(self, **_):
@@ -306,19 +338,23 @@ class ScribbleExplorer(ImageExplorer):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             d, info = self.solver.solve(sb, lam=self.setting["lam"], tol=self.TOL, maxiter=300, warm=True)
-        return {"dense": d, "info": info, "mask": sb.mask}
+        return {"dense": d, "info": info, "mask": sb.mask, "boxes": list(self.boxes)}
 
     def status_text(self, r):
         h, w = self.image.shape[:2]
-        return (f"{len(self.boxes)} boxes; map updated in {1000 * self.seconds:.0f} ms ({h}x{w}, solved at "
-                f"1/{self.solver.downsample}, warm start, {r['info'].iterations} CG iterations)")
+        return (f"{len(self.boxes)} box{'es' if len(self.boxes) != 1 else ''}; map updated in "
+                f"{1000 * self.seconds:.0f} ms ({w}x{h}, solved at 1/{self.solver.downsample}, warm start, "
+                f"{r['info'].iterations} CG iterations)")
+
+    def show(self, draw, result):
+        if getattr(self, "drawer", None) is not None:
+            self.drawer.set_boxes([(x, y, self.COLOURS[k]) for x, y, k, _ in result.get("boxes", [])])
+        super().show(draw, result)
 
     def draw(self, fig, r):
-        a, b = fig.subplots(1, 2)
-        a.imshow(self.image); a.axis("off"); a.set_title("boxes (red: sharp, blue: blurred, grey: excluded)",
-                                                         fontsize=9)
-        colours = {"sharp": "r", "blurred": "b", "exclude": "0.5"}
-        for x, y, kind, _ in self.boxes:
-            a.contour(self.region(x, y), levels=[0.5], colors=colours[kind])
-        d = r["dense"] / self.factor
-        show_map(b, d, "defocus map (sigma, full-resolution px)", vmax=float(np.percentile(d, 99.5)) or 1.0)
+        b = fig.subplots()
+        vmax = self.colour_max("map", r["dense"])
+        show_map(b, r["dense"], "defocus map (red: sharp, blue: blurred, grey: excluded)", vmax=vmax)
+        for x, y, kind, _ in r.get("boxes", []):
+            b.contour(box_region(r["dense"].shape, x, y), levels=[0.5], colors=self.COLOURS[kind], linewidths=0.8)
+        colorbar(fig, b, vmax, self.label())

@@ -21,24 +21,35 @@ def _free_port():
 
 
 @pytest.fixture(scope="session")
-def lab_url(tmp_path_factory):
+def lab_dir(tmp_path_factory):
+    """The folder the lab serves: copies of the repository's notebooks (a failing strip-on-save
+    must not dirty the checkout; the test compares the saved copies with the originals)."""
+    nb_dir = tmp_path_factory.mktemp("notebooks")
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        shutil.copy(nb, nb_dir / nb.name)
+    return nb_dir
+
+
+@pytest.fixture(scope="session")
+def lab_url(tmp_path_factory, lab_dir):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     port = _free_port()
-    # the lab works on a copy: JupyterLab saves the notebooks it runs, and the repository's
-    # notebooks stay without outputs
-    nb_dir = tmp_path_factory.mktemp("notebooks")
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        shutil.copy(nb, nb_dir / nb.name)
+    nb_dir = lab_dir
+    # every cell rendered (JupyterLab 4 otherwise leaves cells out of view out of the page)
+    settings = tmp_path_factory.mktemp("lab-settings")
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "jupyterlab.log", "w")
     proc = subprocess.Popen(
-        [jupyter, "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        [jupyter, "lab", f"--config={ROOT / 'jupyter_server_config.py'}", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
          "--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
          "--ServerApp.disable_check_xsrf=True", f"--notebook-dir={nb_dir}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"})
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings)})
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):

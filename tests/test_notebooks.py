@@ -1,0 +1,164 @@
+"""What the notebooks show and how they are kept.
+
+- Every figure a cell shows was made by that cell: each notebook runs under nbclient with a
+  probe that stamps every matplotlib Figure with the execution count of the cell that made it
+  and every PNG of a figure with that stamp; a figure that reappears under a later cell (an
+  explorer's figure left in pyplot, flushed by the inline backend at the end of the next cell
+  that touches ``plt``) fails. A small notebook that does exactly that shows the check fails.
+- No notebook in ``notebooks/`` carries outputs in git.
+- ``make lab``'s server configuration saves the lab's notebooks without outputs.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+PROBE = '''
+import matplotlib.figure as _mf
+from IPython import get_ipython as _gi
+_ip = _gi()
+_cell = [0]  # code cells started since this one: 1 for the next cell
+def _count(*_):
+    _cell[0] += 1
+_ip.events.register("pre_run_cell", _count)
+_init = _mf.Figure.__init__
+def _stamped_init(self, *a, **k):
+    _init(self, *a, **k)
+    self._made_in_cell = _cell[0]
+_mf.Figure.__init__ = _stamped_init
+_png = _ip.display_formatter.formatters["image/png"]
+_plain = _png.lookup_by_type(_mf.Figure)
+def _stamped_png(fig, **kw):
+    return _plain(fig, **kw), {"made_in_cell": getattr(fig, "_made_in_cell", None)}
+_png.for_type(_mf.Figure, _stamped_png)
+'''
+
+
+def _run_with_probe(nb, cwd):
+    """Execute ``nb`` with the probe inserted after its ``%matplotlib inline`` cell; returns it."""
+    from nbclient import NotebookClient
+    at = next(k for k, c in enumerate(nb.cells) if c.cell_type == "code" and "%matplotlib inline" in c.source)
+    probe = nbformat.v4.new_code_cell(PROBE)
+    probe.metadata["probe"] = True
+    nb.cells.insert(at + 1, probe)
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def figures_shown(nb):
+    """[(k, the stamp of a figure PNG shown under it)] for the k-th code cell after the probe
+    (k = 1, 2, ...: the probe's count of the cells started after it)."""
+    shown, k = [], None
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        if c.metadata.get("probe"):
+            k = 0
+            continue
+        if k is None:
+            continue
+        k += 1
+        for out in c.get("outputs", []):
+            if "image/png" in out.get("data", {}):
+                shown.append((k, out.get("metadata", {}).get("image/png", {}).get("made_in_cell")))
+    return shown
+
+
+def misplaced_figures(nb):
+    """The figures shown under a cell other than the one that made them."""
+    return [(k, made) for k, made in figures_shown(nb) if made != k]
+
+
+def test_the_check_catches_a_figure_shown_again_under_a_later_cell(tmp_path):
+    # the explorers' old habit: a figure made through pyplot with interactive mode off, shown in
+    # its cell, and left open; the next cell that touches plt shows it again
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import display"),
+                nbformat.v4.new_code_cell("with plt.ioff():\n    f = plt.figure()\n    f.add_subplot().plot([0, 1])\ndisplay(f)"),
+                nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([1, 0])")]
+    nb = _run_with_probe(nb, tmp_path)
+    # the second cell shows its figure (1 after the probe), the third its own and the second's again
+    assert sorted(figures_shown(nb)) == [(1, 1), (2, 1), (2, 2)]
+    assert misplaced_figures(nb) == [(2, 1)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_is_shown_by_the_cell_that_made_it(path, tmp_path):
+    nb = _run_with_probe(nbformat.read(path, as_version=4), path.parent)
+    assert misplaced_figures(nb) == []
+    shutil.rmtree(path.parent / "exports", ignore_errors=True)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    from defocus_lab.labserver import strip_notebook
+    raw = json.loads(path.read_text())
+    for c in raw["cells"]:
+        if c["cell_type"] == "code":
+            assert c["outputs"] == [] and c["execution_count"] is None, f"{path.name}: a cell carries outputs"
+    assert "widgets" not in raw["metadata"]
+    assert strip_notebook(json.loads(path.read_text())) == raw  # already as the lab server saves it
+
+
+def test_lab_notebook_names():
+    from defocus_lab.labserver import is_lab_notebook
+    assert all(is_lab_notebook(p.name) for p in NOTEBOOKS)
+    for name in ("01_zhuo_sim_2011-Copy1.ipynb", "my_run.ipynb", "sub/01_zhuo_sim_2011.ipynb", "01_x.txt"):
+        assert not is_lab_notebook(name)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_lab_server_saves_lab_notebooks_without_outputs(tmp_path):
+    """The server as ``make lab`` starts it (``--config=jupyter_server_config.py``): a run notebook
+    saved through its REST API is written back byte for byte as committed; a copy under another
+    name keeps its outputs."""
+    src = NOTEBOOKS[0]
+    shutil.copy(src, tmp_path / src.name)
+    port = _free_port()
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen([jupyter, "server", f"--config={ROOT / 'jupyter_server_config.py'}", "--no-browser",
+                             "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--IdentityProvider.token=",
+                             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={tmp_path}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):  # bounded by attempts, not by the clock's reading
+            try:
+                urllib.request.urlopen(url + "/api", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, "jupyter server exited"
+                time.sleep(0.5)
+        nb = json.loads(src.read_text())
+        code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+        code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "a run's output"}]
+        code["execution_count"] = 7
+        nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+        nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.2"}
+        for name in (src.name, "my_run.ipynb"):
+            req = urllib.request.Request(f"{url}/api/contents/{name}", method="PUT",
+                                         data=json.dumps({"type": "notebook", "format": "json", "content": nb}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=30).read()
+        assert (tmp_path / src.name).read_bytes() == src.read_bytes()
+        assert "a run's output" in (tmp_path / "my_run.ipynb").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

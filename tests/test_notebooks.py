@@ -52,7 +52,20 @@ def _run_with_probe(nb, cwd):
     probe = nbformat.v4.new_code_cell(PROBE)
     probe.metadata["probe"] = True
     nb.cells.insert(at + 1, probe)
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    from nbclient.output_widget import OutputWidget
+
+    class OutputWidgetNoEcho(OutputWidget):
+        """nbclient's Output-widget mimic, without sending the captured outputs back to the kernel:
+        that message, sent on the shell channel while nbclient waits there for the cell's reply,
+        can stall the cell until the timeout (jupyter/nbclient#312). The outputs are still routed
+        to the widget, not to the cell, as a frontend does."""
+
+        def sync_state(self):
+            pass
+
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
+    client.execute()
     return nb
 
 

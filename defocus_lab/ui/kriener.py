@@ -142,6 +142,9 @@ class ConvergenceExplorer(ImageExplorer):
             "pymatting": W.Checkbox(value=ex.have_pymatting(), description="pymatting curve",
                                     disabled=not ex.have_pymatting())}
 
+    def applicable(self, values):
+        return {"pymatting": ex.have_pymatting()}
+
     def compute(self, setting, iterations, downsample, preconditioner, pymatting):
         s = SETTINGS[setting]
         if setting not in self._refs:

@@ -18,6 +18,7 @@ import re
 
 LAB_NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 VOLATILE_CELL_METADATA = ("execution", "scrolled", "collapsed", "trusted")
+PYTHON3_DISPLAY_NAME = "Python 3 (ipykernel)"
 
 
 def is_lab_notebook(path: str) -> bool:
@@ -28,7 +29,8 @@ def is_lab_notebook(path: str) -> bool:
 def strip_notebook(nb: dict) -> dict:
     """``nb`` (nbformat 4, as a dict) as the repository keeps it, changed in place and returned:
     code cells without outputs and execution counts, no run-time cell metadata, the notebook's
-    metadata reduced to ``kernelspec`` and ``language_info.name``."""
+    metadata reduced to ``kernelspec`` (the ``python3`` kernel under one display name) and
+    ``language_info.name``."""
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
@@ -39,7 +41,9 @@ def strip_notebook(nb: dict) -> dict:
     meta = nb.get("metadata", {})
     kept = {}
     if "kernelspec" in meta:
-        kept["kernelspec"] = meta["kernelspec"]
+        kept["kernelspec"] = dict(meta["kernelspec"])
+        if kept["kernelspec"].get("name") == "python3":  # its display name varies with the installation
+            kept["kernelspec"].update(display_name=PYTHON3_DISPLAY_NAME, language="python")
     if "language_info" in meta:
         kept["language_info"] = {"name": meta["language_info"].get("name", "python")}
     nb["metadata"] = kept

@@ -291,6 +291,7 @@ class ImageExplorer(Explorer):
         super().__init__(self.make_controls() if controls is None else controls, **kwargs)
         if self.picker is not None:
             self.picker.on_change(self.set_image)
+            self.widget.add_class("dl-follows-picker")
 
     def _take(self, image) -> None:
         """Hold ``image`` as the photo and make its working copy and the note that says so."""
@@ -437,11 +438,13 @@ class BoxDrawer:
     boxes the explorer holds. ``widget`` is the canvas to place in a layout.
     """
 
-    def __init__(self, image, on_box, *, title: str = "", width_px: int = 340):
+    def __init__(self, image, on_box, *, title: str = "", side_px: int = 340):
+        """``side_px``: the larger side of the drawn image on the page."""
         from ipympl.backend_nbagg import Canvas, FigureManager
         from matplotlib.widgets import RectangleSelector
         self.shape = image.shape[:2]
         h, w = self.shape
+        width_px = side_px if w >= h else side_px * w / h
         dpi = 100
         self.figure = Figure(figsize=(width_px / dpi, width_px / dpi * h / w + 0.25), dpi=dpi, layout="constrained")
         self.canvas = Canvas(self.figure)
@@ -560,8 +563,14 @@ class PhotoPicker:
         image = as_image(image, name="image", copy=False)
         self.name, self.image, self._copies = name, image, {}
         self._say()
+        failed = []
         for fn in self._listeners:
-            fn(image)
+            try:  # one explorer's failure must not keep the others on the old photo
+                fn(image)
+            except Exception as exc:  # noqa: BLE001 - said under the picker, with its type
+                failed.append(f"{getattr(fn, '__self__', fn).__class__.__name__}: {type(exc).__name__}: {exc}")
+        if failed:
+            self.info.value += "<br><b style='color:#b00'>Could not follow: " + "; ".join(failed) + "</b>"
 
     def _say(self, error: str = "") -> None:
         h, w = self.image.shape[:2]

@@ -38,6 +38,7 @@ def fig4(size: int = 192, seed: int = 3):
 
 class CompositeExplorer(Explorer):
     """One Fig. 4 composite with its blur map and depth edges (the outline of the foreground)."""
+    title = "karaali2022-composite"
     figsize = (10, 3.4)
 
     def __init__(self, size: int = 192):
@@ -287,6 +288,7 @@ class EdgeExplorer(ImageExplorer):
 class PatchExplorer(Explorer):
     """A slider over the edge pixels: the three patches B-NET sees, its 23 class probabilities
     (ground truth marked when given), and E-NET's depth-edge probability."""
+    title = "karaali2022-patch"
     figsize = (11, 3.0)
 
     def __init__(self, image, classification: EdgeClassification, gt=None):

@@ -70,6 +70,7 @@ class AccelerationExplorer(ImageExplorer):
     """Fig. 5: direct (full resolution) against accelerated (solved at 1/downsample, guided
     upsampling) blur maps after the same number of CG iterations, their difference, and the
     magnified images."""
+    title = "kriener2013-acceleration"
     figsize = (11, 6.4)
     side = 320
 
@@ -122,6 +123,7 @@ class ConvergenceExplorer(ImageExplorer):
     """Fig. 6: MSE (log) against CPU time for the direct and the accelerated method, every
     iteration count of one run, against a converged reference; pymatting's V-cycle CG too
     when it is installed."""
+    title = "kriener2013-convergence"
     figsize = (7, 3.8)
     side = 400
 
@@ -214,6 +216,7 @@ def lens_blur_figure(image, *, side: int = 320, factor: float = 3.0):
 
 class SmoothSurfaceExplorer(Explorer):
     """Fig. 7: a sharp but smoothly shaded cylinder is taken for blur; a flat one is not."""
+    title = "kriener2013-smooth-surface"
     figsize = (11, 3.2)
 
     def __init__(self, size=192):
@@ -289,7 +292,7 @@ class ScribbleExplorer(ImageExplorer):
             "x": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box x", style=_LABEL),
             "y": W.FloatRangeSlider(value=(0.0, 0.25), min=0, max=1, step=0.01, description="box y", style=_LABEL),
             "kind": W.ToggleButtons(options=self.KINDS, description="mark as", style=_LABEL),
-            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px of the copy) for 'blurred'")}
+            "value": slider(3.0, 0.0, 8.0, 0.25, "blur (px of the copy) for 'blurred'", width="460px")}
 
     def applicable(self, values):
         return {"value": values.get("kind") == "blurred"}

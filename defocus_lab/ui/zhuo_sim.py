@@ -17,6 +17,7 @@ _LABEL = {"description_width": "initial"}  # labels in full, not cut
 
 class CocExplorer(Explorer):
     """Fig. 2(b): CoC diameter against distance (Eq. 2)."""
+    title = "zhuo2011-coc"
     figsize = (6, 3.2)
 
     def __init__(self):
@@ -42,6 +43,7 @@ class CocExplorer(Explorer):
 
 class EdgeProfileExplorer(Explorer):
     """Fig. 3 in 1-D: the ratio of gradients peaks at the edge and gives sigma (Eqs. 4-7)."""
+    title = "zhuo2011-edge-profile"
     figsize = (11, 3.0)
 
     def __init__(self):
@@ -70,6 +72,7 @@ class EdgeProfileExplorer(Explorer):
 
 class BarErrorExplorer(Explorer):
     """Fig. 5(d)-(f): error against blur on synthetic bar images."""
+    title = "zhuo2011-bars"
     figsize = (11, 3.2)
 
     def __init__(self):
@@ -292,6 +295,9 @@ class MarkupExplorer(ImageExplorer):
         self.controls["x"].value = x
         self._quiet = False
         self.controls["y"].value = y  # one update, after both
+
+    def probe_control(self):
+        return self.controls["x"]
 
     def region(self, x, y):
         return box_region(self.image.shape[:2], x, y)

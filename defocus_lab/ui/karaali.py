@@ -217,8 +217,9 @@ class EdgeExplorer(ImageExplorer):
     (:class:`defocus_lab.models.karaali.DenseHeads`); a change of the edges or of the scales then
     costs Canny, the networks' heads at the new edge pixels and the propagation."""
     figsize = (11, 3.6)
-    note = ("The networks' branches ran once, when the explorer was made; a change of the edges or the scales "
-            "reruns only the heads (~0.3-0.6 s at 360x360 on 2 cores, measured in the browser).")
+    note = ("The networks' branches ran once, when the explorer was made (~2 s at 360x360); a change of the edges "
+            "or the scales reruns the heads at the edge pixels and the propagation: 1.5-1.8 s at 360x360 on 2 "
+            "cores, psi alone less (benchmarks/bench_explorers.py).")
     side = None  # the image as given: the ground truth is of its size
     title = "karaali2022-edges"
 
@@ -244,7 +245,7 @@ class EdgeExplorer(ImageExplorer):
     def prepare(self):
         self.guide = simplified_guide(self.image)
         self.heads = K.DenseHeads(self.image, self.nets)
-        self._edges_key = self._edges = None
+        self._edges_key = self._edges = self._logits_key = self._logits = None
 
     def map_unit(self):
         return "disk radius (px)"
@@ -261,7 +262,9 @@ class EdgeExplorer(ImageExplorer):
             self._edges, self._edges_key = (e, ys, xs), ekey
         zero = tuple(n for n, on in (("41", use41), ("27", use27), ("15", use15)) if not on)
         e, ys, xs = self._edges
-        blogits, elogits = self.heads.logits(ys, xs, [zero, ()])
+        if (ekey, zero) != self._logits_key:  # psi alone reuses the networks' answers
+            self._logits, self._logits_key = self.heads.logits(ys, xs, [zero, ()]), (ekey, zero)
+        blogits, elogits = self._logits
         ec = EdgeClassification(ys, xs, blogits, elogits, self.image.shape[:2], e)
         sb = ec.sparse()
         if not sb.mask.any():

@@ -71,6 +71,8 @@ class AccelerationExplorer(ImageExplorer):
     upsampling) blur maps after the same number of CG iterations, their difference, and the
     magnified images."""
     title = "kriener2013-acceleration"
+    note = ("Every change but the magnification re-solves both maps: 2-3 s on 2 cores for the 320 px copy; "
+            "magnification alone ~1.3 s (benchmarks/bench_explorers.py).")
     figsize = (11, 6.4)
     side = 320
 
@@ -124,6 +126,8 @@ class ConvergenceExplorer(ImageExplorer):
     iteration count of one run, against a converged reference; pymatting's V-cycle CG too
     when it is installed."""
     title = "kriener2013-convergence"
+    note = ("Each change reruns every method for all its iterations, timing each: 6-14 s on 2 cores "
+            "(benchmarks/bench_explorers.py).")
     figsize = (7, 3.8)
     side = 400
 

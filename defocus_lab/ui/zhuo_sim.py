@@ -173,6 +173,8 @@ class BilateralExplorer(ImageExplorer):
 
 class DefocusMapExplorer(ImageExplorer):
     """Fig. 6: the whole method on a photo: sparse estimate, propagation (Eqs. 10-12)."""
+    note = ("A change re-estimates and re-solves from the last map: ~1-1.5 s on 2 cores; epsilon and the window "
+            "radius rebuild the Laplacian: 2-4 s (benchmarks/bench_explorers.py).")
     figsize = (11, 3.4)
     title = "zhuo2011-map"
 

@@ -146,6 +146,9 @@ def test_save_writes_the_map_and_the_figure(photo, tmp_path):
     assert any(n.endswith(".npy") for n in names) and any(n.endswith("-figure.png") for n in names)
     saved = np.load(next(p for p in paths if p.suffix == ".npy"))
     np.testing.assert_array_equal(saved, e.result["dense"])
+    import json
+    about = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
+    assert about["unit"] == e.label() and about["settings"]["lam"] == pytest.approx(0.005)
 
 
 def test_controls_that_do_not_apply_are_disabled(photo):

@@ -212,9 +212,11 @@ class Explorer:
         self.update()
 
     def save(self, folder="exports") -> list:
-        """Write the current map (``.npy``, in the unit of :meth:`map_unit`, and a PNG in the
-        explorer's colour range) and the current figure (PNG) to ``folder`` (created; relative to
-        the notebook's folder in the lab, ignored by git); returns the paths written."""
+        """Write the current map (``.npy``, and a PNG in the explorer's colour range), the current
+        figure (PNG) and a ``.json`` beside them with the map's unit (:meth:`map_unit`), its shape
+        and the explorer's settings, to ``folder`` (created; relative to the notebook's folder in
+        the lab, ignored by git); returns the paths written."""
+        import json
         from pathlib import Path
         if self.result is None or self.figure is None:
             raise ValueError("nothing to save yet: the explorer has not computed a result")
@@ -229,7 +231,11 @@ class Explorer:
             finite = np.nan_to_num(np.asarray(arr, float), nan=0.0)
             top = self._ranges.get("map") or float(np.percentile(finite, 99.5)) or 1.0
             matplotlib.pyplot.imsave(folder / f"{stem}-map.png", finite, vmin=0, vmax=top, cmap="viridis")
-            written += [folder / f"{stem}.npy", folder / f"{stem}-map.png"]
+            about = {"explorer": type(self).__name__, "unit": unit, "shape": list(np.shape(arr)),
+                     "png_colour_range": [0.0, float(top)],
+                     "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.values().items()}}
+            (folder / f"{stem}.json").write_text(json.dumps(about, indent=1, default=str))
+            written += [folder / f"{stem}.npy", folder / f"{stem}-map.png", folder / f"{stem}.json"]
         self.figure.savefig(folder / f"{stem}-figure.png", dpi=120)
         written.append(folder / f"{stem}-figure.png")
         return written

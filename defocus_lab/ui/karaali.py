@@ -218,8 +218,8 @@ class EdgeExplorer(ImageExplorer):
     costs Canny, the networks' heads at the new edge pixels and the propagation."""
     figsize = (11, 3.6)
     note = ("The networks' branches ran once, when the explorer was made (~2 s at 360x360); a change of the edges "
-            "or the scales reruns the heads at the edge pixels and the propagation: 1.5-1.8 s at 360x360 on 2 "
-            "cores, psi alone less (benchmarks/bench_explorers.py).")
+            "or the scales reruns the heads at the edge pixels and the propagation: 1.4-1.8 s at 360x360 on 2 "
+            "cores (benchmarks/bench_explorers.py), 1.5-2.7 s from key press to figure in the browser; psi alone less.")
     side = None  # the image as given: the ground truth is of its size
     title = "karaali2022-edges"
 

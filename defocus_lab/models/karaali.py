@@ -325,13 +325,11 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
     out = [np.zeros((len(ys), n.n_classes), np.float32) for n in nets]
     if len(ys) == 0:
         return out
-    padded = np.pad(np.asarray(image, dtype=np.float32), ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
-    timg = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None]
+    timg = _padded_tensor(image)
     share = len(nets) == 2 and _shared_f1(nets)
     tiles = _tiles_of(ys, xs, W, tile)
     for t, (y0, x0, sel) in enumerate(tiles):
-        h, w = min(tile, H - y0), min(tile, W - x0)
-        x = timg[:, :, y0:y0 + h + 2 * PAD, x0:x0 + w + 2 * PAD].contiguous(memory_format=torch.channels_last)
+        x = _tile_input(timg, y0, x0, tile, (H, W))
         ly, lx = torch.from_numpy(ys[sel] - y0), torch.from_numpy(xs[sel] - x0)
         cache = {}
         for k, net in enumerate(nets):
@@ -340,6 +338,19 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
         if progress is not None:
             progress(t + 1, len(tiles))
     return out
+
+
+def _padded_tensor(image) -> torch.Tensor:
+    """(1, 3, H + 40, W + 40) float32: the image padded by reflection as the authors pad it."""
+    padded = np.pad(np.asarray(image, dtype=np.float32), ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
+    return torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None]
+
+
+def _tile_input(timg, y0, x0, tile, shape):
+    """The padded input of the tile of output pixels starting at (y0, x0), channels-last."""
+    H, W = shape
+    h, w = min(tile, H - y0), min(tile, W - x0)
+    return timg[:, :, y0:y0 + h + 2 * PAD, x0:x0 + w + 2 * PAD].contiguous(memory_format=torch.channels_last)
 
 
 def _tiles_of(ys, xs, W, tile):
@@ -393,15 +404,12 @@ class DenseHeads:
         check_memory(n_maps * 64 * (H + 12) * (W + 12) * 4 * 1.3, f"the dense heads of a {W}x{H} image",
                      "use a smaller copy of the image, or edge_logits (which keeps nothing)")
         share = len(self.nets) == 2 and _shared_f1(self.nets)
-        padded = np.pad(np.asarray(image, dtype=np.float32), ((PAD, PAD), (PAD, PAD), (0, 0)), mode="symmetric")
-        timg = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None]
+        timg = _padded_tensor(image)
         self.maps = {}  # (tile y0, x0) -> per network {branch: (map, step)}
         with torch.no_grad():
             for y0 in range(0, H, tile):
                 for x0 in range(0, W, tile):
-                    h, w = min(tile, H - y0), min(tile, W - x0)
-                    x = timg[:, :, y0:y0 + h + 2 * PAD, x0:x0 + w + 2 * PAD].contiguous(
-                        memory_format=torch.channels_last)
+                    x = _tile_input(timg, y0, x0, tile, (H, W))
                     cache, per_net = {}, []
                     for net in self.nets:
                         wgt = net.head[0].weight

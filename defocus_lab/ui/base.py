@@ -197,7 +197,7 @@ class Explorer:
 
     def show(self, draw, result) -> None:
         """Draw ``result`` with ``draw(fig, result)`` into this explorer's Output."""
-        self.figure = replace_figure(self.output, self.figure, self.figsize, lambda fig: draw(fig, result))
+        self.figure = replace_figure(self.output, self.figsize, lambda fig: draw(fig, result))
 
     def reset(self) -> None:
         """The controls back to their first values, the colour ranges chosen again, recompute."""
@@ -326,7 +326,7 @@ class ImageExplorer(Explorer):
         if err is not None:
             return
         self._ranges.clear()
-        self.tools["full"].layout.display = None if self.factor < 1 else "none"
+        self._show_full_button(self.tools["full"])
         self.widget.children = (*self.widget.children[:-1], self.body())
         self.update()
 
@@ -341,8 +341,11 @@ class ImageExplorer(Explorer):
         b = W.Button(description="full resolution", icon="expand",
                      tooltip="the same settings on the photo itself (slower)")
         b.on_click(lambda _: self.show_full_resolution())
-        b.layout.display = None if self.factor < 1 else "none"
+        self._show_full_button(b)
         return {"full": b}
+
+    def _show_full_button(self, button) -> None:
+        button.layout.display = None if self.factor < 1 else "none"
 
     def label(self, unit: str = "sigma") -> str:
         """The colorbar label of this explorer's maps (:func:`copy_label`)."""
@@ -354,25 +357,21 @@ class ImageExplorer(Explorer):
     def full_resolution(self) -> dict:
         """The current settings on the full-size photo: ``compute`` of a twin of this explorer
         whose image is the photo (its caches made again by ``prepare``); returns its result."""
-        twin = self._twin()
-        return twin.compute(**self.values())
+        return self._full_run()[1]
 
-    def _twin(self):
+    def _full_run(self):
+        """(twin, its result): a shallow copy of this explorer on the photo, prepared again."""
         import copy
         twin = copy.copy(self)
         twin.image, twin.factor, twin._ranges, twin.from_copy = self.full, 1.0, {}, 1.0 / self.factor
         twin.prepare()
-        return twin
+        return twin, twin.compute(**self.values())
 
     def show_full_resolution(self) -> None:
         """:meth:`full_resolution`, drawn in place of the working copy's figure (in full-resolution
         pixels, labelled so); the next change of a control goes back to the copy."""
         H, W_ = self.full.shape[:2]
-
-        def work():
-            twin = self._twin()
-            return twin, twin.compute(**self.values())
-        out, err = self.run(work, what=f"computing at full resolution ({W_}x{H})")
+        out, err = self.run(self._full_run, what=f"computing at full resolution ({W_}x{H})")
         if err is not None:
             return
         twin, self.full_result = out
@@ -381,8 +380,8 @@ class ImageExplorer(Explorer):
         self.show(twin.draw, self.full_result)
 
 
-def replace_figure(output, old, figsize, draw):
-    """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of ``old``;
+def replace_figure(output, figsize, draw):
+    """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of the one there;
     returns the new figure.
 
     The figure is a plain :class:`matplotlib.figure.Figure`, unknown to pyplot: the inline

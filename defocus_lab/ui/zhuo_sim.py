@@ -94,7 +94,7 @@ class BarErrorExplorer(Explorer):
         axes = fig.subplots(1, 3, sharey=True)
         for ax, key, title, lab in zip(axes, ("noise", "spacing", "shift"),
                                        ("(d) noise", "(e) edge distance", "(f) edge shifted"),
-                                       ("var {}", "{} px", "{} px")):
+                                       ("var {:g}", "{} px", "{} px")):
             for k, e in r[key].items():
                 ax.plot(e["sigma"], e["error"], marker=".", label=lab.format(k))
             ax.set_title(title, fontsize=9)

@@ -43,9 +43,9 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def record(script: str):
+def record(script: str, name: str | None = None):
     """Print as usual and, at the end (also after Ctrl-C), write the printed text to
-    ``results/<script name>.md``."""
+    ``results/<name>.md`` (default: the script's name)."""
     if "--worker" in sys.argv:
         yield
         return
@@ -59,7 +59,7 @@ def record(script: str):
         completed = True
     finally:
         sys.stdout = old
-        name = os.path.splitext(os.path.basename(script))[0]
+        name = name or os.path.splitext(os.path.basename(script))[0]
         os.makedirs(RESULTS, exist_ok=True)
         path = os.path.join(RESULTS, f"{name}.md")
         rel = os.path.relpath(os.path.abspath(script), os.path.dirname(RESULTS) + "/..")

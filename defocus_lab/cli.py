@@ -90,9 +90,9 @@ def _estimate(args) -> int:
     prop_opts = _options(args.propagator_option, "-P/--propagator-option")
     image = _load(args.image)
     edges = _load(args.edges) if args.edges else None
-    dense, sparse = estimate_defocus(image, method=args.method, propagation=args.propagation, edges=edges,
-                                     units=args.units, estimator_options=est_opts,
-                                     propagator_options=prop_opts)
+    dense, sparse, info = estimate_defocus(image, method=args.method, propagation=args.propagation, edges=edges,
+                                           units=args.units, estimator_options=est_opts,
+                                           propagator_options=prop_opts, return_info=True)
     np.save(outputs["out"], dense.astype(np.float32))
     if args.sparse_out:
         # (H, W) arrays: values (kept for propagation, 0 elsewhere), raw_values (the estimator's
@@ -107,8 +107,13 @@ def _estimate(args) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         plt.imsave(outputs["png"], dense, cmap="viridis")
+    sec = info["seconds"]
+    at = info.get("downsample", 1)
+    solved = ("" if "downsample" not in info else
+              ", propagated at full resolution" if at == 1 else f", propagated at 1/{at} resolution (photo size)")
     print(f"wrote {outputs['out']}: {dense.shape[0]}x{dense.shape[1]} map, {args.units} in px, "
-          f"range {dense.min():.3f}..{dense.max():.3f}, {int(sparse.mask.sum())} sparse estimates")
+          f"range {dense.min():.3f}..{dense.max():.3f}, {int(sparse.mask.sum())} sparse estimates{solved}; "
+          f"{sec['estimate']:.1f} s estimating, {sec['propagate']:.1f} s propagating")
     if "sparse_out" in outputs:
         print(f"wrote {outputs['sparse_out']}: the sparse estimate")
     if "png" in outputs:

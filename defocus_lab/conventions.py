@@ -10,14 +10,28 @@ pulling torch or the data registry in.
   RTF dataset, 23 pairs). The file is still read by :func:`defocus_lab.data.rtf_table`, and a test
   checks that it equals these constants whenever ``DEFOCUS_LAB_DATA`` holds it; the constants
   make unit conversion work offline.
+- Photo size: the pixel counts above which the presets stop solving the matting propagation at
+  the paper's resolution (:data:`PHOTO_ABOVE_PIXELS`, :data:`PHOTO_WORKING_PIXELS`).
 - Unit names: blur is "sigma" (Gaussian standard deviation, px) inside the package, "disk" (disk
   radius, px) where a method's own unit is the disk (Karaali's networks, the RTF protocol).
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 UNITS = ("sigma", "disk")
+
+# Photo size (README, "The package"). The papers worked on images of a fraction of a megapixel;
+# the lab's default pipelines keep the paper's resolution up to PHOTO_ABOVE_PIXELS (0.52 MP: every
+# RTF, CUHK and DUT image and the papers' photos are processed as in the papers) and, above, do
+# their costly stage on a power-of-two fraction of the photo of at most PHOTO_WORKING_PIXELS
+# (0.26 MP): Zhuo & Sim's and Kriener's matting solve (the matting propagator's ``max_pixels``
+# and ``photo_above``), Karaali's networks (the estimator's). A 12 MP photo: 1/8; 24 MP: 1/16.
+PHOTO_ABOVE_PIXELS = 1 << 19
+PHOTO_WORKING_PIXELS = 1 << 18
+PHOTO_SIZE = MappingProxyType({"max_pixels": PHOTO_WORKING_PIXELS, "photo_above": PHOTO_ABOVE_PIXELS})  # as options
 
 # Karaali, Harte & Jung 2022 (Sec. III-A): patches of 41x41 around each edge pixel; B-NET's
 # class k is a disk of radius 0.5 + 0.25 k px, k = 0..22.

@@ -8,6 +8,7 @@ followed by the key in code font.
 """
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Callable
 
@@ -44,6 +45,19 @@ def _resolve(name, table, what):
     return name
 
 
+PROGRESS_PIXELS = 2_000_000  # estimate_defocus shows its stages above this size (progress=None)
+
+
+def _resolution_note(prop, image, options) -> str:
+    """" at 1/8 resolution" when the propagator will solve below full resolution (its
+    ``resolution(shape, **options)``), else ""."""
+    resolution = getattr(prop, "resolution", None)
+    if resolution is None:
+        return ""
+    d = resolution(image.shape[:2], **options)
+    return f" at 1/{d} resolution" if d > 1 else " at full resolution"
+
+
 def explain_empty(image, sparse: SparseBlur) -> str:
     """Why ``sparse`` holds no value, in words a user can act on."""
     if sparse.edges is not None and not sparse.edges.any():
@@ -62,7 +76,7 @@ def explain_empty(image, sparse: SparseBlur) -> str:
 def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None = None, edges=None,
                      exclude=None, estimator_options: dict | None = None,
                      propagator_options: dict | None = None,
-                     units: str | None = None) -> tuple[np.ndarray, SparseBlur]:
+                     units: str | None = None, return_info: bool = False, progress: bool | None = None):
     """Estimate a dense defocus map: a method's sparse estimate, then a propagator.
 
     Parameters
@@ -88,6 +102,16 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         None returns the estimator's own unit (``sparse.units``: Gaussian sigma for Zhuo & Sim
         and Kriener, disk radius for Karaali 2022); "sigma" or "disk" converts the dense map and
         the sparse values through the RTF table (:func:`defocus_lab.conventions.convert_units`).
+    progress : bool or None
+        A tqdm bar (the notebook's bar in Jupyter) over the two stages, naming the one under way
+        and the resolution of the propagation; None: shown above :data:`PROGRESS_PIXELS`
+        pixels (where the whole call takes more than about 2 s on 2 cores).
+    return_info : bool
+        Also return a dict of what ran: ``method``, ``propagation``, the propagator's
+        ``options`` (the preset merged with yours), ``seconds`` per stage (``estimate``,
+        ``propagate``), ``edges`` (sparse pixels) and, from the matting propagator, ``solve``
+        (its :class:`~defocus_lab.propagate.cg.SolveInfo`) and ``downsample`` (1: solved at full
+        resolution; more at photo size, see the presets' ``max_pixels``).
 
     Returns
     -------
@@ -95,6 +119,8 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         The defocus map, >= 0, in ``units``.
     sparse : SparseBlur
         The estimator's output (after ``exclude``, in ``units``).
+    info : dict
+        Only with ``return_info``.
 
     Raises
     ------
@@ -139,16 +165,39 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
     preflight = getattr(prop, "preflight", None)
     if preflight is not None:  # refuse what cannot fit before minutes of estimation
         preflight(img.shape[:2], **options)
-    sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
-    if exclude is not None:
-        sparse = sparse.excluding(exclude)
-    if not sparse.mask.any():
-        raise ValueError(f"no sparse blur estimate to propagate: {explain_empty(img, sparse)}")
-    dense = prop(img, sparse, **options)
+    bar = None
+    if progress or (progress is None and img.shape[0] * img.shape[1] > PROGRESS_PIXELS):
+        from tqdm.auto import tqdm
+        bar = tqdm(total=2, desc=f"{method}: estimating", unit="stage")
+    try:
+        t0 = time.perf_counter()
+        sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
+        if exclude is not None:
+            sparse = sparse.excluding(exclude)
+        if not sparse.mask.any():
+            raise ValueError(f"no sparse blur estimate to propagate: {explain_empty(img, sparse)}")
+        t1 = time.perf_counter()
+        if bar is not None:
+            bar.set_description(f"{method}: {propagation} propagation{_resolution_note(prop, img, options)}")
+            bar.update(1)
+        info = {"method": method, "propagation": propagation, "options": dict(options),
+                "edges": int(sparse.mask.sum())}
+        if getattr(prop, "returns_info", False):
+            dense, solve = prop(img, sparse, **options, return_info=True)
+            info.update(solve=solve, downsample=getattr(solve, "downsample", 1))
+        else:
+            dense = prop(img, sparse, **options)
+        info["seconds"] = {"estimate": t1 - t0, "propagate": time.perf_counter() - t1}
+        if bar is not None:
+            bar.set_description(f"{method}: done")
+            bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     if units is not None and units != sparse.units:
         dense = convert_units(dense, sparse.units, units)
         raw = None if sparse.raw_values is None else convert_units(
             sparse.raw_values, sparse.units, units, sparse.edges if sparse.edges is not None else sparse.raw_values > 0)
         sparse = sparse.replace(values=convert_units(sparse.values, sparse.units, units, sparse.mask),
                                 raw_values=raw, units=units)
-    return dense, sparse
+    return (dense, sparse, info) if return_info else (dense, sparse)

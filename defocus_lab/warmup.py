@@ -14,11 +14,13 @@ def warmup(verbose: bool = True) -> float:
     """Run each compiled path once on a tiny image; returns the seconds it took."""
     from .data import load_image
     from .pipeline import estimate_defocus
+    from .kernels.bilateral import sparse_bilateral
     from .propagate import domain_transform, matting
 
     t = time.perf_counter()
     img = load_image("coffee")[100:196, 200:328]
     dense, sparse = estimate_defocus(img)  # Zhuo & Sim: ratio, bilateral, Laplacian, multigrid
+    sparse_bilateral(sparse.values, sparse.mask, img, sigma_s=12.0, sigma_r=0.1, method="grid")  # photo size
     matting(img, sparse, downsample=2)  # decimation, guided upsampling
     estimate_defocus(img, method="kriener2013")  # Scharr, guided smoothing, matrix-free CG
     matting(img.mean(axis=2), sparse, preconditioner="multigrid")

@@ -86,6 +86,51 @@ def sparse_bilateral(values, mask, guide, sigma_s, sigma_r, truncate=3.0):
     return out
 
 
+def bilateral_grid(values, mask, guide, sigma_s, sigma_r, step=0.5):
+    """The bilateral grid of kernels/bilateral.py with dense NumPy: multilinear splat by
+    np.add.at over the 2^D corners, the Gaussian (4 sigmas, weights normalised as scipy does)
+    as a matrix along each axis, multilinear slice."""
+    import itertools
+    g = np.asarray(guide, dtype=np.float64)
+    g = g[..., None] if g.ndim == 2 else g
+    ys, xs = np.nonzero(mask)
+    P = np.column_stack([ys / (step * sigma_s), xs / (step * sigma_s)]
+                        + [g[ys, xs, c] / (step * sigma_r) for c in range(g.shape[2])])
+    P = P - P.min(axis=0)
+    D = P.shape[1]
+    shape = tuple(np.floor(P.max(axis=0)).astype(int) + 2)
+    base = np.floor(P).astype(int)
+    frac = P - base
+    num, den = np.zeros(shape), np.zeros(shape)
+    corners = [np.array(c) for c in itertools.product((0, 1), repeat=D)]
+    for c in corners:
+        w = np.prod(np.where(c == 1, frac, 1 - frac), axis=1)
+        idx = tuple((base + c).T)
+        np.add.at(num, idx, w * values[ys, xs])
+        np.add.at(den, idx, w)
+    sd = np.sqrt(1 / step ** 2 - 1 / 3)
+    rad = int(4 * sd + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-rad, rad + 1) / sd) ** 2)
+    taps /= taps.sum()
+    for axis in range(D):
+        n = shape[axis]
+        i = np.arange(n)
+        off = i[None, :] - i[:, None]
+        K = np.where(np.abs(off) <= rad, taps[np.clip(off + rad, 0, 2 * rad)], 0.0)
+        num = np.moveaxis(np.tensordot(K, num, axes=([1], [axis])), 0, axis)
+        den = np.moveaxis(np.tensordot(K, den, axes=([1], [axis])), 0, axis)
+    a = np.zeros(len(ys))
+    b = np.zeros(len(ys))
+    for c in corners:
+        w = np.prod(np.where(c == 1, frac, 1 - frac), axis=1)
+        idx = tuple((base + c).T)
+        a += w * num[idx]
+        b += w * den[idx]
+    out = np.zeros(values.shape)
+    out[ys, xs] = a / b
+    return out
+
+
 def guided_filter(guide, p, r, eps, weights=None):
     """Weighted guided filter, window by window with numpy least squares (He et al.; Kriener Eq. 7-8)."""
     g = np.asarray(guide, dtype=np.float64)

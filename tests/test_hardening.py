@@ -203,8 +203,9 @@ def test_bilateral_beyond_its_work_limit_says_which_sigma_fits(monkeypatch):
     img = data.load_image("coffee")[:120, :160]
     monkeypatch.setattr(bilateral, "MAX_PAIRS", 1e5)
     with pytest.raises(TooLarge, match="Lower sigma_s to at most"):
-        zhuo2011(img)  # sigma_s 16 px: ~1e6 pairs
-    assert zhuo2011(img, sigma_s=1.0).mask.any()
+        zhuo2011(img, bilateral_method="exact")  # sigma_s 16 px: ~1e6 pairs
+    assert zhuo2011(img, sigma_s=1.0, bilateral_method="exact").mask.any()
+    assert zhuo2011(img).mask.any()  # "auto" takes the grid above MAX_PAIRS
 
 
 def test_bilateral_runs_in_chunks_that_ctrl_c_can_stop(monkeypatch):

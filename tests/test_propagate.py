@@ -150,6 +150,54 @@ def test_auto_downsample(shape, want, monkeypatch):
     assert s.downsample == want
 
 
+@pytest.mark.parametrize("method, shape, want", [
+    ("zhuo2011", (360, 360), 1), ("zhuo2011", (608, 640), 1), ("zhuo2011", (600, 900), 2),
+    ("zhuo2011", (1224, 1632), 4), ("zhuo2011", (3000, 4000), 8), ("zhuo2011", (4000, 6000), 16),
+    ("kriener2013", (600, 800), 2), ("kriener2013", (1000, 1000), 2), ("kriener2013", (1224, 1632), 4),
+    ("kriener2013", (3000, 4000), 8), ("kriener2013", (4000, 6000), 16)])
+def test_presets_solve_at_the_papers_resolution_then_at_a_fraction_at_photo_size(method, shape, want):
+    """Zhuo & Sim at full resolution up to 0.52 MP (every RTF and CUHK image: 640x608 is the
+    largest), Kriener at half resolution up to 1 MP; above, the solve holds at most 0.26 MP."""
+    from defocus_lab.conventions import PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS
+    from defocus_lab.pipeline import METHODS
+    from defocus_lab.propagate.matting import check_fits, matting as prop
+    options = METHODS[method].options
+    d = prop.resolution(shape, **options)
+    assert d == want
+    n = shape[0] * shape[1]
+    if n > PHOTO_ABOVE_PIXELS:
+        assert -(-shape[0] // d) * -(-shape[1] // d) <= PHOTO_WORKING_PIXELS
+    check_fits(shape, **options)  # a 24 MP photo passes the preflight with the preset
+
+
+def test_solve_downsample_checks_its_arguments():
+    from defocus_lab.propagate.matting import solve_downsample
+    assert solve_downsample((100, 100), "auto") == 1
+    assert solve_downsample((100, 100), 2, 100) == 16
+    with pytest.raises(ValueError, match="power of two"):
+        solve_downsample((100, 100), 3)
+    with pytest.raises(ValueError, match="'auto'"):
+        solve_downsample((100, 100), "fast")
+    with pytest.raises(ValueError, match="max_pixels"):
+        solve_downsample((100, 100), 1, 0)
+
+
+def test_estimate_defocus_says_at_which_resolution_it_solved(caplog, capsys):
+    import logging
+    import defocus_lab as dl
+    from defocus_lab.synth import step_edge_image
+    img = step_edge_image(96, sigma=2.0)
+    _, _, info = dl.estimate_defocus(img, estimator_options={"bilateral": None}, return_info=True)
+    assert info["downsample"] == 1 and info["solve"].downsample == 1 and info["method"] == "zhuo2011"
+    with caplog.at_level(logging.INFO, logger="defocus_lab"):
+        dense, _, info = dl.estimate_defocus(img, estimator_options={"bilateral": None}, return_info=True,
+                                             propagator_options={"max_pixels": 1000, "photo_above": 0}, progress=True)
+    assert info["downsample"] == 4 and dense.shape == (96, 96)
+    assert "solved at 1/4 (24x24)" in caplog.text
+    err = capsys.readouterr().err
+    assert "zhuo2011: matting propagation at 1/4 resolution" in err and "zhuo2011: done" in err
+
+
 def test_solver_reuse_after_a_new_mask_keeps_iterations_low(rng):
     from defocus_lab.propagate import MattingSolver
     img = rng.random((48, 64, 3))

@@ -11,21 +11,26 @@ Both networks run on every edge pixel through :func:`defocus_lab.models.karaali.
 memory stays bounded however many edges there are (the authors' script builds one array of all
 41x41 patches and runs out of 24 GB at 13k edges).
 
+At photo size (above 0.52 MP) the networks classify a halved copy: see :func:`karaali2022`.
+
 Decisions: a grey image is fed as three equal channels (the networks read RGB); an image with
 no depth edge keeps all its edges (the authors' script divides by zero there).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
 from .._validate import as_image, check_int, check_positive
-from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+from ..conventions import PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS, KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+from ..kernels.pyramid import photo_factor, shrink
 from ..types import Method, SparseBlur
 from ..edges import as_edge_map
 
+log = logging.getLogger("defocus_lab")
 SQRT2 = float(np.sqrt(2.0))
 DETECTORS = ("hue", "grey")
 
@@ -155,7 +160,7 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
         Allow downloading the authors' weights when they are not on this machine.
     """
     from ..models.karaali import edge_logits, load_network
-    img = as_image(image)
+    img = as_image(image, copy=False)  # only read
     tile = check_int(tile, "tile", minimum=16)
     batch = check_int(batch, "batch", minimum=1)
     if edges is None:
@@ -185,18 +190,85 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
     return EdgeClassification(ys, xs, lb, le, img.shape[:2], e)
 
 
-def karaali2022(image, *, edges=None, **options) -> SparseBlur:
+def karaali2022(image, *, edges=None, max_pixels: int | None = PHOTO_WORKING_PIXELS,
+                photo_above: int | None = PHOTO_ABOVE_PIXELS, **options) -> SparseBlur:
     """Sparse blur (disk radius, px) at the pattern edges, depth edges marked (Karaali et al. 2022).
 
     Takes the options of :func:`classify_edges`. The SparseBlur's ``raw_values`` hold B-NET's
     value at every edge pixel, depth edges included; ``depth_edges`` marks E-NET's depth edges.
+
+    Photo size: the networks cost ~16 us per pixel of the image on 2 cores (they run densely
+    over every tile with an edge), 200 s for a 12 MP photo, and B-NET's classes stop at a disk
+    radius of 6 px, which a photo's background blur passes at full resolution. Images of more
+    than ``photo_above`` pixels (0.52 MP: every RTF, CUHK and DUT image is classified as it is)
+    have their edges found and classified on a copy of at most ``max_pixels`` (0.26 MP;
+    :data:`defocus_lab.conventions.PHOTO_SIZE`), halved f times (f a power of two, 8 for 12 MP,
+    16 for 24 MP; Kriener's bicubic decimation), and the result is brought
+    back as a full-resolution SparseBlur (:func:`to_full_resolution`): each classified pixel of
+    the copy gives its value times f at the pixel it sits on (2^k i), and a depth edge marks the
+    copy pixel's whole f x f block, so that depth-edge lines stay closed for the domain
+    transform. The cost: blur under about one pixel of the copy (f / 2 px at full resolution)
+    cannot be told apart from sharp. ``max_pixels=None`` classifies every pixel of the photo;
+    ``photo_above=None`` applies ``max_pixels`` at any size.
+    A given ``edges`` map is brought to the copy (a copy pixel is an edge when its block holds
+    one).
 
     References
     ----------
     A. Karaali, N. Harte, C. R. Jung, "Deep multi-scale feature learning for defocus blur
     estimation", IEEE Transactions on Image Processing 31, 2022.
     """
-    return classify_edges(image, edges=edges, **options).sparse()
+    img = as_image(image, copy=False)  # only read
+    max_pixels = None if max_pixels is None else check_int(max_pixels, "max_pixels", minimum=1024)
+    photo_above = None if photo_above is None else check_int(photo_above, "photo_above", minimum=0)
+    f = photo_factor(img.shape[:2], max_pixels, photo_above=photo_above)
+    if f == 1:
+        return classify_edges(img, edges=edges, **options).sparse()
+    log.info("karaali2022: the %dx%d image is classified on a copy at 1/%d (photo size: max_pixels=%d)",
+             img.shape[0], img.shape[1], f, max_pixels)
+    small_edges = None if edges is None else block_any(as_edge_map(edges, img.shape[:2]), f)
+    small = classify_edges(shrink(img, f), edges=small_edges, **options).sparse()
+    return to_full_resolution(small, f, img.shape[:2])
+
+
+def block_any(mask: np.ndarray, f: int) -> np.ndarray:
+    """(ceil(H / f), ceil(W / f)) bool: copy pixel i is True when its footprint, the f x f block
+    of fine pixels f i - f/2 .. f i + f/2 (as :func:`to_full_resolution`), holds a True pixel;
+    the last row and column also take the fine pixels beyond their block."""
+    H, W = mask.shape
+    h, w = -(-H // f), -(-W // f)
+    lo = f // 2
+    padded = np.zeros(((h + 1) * f, (w + 1) * f), bool)
+    padded[lo:lo + H, lo:lo + W] = mask
+    blocks = padded.reshape(h + 1, f, w + 1, f).any(axis=(1, 3))
+    blocks[h - 1] |= blocks[h]
+    blocks[:, w - 1] |= blocks[:, w]
+    return blocks[:h, :w]
+
+
+def to_full_resolution(sparse: SparseBlur, f: int, shape) -> SparseBlur:
+    """A SparseBlur of a copy halved f times, as a SparseBlur of the full-resolution ``shape``:
+    values and raw values times f at fine pixel (f i, f j), depth edges over the f x f block
+    centred there (see :func:`karaali2022`)."""
+    H, W = shape
+    ys, xs = np.nonzero(sparse.edges)
+    fy, fx = ys * f, xs * f
+    keep = (fy < H) & (fx < W)
+    ys, xs, fy, fx = ys[keep], xs[keep], fy[keep], fx[keep]
+    values = np.zeros((H, W))
+    raw = np.zeros((H, W))
+    mask = np.zeros((H, W), bool)
+    edges = np.zeros((H, W), bool)
+    edges[fy, fx] = True
+    mask[fy, fx] = sparse.mask[ys, xs]
+    values[fy, fx] = np.where(sparse.mask[ys, xs], sparse.values[ys, xs] * f, 0.0)
+    raw[fy, fx] = sparse.all_values()[ys, xs] * f
+    depth = None
+    if sparse.depth_edges is not None:
+        lo = f // 2  # fine pixel p lies in the block of copy pixel (p + f/2) // f
+        up = np.repeat(np.repeat(sparse.depth_edges, f, axis=0), f, axis=1)
+        depth = np.ascontiguousarray(np.pad(up, ((0, lo), (0, lo)), mode="edge")[lo:lo + H, lo:lo + W])
+    return SparseBlur(values, mask, edges=edges, depth_edges=depth, units=sparse.units, raw_values=raw)
 
 
 # The authors' code: the depth-edge-aware domain transform with its defaults (psi 20, sigma_r 3.75,

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..conventions import PHOTO_WORKING_PIXELS
 from .._validate import as_image, check_int, check_positive
 from ..kernels.guided import guided_filter
 from ..types import Method, SparseBlur
@@ -60,7 +61,7 @@ def kriener2013(image, *, edges=None, sigma0: float = 3.0, radius: int = 2, eps:
     >>> bool(abs(np.median(sb.values[sb.mask]) - 2.0) < 0.2)
     True
     """
-    img = as_image(image)
+    img = as_image(image, copy=False)  # only read
     radius = check_int(radius, "radius", minimum=0)
     eps = check_positive(eps, "eps")
     sb = zhuo2011(img, edges=edges, variant="paper", sigma0=sigma0, gradient="scharr",
@@ -74,7 +75,9 @@ def kriener2013(image, *, edges=None, sigma0: float = 3.0, radius: int = 2, eps:
 
 
 # Sec. 2.3: 7x7 windows, eps 1e-3, lambda 0.1, solved at half resolution and brought up by the
-# guided fit of Eqs. 7-8 (the propagator's defaults: 21x21 windows, eps 0.01).
+# guided fit of Eqs. 7-8 (the propagator's defaults: 21x21 windows, eps 0.01); above 1 MP (photos) at
+# the power-of-two fraction that keeps the solve under 0.26 MP (conventions.PHOTO_WORKING_PIXELS).
 METHOD = Method("kriener2013", kriener2013, "matting",
-                MappingProxyType({"radius": 3, "eps": 1e-3, "lam": 0.1, "downsample": 2}),
+                MappingProxyType({"radius": 3, "eps": 1e-3, "lam": 0.1, "downsample": 2,
+                                  "max_pixels": PHOTO_WORKING_PIXELS}),
                 "Kriener, Binder & Wille 2013")

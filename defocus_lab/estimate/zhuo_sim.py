@@ -24,6 +24,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..conventions import PHOTO_SIZE
 from .._validate import as_image, check_positive, to_gray
 from ..kernels.bilateral import sparse_bilateral
 from ..kernels.gradient_ratio import blur_from_ratio
@@ -99,7 +100,7 @@ def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
                    canny_sigma: float = 1.0, canny_low: float | None = None, canny_high: float = 0.1,
                    bilateral: str | None = "joint", sigma_s: float | None = None,
                    sigma_r: float | None = None, inversion: str = "calibrated",
-                   gradient: str = "central") -> SparseBlur:
+                   gradient: str = "central", bilateral_method: str = "auto") -> SparseBlur:
     """Blur (Gaussian sigma, px) at edge pixels by the gradient ratio of Zhuo & Sim (2011).
 
     Parameters
@@ -123,6 +124,12 @@ def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
         None: no refinement.
     sigma_s, sigma_r : float, optional
         Override the bilateral sigmas.
+    bilateral_method : {"auto", "exact", "grid"}
+        How the bilateral filter is evaluated (:func:`~defocus_lab.kernels.sparse_bilateral`):
+        every pair of edge pixels in the windows ("exact"; its cost grows with the square of the
+        image size, because sigma_s does with the side), or the bilateral grid, linear in the edge
+        pixels ("grid"); "auto" takes the exact one while it costs under a second, the grid
+        above (photos).
     inversion : {"calibrated", "formula"}
         How sigma follows from the ratio: the closed forms (Eq. 7 and the code's) or their
         calibration to the discrete operators (module docstring).
@@ -147,7 +154,7 @@ def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
     >>> bool(abs(np.median(sb.values[sb.mask]) - 2.0) < 0.1)
     True
     """
-    img = as_image(image)
+    img = as_image(image, copy=False)  # only read
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
     if inversion not in INVERSIONS:
@@ -183,16 +190,18 @@ def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
         if bilateral == "joint":
             ss = 0.1 * max(gray.shape) if sigma_s is None else check_positive(sigma_s, "sigma_s")
             sr = 0.1 if sigma_r is None else check_positive(sigma_r, "sigma_r")
-            values = sparse_bilateral(values, valid, img, sigma_s=ss, sigma_r=sr)
+            values = sparse_bilateral(values, valid, img, sigma_s=ss, sigma_r=sr, method=bilateral_method)
         else:
             top = float(values[valid].max()) if np.isinf(clip) else clip
             ss = 5.0 if sigma_s is None else check_positive(sigma_s, "sigma_s")
             sr = 0.1 * max(top, 1e-3) if sigma_r is None else check_positive(sigma_r, "sigma_r")
-            values = sparse_bilateral(values, valid, values, sigma_s=ss, sigma_r=sr)
+            values = sparse_bilateral(values, valid, values, sigma_s=ss, sigma_r=sr, method=bilateral_method)
     return SparseBlur(values, valid, edges=edge_map, units="sigma")
 
 
 # The paper's propagation (Sec. 4, and the authors' code): the matting Laplacian with 3x3 windows,
-# eps 1e-7, lambda 0.005, solved at full resolution.
-METHOD = Method("zhuo2011", zhuo2011, "matting", MappingProxyType({"radius": 1, "eps": 1e-7, "lam": 0.005}),
+# eps 1e-7, lambda 0.005, solved at full resolution up to 0.52 MP; above (photos) at the power-of-two
+# fraction that holds at most 0.26 MP (conventions.PHOTO_SIZE).
+METHOD = Method("zhuo2011", zhuo2011, "matting",
+                MappingProxyType({"radius": 1, "eps": 1e-7, "lam": 0.005, **PHOTO_SIZE}),
                 "Zhuo & Sim 2011")

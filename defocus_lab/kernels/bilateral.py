@@ -12,9 +12,26 @@ sigma_s of 10 % of the larger side makes it quadratic in the image size. Above
 :data:`MAX_PAIRS` the wrapper refuses with the options that fit instead of running for hours;
 below, it runs the kernel in chunks of about :data:`CHUNK_PAIRS` pairs, so that Ctrl-C stops it
 between chunks and a progress bar can follow it.
+
+For photos the same filter is evaluated on a *bilateral grid* (Paris & Durand 2006; Chen, Paris &
+Durand 2007) in time linear in the number of mask pixels, whatever ``sigma_s``: each mask pixel
+splats (value, 1) multilinearly into a coarse grid over (y, x, guide channels) with a step of
+``grid_step`` sigmas, the grid is blurred by a separable Gaussian, and each mask pixel reads its
+numerator and denominator back multilinearly. The two multilinear passes widen the kernel by
+the variance of two tents (step^2 / 6 each), which the grid's Gaussian subtracts, so the
+effective kernel has the exact filter's variance in every dimension. With Zhuo & Sim's sigma_s
+of 10 % of the larger side the grid has about (1 / (0.1 grid_step))^2 spatial cells at any image
+size, so the work is the splat and the slice, 2^(2 + C) corners per mask pixel. What it gives up:
+the Gaussian is no longer cut at ``truncate`` sigmas (it runs to 4 grid sigmas) and the kernel's
+shape is Gaussian only up to the tents' higher moments; ``benchmarks/bench_photo_size.py`` and
+``tests/test_kernels.py`` measure the difference from the exact filter on the papers' photos.
+``method="auto"`` keeps the exact kernel while it costs less than :data:`EXACT_MAX_PAIRS` pairs
+(under a second: the small images of the notebooks and the papers' tables), and uses the grid
+above.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -25,6 +42,9 @@ PAIRS_PER_SECOND = 2.5e7  # measured on 2 cores, 3.4 MP photo (benchmarks/design
 MAX_PAIRS = 5e9  # ~3-4 minutes on 2 cores; above, sparse_bilateral raises (set it higher to run anyway)
 CHUNK_PAIRS = 1e7  # pairs per kernel call (~0.4 s on 2 cores): Ctrl-C lands between calls
 PROGRESS_PAIRS = 2e8  # a progress bar above this many pairs (a few seconds; progress=None)
+EXACT_MAX_PAIRS = 2e7  # method="auto": the exact kernel up to this many pairs (< 1 s), the grid above
+GRID_MAX_CELLS = 2e7  # the grid's memory bound (2 planes of float64: 320 MB)
+METHODS = ("auto", "exact", "grid")
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -72,8 +92,138 @@ def _sparse_bilateral(values, guide, rows_ptr, cols, ys, xs, sigma_s, sigma_r, r
         out[t] = num / den
 
 
+@njit(cache=True, inline="always")
+def _grid_coord(guide, y, x, d, scale, offset):
+    """Grid coordinate of mask pixel (y, x) along dimension d (0: y, 1: x, 2+: the channels of
+    the (H, W, C) guide)."""
+    if d == 0:
+        return y * scale[0] - offset[0]
+    if d == 1:
+        return x * scale[1] - offset[1]
+    return guide[y, x, d - 2] * scale[d] - offset[d]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _grid_splat(values, guide, ys, xs, scale, offset, strides, grids):
+    """Add (value, 1) of each mask pixel to the 2^D corners of its grid cell, multilinear weights.
+    ``grids``: (P, cells, 2) float64, zeros, each flat in C order with ``strides`` (in cells).
+    The corners of neighbouring pixels collide, so each of the P parts of the pixels splats
+    into its own grid (the grid is small: ~1e6 cells); the caller sums them."""
+    P = grids.shape[0]
+    n = ys.shape[0]
+    for part in prange(P):
+        _splat_part(values, guide, ys, xs, scale, offset, strides, grids[part], part * n // P, (part + 1) * n // P)
+
+
+@njit(cache=True, nogil=True)
+def _splat_part(values, guide, ys, xs, scale, offset, strides, grid, t0, t1):
+    D = scale.shape[0]
+    base = np.empty(D, dtype=np.int64)
+    frac = np.empty(D)
+    for t in range(t0, t1):
+        y = ys[t]
+        x = xs[t]
+        for d in range(D):
+            u = _grid_coord(guide, y, x, d, scale, offset)
+            b = int(np.floor(u))
+            base[d] = b
+            frac[d] = u - b
+        v = values[y, x]
+        for corner in range(1 << D):
+            idx = 0
+            w = 1.0
+            for d in range(D):
+                if (corner >> d) & 1:
+                    idx += (base[d] + 1) * strides[d]
+                    w *= frac[d]
+                else:
+                    idx += base[d] * strides[d]
+                    w *= 1.0 - frac[d]
+            grid[idx, 0] += w * v
+            grid[idx, 1] += w
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _grid_slice(guide, ys, xs, scale, offset, strides, grid, out):
+    """out[t] = numerator / denominator read multilinearly at mask pixel t's grid position."""
+    D = scale.shape[0]
+    for t in prange(ys.shape[0]):
+        y = ys[t]
+        x = xs[t]
+        base = np.empty(D, dtype=np.int64)
+        frac = np.empty(D)
+        for d in range(D):
+            u = _grid_coord(guide, y, x, d, scale, offset)
+            b = int(np.floor(u))
+            base[d] = b
+            frac[d] = u - b
+        num = 0.0
+        den = 0.0
+        for corner in range(1 << D):
+            idx = 0
+            w = 1.0
+            for d in range(D):
+                if (corner >> d) & 1:
+                    idx += (base[d] + 1) * strides[d]
+                    w *= frac[d]
+                else:
+                    idx += base[d] * strides[d]
+                    w *= 1.0 - frac[d]
+            num += w * grid[idx, 0]
+            den += w * grid[idx, 1]
+        out[t] = num / den
+
+
+def grid_layout(ys, xs, guide, *, sigma_s: float, sigma_r: float, grid_step: float = 0.5):
+    """The bilateral grid's geometry for these mask pixels: ``(scale, offset, shape)``, with
+    grid coordinate ``u_d = p_d * scale[d] - offset[d]`` (p: y, x, then the guide channels at the
+    pixel; ``guide`` is (H, W, C)), a step of ``grid_step`` sigmas, the smallest coordinate at 0 and one cell to spare
+    for the upper corner."""
+    C = guide.shape[2]
+    lo = [float(ys.min()), float(xs.min())]
+    hi = [float(ys.max()), float(xs.max())]
+    for c in range(C):
+        g = guide[ys, xs, c]
+        lo.append(float(g.min()))
+        hi.append(float(g.max()))
+    scale = np.array([1.0 / (grid_step * sigma_s)] * 2 + [1.0 / (grid_step * sigma_r)] * C)
+    offset = np.array(lo) * scale
+    shape = tuple(int(np.floor((h - l) * k)) + 2 for l, h, k in zip(lo, hi, scale))
+    return scale, offset, shape
+
+
+def grid_cells(ys, xs, guide, *, sigma_s: float, sigma_r: float, grid_step: float = 0.5) -> int:
+    """The number of cells of :func:`grid_layout` (the grid's memory is 16 bytes a cell)."""
+    return int(np.prod(grid_layout(ys, xs, guide, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)[2],
+                       dtype=np.float64))
+
+
+def _c_strides(shape) -> np.ndarray:
+    """Strides, in cells, of a C-ordered grid of ``shape``."""
+    return np.array([int(np.prod(shape[d + 1:])) for d in range(len(shape))], dtype=np.int64)
+
+
+def _bilateral_grid(values, guide, ys, xs, *, sigma_s, sigma_r, grid_step):
+    """The filtered values at the mask pixels (ys, xs) by the bilateral grid (module docstring)."""
+    from scipy.ndimage import gaussian_filter1d
+    scale, offset, shape = grid_layout(ys, xs, guide, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)
+    cells = int(np.prod(shape))
+    parts = max(1, min(numba.get_num_threads(), len(ys) // 50_000, int(GRID_MAX_CELLS // cells)))
+    grids = np.zeros((parts, cells, 2))
+    _grid_splat(values, guide, ys, xs, scale, offset, _c_strides(shape), grids)
+    grid = (grids[0] if parts == 1 else grids.sum(axis=0)).reshape(shape + (2,))
+    strides = _c_strides(shape)
+    # one grid sigma is 1 / grid_step cells; the splat's and the slice's tents add 1/6 cell^2 each
+    blur = np.sqrt(1.0 / grid_step ** 2 - 1.0 / 3.0)
+    for axis in range(len(shape)):
+        grid = gaussian_filter1d(grid, blur, axis=axis, mode="constant", truncate=4.0)
+    out = np.empty(ys.shape[0])
+    _grid_slice(guide, ys, xs, scale, offset, strides, np.ascontiguousarray(grid).reshape(-1, 2), out)
+    return out
+
+
 def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, truncate: float = 3.0,
-                     progress=None):
+                     method: str = "auto", grid_step: float = 0.5, progress=None):
     """Joint bilateral filter of ``values`` over the pixels of ``mask``.
 
     Parameters
@@ -88,9 +238,20 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     sigma_r : float
         Range std in the guide's units.
     truncate : float
-        Window radius in units of ``sigma_s``.
+        Window radius in units of ``sigma_s`` (the exact kernel).
+    method : {"auto", "exact", "grid"}
+        "exact": every (output, mask pixel) pair of the windows (the reference; quadratic in the
+        image size with a sigma_s proportional to it). "grid": the bilateral grid, linear in the
+        mask pixels (module docstring). "auto" (default): "exact" up to
+        :data:`EXACT_MAX_PAIRS` pairs, else "grid" (unless the grid would hold more than
+        :data:`GRID_MAX_CELLS` cells, a sigma_s or sigma_r tiny against the image's extent, where
+        the exact kernel is cheap anyway).
+    grid_step : float
+        The grid's cell, in sigmas (0 < grid_step <= 1; 0.5 by default: 1 / grid_step^D times
+        the memory for a closer Gaussian).
     progress : bool or None
-        A tqdm bar over the pairs; None: shown above :data:`PROGRESS_PAIRS` pairs.
+        A tqdm bar over the pairs of the exact kernel; None: shown above :data:`PROGRESS_PAIRS`
+        pairs. (The grid takes well under a second per million mask pixels.)
 
     Returns
     -------
@@ -105,25 +266,48 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     values = np.ascontiguousarray(values, dtype=np.float64)
     mask = np.ascontiguousarray(mask, dtype=np.bool_)
     g = np.asarray(guide, dtype=np.float64)
-    g = np.ascontiguousarray(g[None] if g.ndim == 2 else np.moveaxis(g, -1, 0))
-    if values.ndim != 2 or values.shape != mask.shape or g.shape[1:] != values.shape:
-        raise ValueError(f"values, mask and guide must share (H, W); got {values.shape}, {mask.shape}, {g.shape[1:]}")
+    g = np.ascontiguousarray(g[..., None] if g.ndim == 2 else g)  # (H, W, C): the grid reads it so
+    if values.ndim != 2 or values.shape != mask.shape or g.ndim != 3 or g.shape[:2] != values.shape:
+        raise ValueError(f"values, mask and guide must share (H, W); got {values.shape}, {mask.shape}, "
+                         f"{np.shape(guide)[:2]}")
     sigma_s = check_positive(sigma_s, "sigma_s")
     sigma_r = check_positive(sigma_r, "sigma_r")
     truncate = check_positive(truncate, "truncate")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    grid_step = check_positive(grid_step, "grid_step")
+    if grid_step > 1:
+        raise ValueError(f"grid_step must be in (0, 1] (the grid's cell in sigmas); got {grid_step}")
     H, W = values.shape
     ys, xs = np.nonzero(mask)  # row-major: sorted by row, then column
+    out = np.zeros((H, W))
+    if len(ys) == 0:
+        return out
     radius = int(min(np.ceil(truncate * sigma_s), max(H, W)))
     per_pixel = bilateral_pairs(mask, radius, ys, xs)
     total = float(per_pixel.sum())
+    if method != "exact":
+        cells = grid_cells(ys, xs, g, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)
+        if method == "grid" and cells > GRID_MAX_CELLS:
+            raise TooLarge(f"the bilateral grid would hold {cells:.3g} cells ({16 * cells / 2**30:.1f} GB; the "
+                           f"limit is {GRID_MAX_CELLS:.0e}): sigma_s {sigma_s:.4g} px and sigma_r {sigma_r:.4g} are "
+                           f"small against the image and its range. Use method='exact' (cheap for small "
+                           f"sigmas), or a larger grid_step")
+        if method == "grid" or (total > min(EXACT_MAX_PAIRS, MAX_PAIRS) and cells <= GRID_MAX_CELLS):
+            ys64, xs64 = ys.astype(np.int64), xs.astype(np.int64)
+            out[ys, xs] = _bilateral_grid(values, g, ys64, xs64, sigma_s=sigma_s, sigma_r=sigma_r,
+                                          grid_step=grid_step)
+            return out
     if total > MAX_PAIRS:
         fit = _radius_that_fits(mask, ys, xs, radius)
         raise TooLarge(
             f"the sparse bilateral filter would visit {total:.2g} pixel pairs (~{total / PAIRS_PER_SECOND / 60:.0f} "
             f"min on 2 cores; the limit is {MAX_PAIRS:.0e}): {len(ys)} edge pixels with windows of radius "
             f"{radius} px (sigma_s {sigma_s:.4g} x truncate {truncate:g}). Lower sigma_s to at most "
-            f"~{fit / truncate:.3g} px, or turn the refinement off (bilateral=None), or estimate on a "
+            f"~{fit / truncate:.3g} px, or use the bilateral grid (method='grid'; zhuo2011: "
+            f"bilateral_method='grid'), or turn the refinement off (bilateral=None), or estimate on a "
             f"smaller copy of the image (or raise defocus_lab.kernels.bilateral.MAX_PAIRS to wait)")
+    g = np.ascontiguousarray(np.moveaxis(g, -1, 0))  # the exact kernel reads (C, H, W)
     rows_ptr = np.zeros(H + 1, dtype=np.int64)
     np.cumsum(np.bincount(ys, minlength=H), out=rows_ptr[1:])
     ys64, xs64 = ys.astype(np.int64), xs.astype(np.int64)
@@ -145,7 +329,6 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     finally:
         if bar is not None:
             bar.close()
-    out = np.zeros((H, W))
     out[ys, xs] = res
     return out
 

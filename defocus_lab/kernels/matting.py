@@ -224,7 +224,7 @@ class MattingWindows:
     """
 
     def __init__(self, guide: np.ndarray, radius: int = 1, eps: float = 1e-7):
-        g = as_image(guide, name="guide", min_side=1)
+        g = as_image(guide, name="guide", min_side=1, copy=False)  # only read
         radius = check_int(radius, "radius", minimum=1)
         eps = check_positive(eps, "eps")
         if g.ndim == 2:

@@ -30,12 +30,14 @@ class ConvergenceWarning(UserWarning):
 
 @dataclass
 class SolveInfo:
-    """What a solve did: iterations, final relative residual, whether it met ``tol``, and the
-    relative residual after every iteration."""
+    """What a solve did: iterations, final relative residual, whether it met ``tol``, the
+    relative residual after every iteration, and (matting) the factor the solve ran at below the
+    image's resolution (1: full resolution)."""
     iterations: int
     residual: float
     converged: bool
     history: list = field(default_factory=list)
+    downsample: int = 1
 
 
 def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=None, warn=True,

@@ -30,7 +30,7 @@ WEAK = 1e-12
 
 def simplified_guide(image, *, sigma_s: float = 7.0, sigma_r: float = 0.5, iterations: int = 5) -> np.ndarray:
     """The image filtered by the domain transform guided by itself (the authors' guide)."""
-    img = as_image(image)
+    img = as_image(image, copy=False)  # only read
     return recursive_filter(img, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations)
 
 
@@ -76,7 +76,7 @@ def domain_transform(image, sparse, mask=None, *, depth_edges=None, psi: float =
     True
     """
     sparse = as_sparse(sparse, mask)
-    img = as_image(image)
+    img = as_image(image, copy=False)  # only read
     H, W = img.shape[:2]
     if sparse.shape != (H, W):
         raise ValueError(f"the sparse blur has shape {sparse.shape}; the image has {(H, W)}")

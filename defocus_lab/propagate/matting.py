@@ -5,13 +5,16 @@ with L the matting Laplacian of Levin et al. (2008) and D the diagonal indicator
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from scipy import ndimage
 
+from ..conventions import PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS  # noqa: F401  (the presets' bounds)
 from .._validate import as_image, as_map, check_int, check_memory, check_positive, memory_budget
 from ..kernels.matting import MattingWindows
+from ..kernels.pyramid import decimate2, half_size, photo_factor  # noqa: F401  (Kriener's decimation; importable here too)
 from ..kernels.sparse import spmv
 from ..types import SparseBlur, as_sparse  # noqa: F401  (SparseBlur: the doctests)
 from .cg import SolveInfo, pcg
@@ -22,11 +25,14 @@ PRECONDITIONERS = ("auto", "amg", "multigrid", "jacobi", "none")
 DIRECT_MAX_PIXELS = 400_000
 AUTO_MAX_PIXELS = 1 << 18  # downsample="auto": the coarse problem holds at most this many pixels
 
+log = logging.getLogger("defocus_lab")
+
 
 def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, radius: int = 1,
             solver: str = "cg", preconditioner: str = "auto", tol: float = 1e-6,
             maxiter: int = 2000, x0=None, callback=None, downsample: int | str = 1,
-            weights=None, return_info: bool = False):
+            max_pixels: int | None = None, photo_above: int | None = None, weights=None,
+            return_info: bool = False):
     """Fill a sparse map over the whole image with the matting Laplacian.
 
     Parameters
@@ -73,7 +79,21 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
         system solved at the coarsest size, and the solution brought back up by the guided fit of
         their Eqs. 7-8 over the defined pixels (21x21 windows, epsilon 0.01), one octave at a time.
         ``x0`` is then read at the coarse size. "auto": the smallest power of two that brings the
-        problem to at most 2^18 pixels (1 up to 0.26 MP, 2 for 0.5 MP, 8 for 12 MP).
+        problem to at most 2^18 pixels (1 up to 0.26 MP, 2 for 0.5 MP, 8 for 12 MP), the same as
+        ``downsample=1, max_pixels=2**18``.
+    max_pixels : int, optional
+        Photo size: when the solve at ``downsample`` would hold more than this many pixels, the
+        downsampling goes on by powers of two until it holds at most this many (see
+        :func:`solve_downsample`).
+    photo_above : int, optional
+        With ``max_pixels``: images of at most this many pixels are solved at ``downsample``
+        whatever ``max_pixels`` says (they are not photos). The presets use the pair so that a
+        paper's setting, made for images of a fraction of a megapixel, scales to a 24 MP photo in
+        linear time (:data:`defocus_lab.conventions.PHOTO_SIZE`): Zhuo & Sim at full resolution
+        up to 0.52 MP (every RTF, CUHK and DUT image, the papers' photos), above at a fraction
+        of at most 0.26 MP; Kriener at half resolution up to 1 MP, above at most 0.26 MP. The
+        factor used is in the returned :class:`SolveInfo` (``downsample``) and in an INFO line
+        of the ``defocus_lab`` logger when the size chose it.
     weights : ndarray (H, W), optional
         Per-pixel weights of the data term, multiplied with ``sparse.confidence`` when both are
         set: D = diag(mask * confidence * weights) (default 1). A user's scribbles, for example,
@@ -118,7 +138,8 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
     True
     """
     sparse = as_sparse(sparse, mask)
-    ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=downsample)
+    ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=downsample,
+                       max_pixels=max_pixels, photo_above=photo_above)
     d, info = ms.solve(sparse, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                        callback=callback, weights=weights)
     return (d, info) if return_info else d
@@ -139,7 +160,7 @@ class MattingSolver:
     Parameters
     ----------
     image : ndarray (H, W) or (H, W, 3)
-    eps, radius, preconditioner : as in :func:`matting`.
+    eps, radius, preconditioner, downsample, max_pixels, photo_above : as in :func:`matting`.
 
     Examples
     --------
@@ -155,16 +176,19 @@ class MattingSolver:
     """
 
     def __init__(self, image, *, eps: float = 1e-7, radius: int = 1, preconditioner: str = "auto",
-                 downsample: int | str = 1, upsample_radius: int = 10, upsample_eps: float = 0.01):
-        if downsample == "auto":
-            downsample = auto_downsample(np.shape(image)[:2])
-        downsample = check_int(downsample, "downsample", minimum=1)
-        if downsample & (downsample - 1):
-            raise ValueError(f"downsample must be a power of two (1, 2, 4, ...); got {downsample}")
+                 downsample: int | str = 1, max_pixels: int | None = None, photo_above: int | None = None,
+                 upsample_radius: int = 10, upsample_eps: float = 0.01):
+        shape = np.shape(image)[:2]
+        asked = downsample
+        downsample = solve_downsample(shape, downsample, max_pixels, photo_above)
+        if downsample != asked:
+            log.info("matting: the %dx%d image is solved at 1/%d (%dx%d): downsample=%r, max_pixels=%r",
+                     shape[0], shape[1], downsample, -(-shape[0] // downsample), -(-shape[1] // downsample),
+                     asked, max_pixels)
         self.downsample = downsample
         self.upsample_radius = check_int(upsample_radius, "upsample_radius", minimum=1)
         self.upsample_eps = check_positive(upsample_eps, "upsample_eps")
-        self.full_image = as_image(image)
+        self.full_image = as_image(image, copy=False)  # only read
         self.pyramid = [self.full_image]  # fine to coarse
         while 2 ** (len(self.pyramid) - 1) < downsample:
             self.pyramid.append(half_size(self.pyramid[-1]))
@@ -264,6 +288,7 @@ class MattingSolver:
             vals, wts = (stacked, None) if wts is None else (stacked[..., 0], stacked[..., 1])
         d, info = self._solve(vals, msk, lam=lam, solver=solver, tol=tol, maxiter=maxiter, x0=x0,
                               warm=warm, callback=callback, weights=wts)
+        info.downsample = self.downsample
         return np.maximum(self.upsample(d), 0.0), info
 
     def upsample(self, d: np.ndarray) -> np.ndarray:
@@ -322,7 +347,7 @@ class MattingSolver:
 
 
 def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsample: int | str = 1,
-               **_ignored) -> None:
+               max_pixels: int | None = None, photo_above: int | None = None, **_ignored) -> None:
     """Raise :class:`~defocus_lab._validate.TooLarge`, naming the options that fit, when a
     matting propagation of an image of ``shape`` (H, W) with these options would not fit in
     memory (:func:`estimated_bytes` against :func:`~defocus_lab._validate.memory_budget`).
@@ -331,9 +356,7 @@ def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsamp
     the estimator runs (``matting.preflight``), so that a photo too large for the machine is
     refused in a second, not after minutes of estimation. Other options are ignored."""
     h, w = int(shape[0]), int(shape[1])
-    if downsample == "auto":
-        downsample = auto_downsample((h, w))
-    ds = check_int(downsample, "downsample", minimum=1)
+    ds = solve_downsample((h, w), downsample, max_pixels, photo_above)
     r = check_int(radius, "radius", minimum=1)
     pc = resolve_preconditioner(preconditioner, r)
     budget = memory_budget()
@@ -359,17 +382,36 @@ def resolve_preconditioner(preconditioner: str, radius: int) -> str:
     return ("amg" if radius == 1 else "jacobi") if preconditioner == "auto" else preconditioner
 
 
-def auto_downsample(shape) -> int:
-    """``downsample="auto"``: the smallest power of two that brings the solve to at most
-    :data:`AUTO_MAX_PIXELS` pixels."""
-    h, w = shape
-    d = 1
-    while -(-h // d) * -(-w // d) > AUTO_MAX_PIXELS:
-        d *= 2
-    return d
+def auto_downsample(shape, max_pixels: int = AUTO_MAX_PIXELS, minimum: int = 1) -> int:
+    """The smallest power of two, at least ``minimum``, that brings a solve on an image of
+    ``shape`` to at most ``max_pixels`` pixels (``downsample="auto"``: 2^18)."""
+    return photo_factor(shape, max_pixels, minimum)
+
+
+def solve_downsample(shape, downsample: int | str = 1, max_pixels: int | None = None,
+                     photo_above: int | None = None) -> int:
+    """The factor a matting solve on ``shape`` runs at: ``downsample`` (a power of two, or
+    "auto" for ``1`` with ``max_pixels`` 2^18), raised by powers of two while the solve would
+    hold more than ``max_pixels`` pixels (None: no bound), unless the image holds at most
+    ``photo_above`` pixels."""
+    if isinstance(downsample, str):
+        if downsample != "auto":
+            raise ValueError(f"downsample must be a power of two (1, 2, 4, ...) or 'auto'; got {downsample!r}")
+        downsample, max_pixels = 1, AUTO_MAX_PIXELS if max_pixels is None else max_pixels
+    downsample = check_int(downsample, "downsample", minimum=1)
+    if downsample & (downsample - 1):
+        raise ValueError(f"downsample must be a power of two (1, 2, 4, ...); got {downsample}")
+    if max_pixels is None:
+        return downsample
+    max_pixels = check_int(max_pixels, "max_pixels", minimum=16)
+    photo_above = None if photo_above is None else check_int(photo_above, "photo_above", minimum=0)
+    return photo_factor(shape, max_pixels, downsample, photo_above)
 
 
 matting.preflight = check_fits  # what estimate_defocus asks before it estimates
+matting.returns_info = True  # estimate_defocus(..., return_info=True) asks for the SolveInfo
+matting.resolution = lambda shape, *, downsample=1, max_pixels=None, photo_above=None, **_: solve_downsample(
+    shape, downsample, max_pixels, photo_above)
 
 
 def estimated_bytes(shape, radius: int, preconditioner: str) -> int:
@@ -385,26 +427,6 @@ def estimated_bytes(shape, radius: int, preconditioner: str) -> int:
     if preconditioner in ("amg", "multigrid"):
         per_pixel += (4 * radius + 1) ** 2 * 72
     return n * per_pixel
-
-
-# Bicubic (Keys, a = -0.5) decimation by 2 with the kernel stretched to the coarse spacing, as
-# MATLAB's imresize(..., 0.5, 'bicubic') antialiases, but centred on the even fine pixels: coarse
-# pixel i sits on fine pixel 2 i, where guided_upsample puts it back (Kriener et al.'s (up 2)).
-# Taps at fine offsets -3..3: cubic(d / 2) / 2 = [-1, 0, 9, 16, 9, 0, -1] / 32.
-_DECIMATE = np.array([-1.0, 0.0, 9.0, 16.0, 9.0, 0.0, -1.0]) / 32.0
-
-
-def decimate2(a: np.ndarray) -> np.ndarray:
-    """Bicubic downsampling by 2 of the first two axes: (H, W, ...) -> (ceil(H/2), ceil(W/2), ...),
-    coarse pixel i on fine pixel 2 i, borders mirrored (scipy.ndimage's "reflect")."""
-    a = np.asarray(a, dtype=np.float64)
-    a = ndimage.correlate1d(a, _DECIMATE, axis=0, mode="reflect")[::2]
-    return np.ascontiguousarray(ndimage.correlate1d(a, _DECIMATE, axis=1, mode="reflect")[:, ::2])
-
-
-def half_size(image: np.ndarray) -> np.ndarray:
-    """The image at half size (ceil(H/2), ceil(W/2)) by :func:`decimate2`, clipped to [0, 1]."""
-    return np.clip(decimate2(image), 0.0, 1.0)
 
 
 def downsample_sparse(values, mask, *, min_weight: float = 0.1):

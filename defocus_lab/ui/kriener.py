@@ -12,7 +12,9 @@ from ..apps import magnify, scribble
 from ..estimate.kriener import kriener2013
 from ..experiments import kriener as ex
 from ..pipeline import estimate_defocus
+from ..conventions import PHOTO_SIZE, PHOTO_WORKING_PIXELS
 from ..propagate import MattingSolver
+from ..propagate.matting import solve_downsample
 from ..propagate.cg import ConvergenceWarning
 from ..synth.scenes import smooth_surface_scene
 from ..types import SparseBlur
@@ -41,10 +43,15 @@ def _propagation_controls(iterations=200):
 
 class _SolverCache:
     """MattingSolvers by (eps, radius, downsample, preconditioner): the window statistics and any
-    hierarchy are built once per combination, so only the sliders that change them cost set-up."""
+    hierarchy are built once per combination, so only the sliders that change them cost set-up.
+
+    At photo size (the full-resolution button) "direct" is the default pipeline's solve, at the
+    power-of-two fraction ``base`` of ``conventions.PHOTO_SIZE``, and every downsample is taken
+    from there, so that direct and accelerated keep their ratio."""
 
     def __init__(self, image):
         self.image = image
+        self.base = solve_downsample(image.shape[:2], 1, **PHOTO_SIZE)
         self._solvers = {}
 
     def get(self, eps, radius, downsample, preconditioner):
@@ -52,7 +59,7 @@ class _SolverCache:
         if key not in self._solvers:
             if len(self._solvers) > 6:
                 self._solvers.clear()
-            self._solvers[key] = MattingSolver(self.image, eps=eps, radius=radius, downsample=downsample,
+            self._solvers[key] = MattingSolver(self.image, eps=eps, radius=radius, downsample=downsample * self.base,
                                                preconditioner=preconditioner)
         return self._solvers[key]
 
@@ -109,7 +116,8 @@ class AccelerationExplorer(ImageExplorer):
         vmax = self.colour_max("map", r["maps"]["direct"])
         for j, k in enumerate(("direct", "accelerated")):
             info, sec = r["info"][k], r["seconds"][k]
-            im = show_map(ax[0, j], r["maps"][k], f"{k}: {info.iterations} it, {sec:.2f} s, residual "
+            at = f" (1/{info.downsample})" if info.downsample > 1 else ""
+            im = show_map(ax[0, j], r["maps"][k], f"{k}{at}: {info.iterations} it, {sec:.2f} s, residual "
                           f"{info.residual:.1e}", vmax=vmax)
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
@@ -127,13 +135,17 @@ class ConvergenceExplorer(ImageExplorer):
     when it is installed."""
     title = "kriener2013-convergence"
     note = ("Each change reruns every method for all its iterations, timing each: 6-14 s on 2 cores "
-            "(benchmarks/bench_explorers.py).")
+            "(benchmarks/bench_explorers.py). The curves are of the working copy only: at photo size each "
+            "point would be a full solve of minutes, so this explorer has no full-resolution button.")
     figsize = (7, 3.8)
     side = 400
 
     def prepare(self):
         self.sparse = kriener2013(self.image)
         self._refs = {}
+
+    def _show_full_button(self, button) -> None:
+        button.layout.display = "none"  # see the note
 
     def make_controls(self):
         return {
@@ -288,8 +300,10 @@ class ScribbleExplorer(ImageExplorer):
         self.sparse = kriener2013(self.image)
         # multigrid even for 7x7 windows: its set-up is paid once here, and then every box costs
         # a few iterations (the hierarchy follows the new data term; see MattingSolver)
+        # at photo size (the full-resolution twin) the solve stays under 2^18 px as downsample="auto"
         self.solver = MattingSolver(self.image, eps=self.setting["eps"], radius=self.setting["radius"],
-                                    downsample=self.downsample, preconditioner="amg")
+                                    downsample=self.downsample, max_pixels=PHOTO_WORKING_PIXELS,
+                                    preconditioner="amg")
 
     def make_controls(self):
         return {

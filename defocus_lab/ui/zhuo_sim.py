@@ -6,6 +6,7 @@ import numpy as np
 
 from ..apps import magnify, segment_focus
 from ..estimate.zhuo_sim import zhuo2011
+from ..conventions import PHOTO_SIZE
 from ..kernels.bilateral import sparse_bilateral
 from ..experiments import zhuo_sim as ex
 from ..propagate import MattingSolver, matting
@@ -196,7 +197,8 @@ class DefocusMapExplorer(ImageExplorer):
         sparse = _sparse(self.image, v)
         s = self._solver
         if s is None or s.eps != eps or s.radius != radius:  # the Laplacian depends on these only
-            s = self._solver = MattingSolver(self.image, eps=eps, radius=radius)
+            # photo size (the full-resolution button) as the default pipeline: conventions.PHOTO_SIZE
+            s = self._solver = MattingSolver(self.image, eps=eps, radius=radius, **PHOTO_SIZE)
         dense, info = s.solve(sparse, lam=lam, tol=tol, warm=True)
         return {"sparse": sparse, "dense": dense, "info": info}
 
@@ -208,7 +210,9 @@ class DefocusMapExplorer(ImageExplorer):
         _dark(b, self.image)
         b.imshow(sparse_rgba(r["sparse"].values, r["sparse"].mask, vmax))
         b.set_title(f"sparse ({int(r['sparse'].mask.sum())} edge px)", fontsize=9); b.axis("off")
-        show_map(c, dense, f"defocus map (CG: {r['info'].iterations} iterations)", vmax=vmax)
+        at = r["info"].downsample
+        show_map(c, dense, f"defocus map (CG: {r['info'].iterations} iterations"
+                           + (f", solved at 1/{at})" if at > 1 else ")"), vmax=vmax)
         colorbar(fig, [b, c], vmax, self.label())
 
 
@@ -228,7 +232,7 @@ class FocusExplorer(ImageExplorer):
 
     def prepare(self):
         # the map does not depend on the sliders: computed once per image
-        self._dense = matting(self.image, zhuo2011(self.image))
+        self._dense = matting(self.image, zhuo2011(self.image), **PHOTO_SIZE)
         if hasattr(self, "controls") and self.from_copy == 1.0:  # a new photo (not the full-size twin)
             top, t0 = self._threshold_range()
             t = self.controls["t_f"]
@@ -286,7 +290,7 @@ class MarkupExplorer(ImageExplorer):
 
     def prepare(self):
         self._sparse = zhuo2011(self.image)
-        self._solver = MattingSolver(self.image)
+        self._solver = MattingSolver(self.image, **PHOTO_SIZE)
 
     def body(self):
         self.drawer = BoxDrawer(self.image, self._drawn, title="drag a box to mark a region")

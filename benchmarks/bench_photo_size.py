@@ -1,0 +1,195 @@
+"""Photo size: each method's default pipeline, ``estimate_defocus(image, method=...)``, at 0.5, 2,
+12 and 24 MP, time and peak memory, each run in its own process; the scaling ratios the issue
+asks for (time(12 MP) / time(0.5 MP) <= 30, time(24 MP) / time(12 MP) <= 2.2).
+
+Two kinds of photo, both made from real photos (there is no 24 MP photo in the data):
+
+- ``tiled``: a paper's photo (pumpkin, 800x600) repeated to the size: a real photo's edge
+  density at every size, the hard case for the edge-pixel stages;
+- ``real``: a paper's photo (bird, 800x600) enlarged to the size (bicubic): real content at
+  photo resolution, with the fewer edges per pixel of a real high-resolution photo.
+
+``--config before`` runs what the default did before the photo-size work (the exact sparse
+bilateral filter and the paper's resolution for every size: ``bilateral_method="exact"``,
+``max_pixels=None`` for the matting solve and for Karaali's networks), with a time limit per run (``--limit``, 300 s): the row says so when the
+limit or the exact filter's work limit stops it. ``--accuracy`` compares, at 2 MP (the largest
+size where the exact full-resolution solve fits in a few GB), the fast default's map with the
+exact pipeline's (exact bilateral, full-resolution matting) on both kinds: mean and 99th
+percentile of the absolute difference, in px of sigma.
+
+    python benchmarks/bench_photo_size.py                          # after, every method and size
+    python benchmarks/bench_photo_size.py --config before --methods zhuo2011 kriener2013
+    python benchmarks/bench_photo_size.py --accuracy
+
+Peak memory is the child's peak resident set (``ru_maxrss``) less its resident set after the
+imports and the photo were made: what the call itself added. Times are of the call alone
+(numba's cache is warm: each child first runs the method on a 64x64 image).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import record  # noqa: E402
+
+SIZES = (0.5, 2.0, 12.0, 24.0)
+METHODS = ("zhuo2011", "kriener2013", "karaali2022")
+KINDS = ("tiled", "real")
+# (estimator options, propagator options) that restore the paper-resolution behaviour of before
+BEFORE = {"zhuo2011": ({"bilateral_method": "exact"}, {"max_pixels": None}),
+          "kriener2013": ({}, {"max_pixels": None}),
+          "karaali2022": ({"max_pixels": None}, {})}
+
+
+def photo(kind: str, megapixels: float):
+    """A 4:3 photo of about ``megapixels`` MP (module docstring), float in [0, 1]."""
+    import numpy as np
+    from defocus_lab import data
+    h = int(round(np.sqrt(megapixels * 1e6 * 3 / 4)))
+    w = int(round(h * 4 / 3))
+    name = "pumpkin" if kind == "tiled" else "bird"
+    src = data.load_image(name) if data.available(data.PHOTOS[name]) else data.load_image("coffee")
+    if kind == "tiled":
+        reps = (-(-h // src.shape[0]), -(-w // src.shape[1]), 1)
+        return np.ascontiguousarray(np.tile(src, reps)[:h, :w])
+    from skimage.transform import resize
+    return np.clip(resize(src, (h, w), order=3, anti_aliasing=False), 0.0, 1.0)
+
+
+def _rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def worker(method: str, mp: float, kind: str, config: str) -> dict:
+    import numpy as np
+    import defocus_lab as dl
+    est, prop = BEFORE[method] if config == "before" else ({}, {})
+    img = photo(kind, mp)
+    # numba's cache and torch's first call, on a corner of the photo (colour: Karaali's hue edges)
+    dl.estimate_defocus(np.ascontiguousarray(img[:128, :160]), method=method, estimator_options=est,
+                        propagator_options=prop)
+    base = _current_rss_mb()
+    t = time.perf_counter()
+    dense, sparse, info = dl.estimate_defocus(img, method=method, estimator_options=est, propagator_options=prop,
+                                              return_info=True, progress=False)
+    seconds = time.perf_counter() - t
+    out = {"seconds": seconds, "peak_mb": _rss_mb() - base, "shape": list(img.shape[:2]),
+           "edges": info["edges"], "downsample": info.get("downsample", 1),
+           "estimate_s": info["seconds"]["estimate"], "propagate_s": info["seconds"]["propagate"]}
+    if config == "accuracy":
+        np.save(os.environ["BENCH_OUT"], dense.astype(np.float32))
+    return out
+
+
+def worker_exact(mp: float, kind: str) -> dict:
+    """The exact zhuo2011 pipeline (exact bilateral, full resolution), its map saved."""
+    import numpy as np
+    import defocus_lab as dl
+    from defocus_lab.kernels import bilateral
+    bilateral.MAX_PAIRS = float("inf")  # the reference: wait for it
+    img = photo(kind, mp)
+    t = time.perf_counter()
+    dense, _ = dl.estimate_defocus(img, estimator_options={"bilateral_method": "exact"},
+                                   propagator_options={"max_pixels": None}, progress=False)
+    np.save(os.environ["BENCH_OUT"], dense.astype(np.float32))
+    return {"seconds": time.perf_counter() - t}
+
+
+def run_child(args: list[str], limit: float, env=None) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", *args]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"not finished in {limit:.0f} s"}
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["exit status %d" % p.returncode])[-1]
+        return {"error": last[:150]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def table(args):
+    rows = {}
+    print(f"config {args.config}; each run in its own process; peak = resident memory the call added")
+    print(f"{'method':>12} {'kind':>6} {'size':>11} {'MP':>5} {'edges':>8} {'solve':>6} {'estimate':>9} "
+          f"{'propagate':>9} {'total s':>8} {'peak GB':>8}")
+    for method in args.methods:
+        for kind in args.kinds:
+            for mp in args.sizes:
+                r = run_child([method, str(mp), kind, args.config], args.limit)
+                rows[(method, kind, mp)] = r
+                if "error" in r:
+                    print(f"{method:>12} {kind:>6} {'':>11} {mp:5.1f}  -- {r['error']}", flush=True)
+                    continue
+                h, w = r["shape"]
+                at = "full" if r["downsample"] == 1 else f"1/{r['downsample']}"
+                print(f"{method:>12} {kind:>6} {f'{w}x{h}':>11} {h * w / 1e6:5.1f} {r['edges']:8d} {at:>6} "
+                      f"{r['estimate_s']:9.2f} {r['propagate_s']:9.2f} {r['seconds']:8.2f} {r['peak_mb'] / 1024:8.2f}",
+                      flush=True)
+    print()
+    print("scaling (goals: 12 MP / 0.5 MP <= 30, 24 MP / 12 MP <= 2.2; 12 MP <= 20 s and 4 GB, 24 MP <= 45 s and 6 GB)")
+    for method in args.methods:
+        for kind in args.kinds:
+            t = {mp: rows[(method, kind, mp)].get("seconds") for mp in args.sizes}
+            parts = []
+            for a, b in ((12.0, 0.5), (24.0, 12.0)):
+                if t.get(a) and t.get(b):
+                    parts.append(f"time({a:g} MP) / time({b:g} MP) = {t[a] / t[b]:.2f}")
+            print(f"  {method:>12} {kind:>6}: " + ("; ".join(parts) if parts else "(sizes missing)"))
+
+
+def accuracy(args):
+    import tempfile
+    import numpy as np
+    mp = 2.0
+    print(f"zhuo2011 at {mp:g} MP: the fast default (bilateral grid, solve at 1/2 above 0.52 MP) against the "
+          f"exact pipeline (every bilateral pair, full-resolution solve); |difference| in px of sigma")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds:
+            fa, fb = os.path.join(tmp, "fast.npy"), os.path.join(tmp, "exact.npy")
+            fast = run_child(["zhuo2011", str(mp), kind, "accuracy"], args.limit, env={**os.environ, "BENCH_OUT": fa})
+            exact = run_child(["exact", str(mp), kind, "exact"], args.limit * 4, env={**os.environ, "BENCH_OUT": fb})
+            if "error" in fast or "error" in exact:
+                print(f"  {kind}: -- {fast.get('error') or exact.get('error')}")
+                continue
+            a, b = np.load(fa).astype(np.float64), np.load(fb).astype(np.float64)
+            d = np.abs(a - b)
+            print(f"  {kind:>6}: mean {d.mean():.4f}, 99th percentile {np.percentile(d, 99):.4f}, max {d.max():.3f} "
+                  f"(map {b.min():.2f}..{b.max():.2f} px); fast {fast['seconds']:.1f} s (solved at "
+                  f"1/{fast['downsample']}), exact {exact['seconds']:.1f} s", flush=True)
+
+
+def main():
+    if "--worker" in sys.argv:
+        i = sys.argv.index("--worker")
+        method, mp, kind, config = sys.argv[i + 1: i + 5]
+        r = worker_exact(float(mp), kind) if method == "exact" else worker(method, float(mp), kind, config)
+        print(json.dumps(r))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=float, nargs="+", default=list(SIZES), help="megapixels")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--config", choices=("after", "before"), default="after")
+    ap.add_argument("--limit", type=float, default=300.0, help="seconds per run before it is stopped")
+    ap.add_argument("--accuracy", action="store_true")
+    args = ap.parse_args()
+    with record(__file__, "bench_photo_size_" + ("accuracy" if args.accuracy else args.config)):
+        accuracy(args) if args.accuracy else table(args)
+
+
+if __name__ == "__main__":
+    main()

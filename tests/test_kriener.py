@@ -71,7 +71,8 @@ def test_kriener_method_uses_its_propagation_preset(scene):
 
 def test_auto_preconditioner_follows_the_window_size(scene):
     assert MattingSolver(scene.image, radius=1).preconditioner == "amg"
-    assert MattingSolver(scene.image, radius=3).preconditioner == "jacobi"
+    assert MattingSolver(scene.image, radius=3).preconditioner == "amg3x3"
+    assert MattingSolver(scene.image, radius=1, preconditioner="amg3x3").preconditioner == "amg"
 
 
 @pytest.mark.parametrize("shape", [(17, 12), (16, 9), (20, 14, 3), (3, 5), (2, 7), (1, 1)])

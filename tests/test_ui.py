@@ -139,6 +139,24 @@ def test_full_resolution_is_offered_by_every_explorer_of_a_photo(photo):
         assert get(e.full_resolution()).shape == photo.shape[:2]
 
 
+def test_full_resolution_of_a_photo_size_explorer_runs_on_the_pipelines_copy(photo):
+    """An explorer whose method works on a photo-size copy (Karaali's networks) runs its
+    "full resolution" there, labelled in that copy's pixels; a value typed in the working copy's
+    pixels is scaled to it."""
+    class Halved(ui.BilateralExplorer):
+        def full_factor(self):
+            return 2
+
+    e = Halved(photo)
+    twin, r = e._full_run()
+    H, W_ = photo.shape[:2]
+    assert twin.image.shape[:2] == (-(-H // 2), -(-W_ // 2)) == r["filtered"].values.shape
+    assert twin.factor == 0.5 and twin.from_copy == pytest.approx(0.5 / e.factor)
+    assert twin.label() == f"sigma (px of the {-(-W_ // 2)}x{-(-H // 2)} copy)"
+    e.tools["full"].click()
+    assert "1/2 of the" in e.status.value and "pixels of that copy" in e.status.value
+
+
 def test_save_writes_the_map_and_the_figure(photo, tmp_path):
     e = ui.DefocusMapExplorer(photo)
     paths = e.save(tmp_path)

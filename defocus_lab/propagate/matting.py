@@ -21,7 +21,7 @@ from .cg import SolveInfo, pcg
 from .multigrid import MultigridPreconditioner, SmoothedAggregationPreconditioner
 
 SOLVERS = ("cg", "direct")
-PRECONDITIONERS = ("auto", "amg", "multigrid", "jacobi", "none")
+PRECONDITIONERS = ("auto", "amg", "amg3x3", "multigrid", "jacobi", "none")
 DIRECT_MAX_PIXELS = 400_000
 AUTO_MAX_PIXELS = 1 << 18  # downsample="auto": the coarse problem holds at most this many pixels
 
@@ -52,19 +52,22 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
     radius : int
         Window radius (1: 3x3 windows).
     solver : {"cg", "direct"}
-        "cg": preconditioned conjugate gradient. With the multigrid preconditioners the explicit
-        Laplacian is built (the hierarchy needs it) and also serves the products; with "jacobi"
-        or "none" the product is matrix-free (box filters, O(N) memory, any size).
+        "cg": preconditioned conjugate gradient. With "amg" and "multigrid" the explicit
+        Laplacian is built (the hierarchy needs it) and also serves the products; with
+        "amg3x3", "jacobi" or "none" the product is matrix-free (box filters, O(N) memory).
         "direct": the explicit matrix factorised by SuperLU (exact; up to 0.4 MP, memory grows
         fast).
-    preconditioner : {"auto", "amg", "multigrid", "jacobi", "none"}
-        For "cg". "auto" (default): "amg" for 3x3 windows, "jacobi" for larger ones, whose
-        explicit Laplacian has (4r+1)^2 entries per row (169 at r = 3) and costs more to build
-        than the matrix-free CG needs (``benchmarks/design-notes.md``; a solver kept for many
-        solves, as the scribble tool's, pays the set-up once and may prefer "amg"). "amg": smoothed-aggregation
-        multigrid built on the Laplacian's near-null vectors (1, R, G, B), few iterations even
-        at eps = 1e-7; "multigrid": geometric, bilinear; "jacobi": the diagonal (hundreds to
-        thousands of iterations); see ``propagate.multigrid``.
+    preconditioner : {"auto", "amg", "amg3x3", "multigrid", "jacobi", "none"}
+        For "cg". "auto" (default): "amg" for 3x3 windows, "amg3x3" for larger ones. "amg":
+        smoothed-aggregation multigrid built on the Laplacian's near-null vectors (1, R, G, B),
+        few iterations even at eps = 1e-7. "amg3x3": the same multigrid built on the 3x3-window
+        Laplacian of the image (same eps and data term), preconditioning the matrix-free product
+        of the larger windows: their explicit Laplacian has (4r+1)^2 entries per row (169 at
+        r = 3) and costs more to build than it saves, while the 3x3 one (25) is cheap and close
+        enough: Kriener's 7x7 setting on a 0.19 MP solve took 54 iterations and 4.7 s in all,
+        against 1291 iterations and 13.6 s with "jacobi" (``benchmarks/bench_photo_size.py``).
+        "multigrid": geometric, bilinear; "jacobi": the diagonal (hundreds to thousands of
+        iterations); see ``propagate.multigrid``.
     tol : float
         Relative residual ||b - A d|| / ||b|| at which CG stops.
     maxiter : int
@@ -214,6 +217,7 @@ class MattingSolver:
                    downsample=downsample)
         self.windows = MattingWindows(self.image, self.radius, self.eps)
         self._L = None
+        self._proxy = None
         self._mg = None
         self._mg_dvec = None
         self._guide_planes = {}
@@ -239,7 +243,7 @@ class MattingSolver:
         (:meth:`MultigridPreconditioner.update_diagonal`) instead of being rebuilt."""
         if self._mg is None:
             H, W = self.shape
-            if self.preconditioner == "amg":
+            if self.preconditioner in ("amg", "amg3x3"):
                 nullvecs = np.concatenate([np.ones((H * W, 1)), self.image.reshape(H * W, -1)], axis=1)
                 self._mg = SmoothedAggregationPreconditioner(A, (H, W), nullvecs)
             else:
@@ -330,6 +334,12 @@ class MattingSolver:
             mg = self._hierarchy(A, dvec.ravel())
             precond = lambda r: mg(r.ravel()).reshape(H, W)  # noqa: E731
             matvec = lambda p: spmv(A, p.ravel()).reshape(H, W)  # noqa: E731  (the matrix exists)
+        elif self.preconditioner == "amg3x3":
+            if self._proxy is None:  # the 3x3-window Laplacian: what the hierarchy is built on
+                self._proxy = MattingWindows(self.image, 1, self.eps).to_sparse()
+            mg = self._hierarchy((self._proxy + sp.diags(dvec.ravel())).tocsr(), dvec.ravel())
+            precond = lambda r: mg(r.ravel()).reshape(H, W)  # noqa: E731
+            matvec = lambda p: self.windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
         else:
             if self.preconditioner == "jacobi":
                 inv = 1.0 / (self.windows.diagonal() + dvec)
@@ -338,7 +348,7 @@ class MattingSolver:
                 precond = None
             matvec = lambda p: self.windows.matvec(p, dvec)  # noqa: E731  (matrix-free: box filters)
         hint = "raise maxiter or tol"
-        if self.preconditioner != "amg":
+        if self.preconditioner not in ("amg", "amg3x3"):
             hint += (f", or use preconditioner='amg' (tens of iterations even at eps 1e-7, where "
                      f"{self.preconditioner!r} needs hundreds to thousands)")
         d, info = pcg(matvec, b, precond=precond, x0=x0, tol=tol, maxiter=maxiter, callback=callback, hint=hint)
@@ -377,9 +387,12 @@ def check_fits(shape, *, radius: int = 1, preconditioner: str = "auto", downsamp
 
 
 def resolve_preconditioner(preconditioner: str, radius: int) -> str:
-    """``preconditioner="auto"``: "amg" for 3x3 windows, the matrix-free "jacobi" for larger ones
-    (see :func:`matting`); any other value is returned as it is."""
-    return ("amg" if radius == 1 else "jacobi") if preconditioner == "auto" else preconditioner
+    """``preconditioner="auto"``: "amg" for 3x3 windows, "amg3x3" (the multigrid of the 3x3
+    Laplacian for the matrix-free product) for larger ones (see :func:`matting`); "amg3x3"
+    with 3x3 windows is "amg"; any other value is returned as it is."""
+    if preconditioner == "auto":
+        return "amg" if radius == 1 else "amg3x3"
+    return "amg" if preconditioner == "amg3x3" and radius == 1 else preconditioner
 
 
 def auto_downsample(shape, max_pixels: int = AUTO_MAX_PIXELS, minimum: int = 1) -> int:
@@ -426,6 +439,8 @@ def estimated_bytes(shape, radius: int, preconditioner: str) -> int:
     per_pixel = 400
     if preconditioner in ("amg", "multigrid"):
         per_pixel += (4 * radius + 1) ** 2 * 72
+    elif preconditioner == "amg3x3":
+        per_pixel += 25 * 72  # the 3x3 Laplacian and its hierarchy
     return n * per_pixel
 
 

@@ -359,11 +359,21 @@ class ImageExplorer(Explorer):
         whose image is the photo (its caches made again by ``prepare``); returns its result."""
         return self._full_run()[1]
 
+    def full_factor(self) -> int:
+        """1/scale at which "full resolution" runs: 1 (the photo itself) unless the explorer's
+        method works on a photo-size copy at that size, as the default pipeline does (Karaali's
+        networks: :data:`defocus_lab.conventions.PHOTO_SIZE`)."""
+        return 1
+
     def _full_run(self):
-        """(twin, its result): a shallow copy of this explorer on the photo, prepared again."""
+        """(twin, its result): a shallow copy of this explorer on the photo (or on the copy of
+        :meth:`full_factor`), prepared again."""
         import copy
+        from ..kernels.pyramid import shrink
+        f = self.full_factor()
         twin = copy.copy(self)
-        twin.image, twin.factor, twin._ranges, twin.from_copy = self.full, 1.0, {}, 1.0 / self.factor
+        twin.image = self.full if f == 1 else shrink(self.full, f)
+        twin.factor, twin._ranges, twin.from_copy = 1.0 / f, {}, 1.0 / (f * self.factor)
         twin.prepare()
         return twin, twin.compute(**self.values())
 
@@ -371,12 +381,15 @@ class ImageExplorer(Explorer):
         """:meth:`full_resolution`, drawn in place of the working copy's figure (in full-resolution
         pixels, labelled so); the next change of a control goes back to the copy."""
         H, W_ = self.full.shape[:2]
-        out, err = self.run(self._full_run, what=f"computing at full resolution ({W_}x{H})")
+        f = self.full_factor()
+        where = f"full resolution ({W_}x{H})" if f == 1 else f"1/{f} of the {W_}x{H} photo, as the default pipeline"
+        out, err = self.run(self._full_run, what=f"computing at {where}")
         if err is not None:
             return
         twin, self.full_result = out
-        self.status.value = (f"<small>full resolution ({W_}x{H}) in {self.seconds:.1f} s; blur in "
-                             f"full-resolution pixels. Move a control to go back to the copy.</small>")
+        unit = "full-resolution pixels" if f == 1 else "pixels of that copy"
+        self.status.value = (f"<small>{where} in {self.seconds:.1f} s; blur in {unit}. Move a control to go "
+                             f"back to the copy.</small>")
         self.show(twin.draw, self.full_result)
 
 

@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import metrics
-from ..conventions import KARAALI_BLUR_LEVELS
+from ..conventions import KARAALI_BLUR_LEVELS, PHOTO_SIZE
 from ..estimate.karaali import EdgeClassification, edge_map
 from ..models import karaali as K
+from ..kernels.pyramid import photo_factor
 from ..propagate.domain_transform import domain_transform, simplified_guide
 from ..synth.karaali import FIG4_LEVELS, blob_mask, foreground_background
 from .base import Explorer, ImageExplorer, colorbar, show_map, slider
@@ -241,6 +242,10 @@ class EdgeExplorer(ImageExplorer):
             "use27": W.Checkbox(value=True, description="27x27 branch"),
             "use15": W.Checkbox(value=True, description="15x15 branch"),
             "psi": slider(20.0, 0.0, 200.0, 5.0, "psi")})
+
+    def full_factor(self):
+        # a photo above 0.52 MP: the networks' copy of the default pipeline (estimate.karaali2022)
+        return photo_factor(self.full.shape[:2], **PHOTO_SIZE)
 
     def prepare(self):
         self.guide = simplified_guide(self.image)

@@ -11,7 +11,8 @@ Two kinds of photo, both made from real photos (there is no 24 MP photo in the d
 
 ``--config before`` runs what the default did before the photo-size work (the exact sparse
 bilateral filter and the paper's resolution for every size: ``bilateral_method="exact"``,
-``max_pixels=None`` for the matting solve and for Karaali's networks), with a time limit per run (``--limit``, 300 s): the row says so when the
+``max_pixels=None`` for the matting solve and for Karaali's networks, Jacobi for Kriener's 7x7
+windows), with a time limit per run (``--limit``, 300 s): the row says so when the
 limit or the exact filter's work limit stops it. ``--accuracy`` compares, at 2 MP (the largest
 size where the exact full-resolution solve fits in a few GB), the fast default's map with the
 exact pipeline's (exact bilateral, full-resolution matting) on both kinds: mean and 99th
@@ -20,6 +21,7 @@ percentile of the absolute difference, in px of sigma.
     python benchmarks/bench_photo_size.py                          # after, every method and size
     python benchmarks/bench_photo_size.py --config before --methods zhuo2011 kriener2013
     python benchmarks/bench_photo_size.py --accuracy
+    python benchmarks/bench_photo_size.py --preconditioners    # Kriener's 7x7 solve: jacobi, amg, amg3x3
 
 Peak memory is the child's peak resident set (``ru_maxrss``) less its resident set after the
 imports and the photo were made: what the call itself added. Times are of the call alone
@@ -42,7 +44,7 @@ METHODS = ("zhuo2011", "kriener2013", "karaali2022")
 KINDS = ("tiled", "real")
 # (estimator options, propagator options) that restore the paper-resolution behaviour of before
 BEFORE = {"zhuo2011": ({"bilateral_method": "exact"}, {"max_pixels": None}),
-          "kriener2013": ({}, {"max_pixels": None}),
+          "kriener2013": ({}, {"max_pixels": None, "preconditioner": "jacobi"}),
           "karaali2022": ({"max_pixels": None}, {})}
 
 
@@ -79,9 +81,14 @@ def worker(method: str, mp: float, kind: str, config: str) -> dict:
     import defocus_lab as dl
     est, prop = BEFORE[method] if config == "before" else ({}, {})
     img = photo(kind, mp)
-    # numba's cache and torch's first call, on a corner of the photo (colour: Karaali's hue edges)
-    dl.estimate_defocus(np.ascontiguousarray(img[:128, :160]), method=method, estimator_options=est,
-                        propagator_options=prop)
+    # numba's cache and torch's first call, on the middle of the photo (colour: Karaali's hue
+    # edges; a corner of the enlarged photo may be sky without an edge)
+    h, w = img.shape[0] // 2, img.shape[1] // 2
+    try:
+        dl.estimate_defocus(np.ascontiguousarray(img[h - 96:h + 96, w - 128:w + 128]), method=method,
+                            estimator_options=est, propagator_options=prop)
+    except ValueError:  # no edge there: the call below compiles what is left
+        pass
     base = _current_rss_mb()
     t = time.perf_counter()
     dense, sparse, info = dl.estimate_defocus(img, method=method, estimator_options=est, propagator_options=prop,
@@ -175,6 +182,31 @@ def accuracy(args):
                   f"1/{fast['downsample']}), exact {exact['seconds']:.1f} s", flush=True)
 
 
+def preconditioners(args):
+    """Kriener's propagation (7x7 windows, eps 1e-3, lambda 0.1) of the same sparse estimates,
+    each preconditioner in one run: the paper-size solve (0.5 MP at 1/2) and a photo's (12 MP at
+    1/8), on the ``real`` photo."""
+    import numpy as np
+    from defocus_lab.estimate.kriener import kriener2013
+    from defocus_lab.propagate.matting import matting
+    print("kriener2013's propagation, real photo; seconds of the whole call (set-up, CG to 1e-6, upsampling)")
+    print(f"{'size':>5} {'solve':>6} {'preconditioner':>15} {'iterations':>10} {'seconds':>8} {'vs jacobi':>9} "
+          f"{'max|d - jacobi|':>15}")
+    for mp in (0.5, 12.0):
+        img = photo("real", mp)
+        sb = kriener2013(img)
+        ref = None
+        for pc in ("jacobi", "amg3x3", "amg"):
+            t = time.perf_counter()
+            d, info = matting(img, sb, radius=3, eps=1e-3, lam=0.1, downsample=2, max_pixels=1 << 18,
+                              preconditioner=pc, maxiter=5000, return_info=True)
+            sec = time.perf_counter() - t
+            if ref is None:
+                ref, ref_sec = d, sec
+            print(f"{mp:5.1f} {'1/' + str(info.downsample):>6} {pc:>15} {info.iterations:10d} {sec:8.2f} "
+                  f"{ref_sec / sec:9.2f} {np.abs(d - ref).max():15.2e}", flush=True)
+
+
 def main():
     if "--worker" in sys.argv:
         i = sys.argv.index("--worker")
@@ -189,9 +221,11 @@ def main():
     ap.add_argument("--config", choices=("after", "before"), default="after")
     ap.add_argument("--limit", type=float, default=300.0, help="seconds per run before it is stopped")
     ap.add_argument("--accuracy", action="store_true")
+    ap.add_argument("--preconditioners", action="store_true")
     args = ap.parse_args()
-    with record(__file__, "bench_photo_size_" + ("accuracy" if args.accuracy else args.config)):
-        accuracy(args) if args.accuracy else table(args)
+    what = "accuracy" if args.accuracy else "preconditioners" if args.preconditioners else args.config
+    with record(__file__, "bench_photo_size_" + what):
+        {"accuracy": accuracy, "preconditioners": preconditioners}.get(what, table)(args)
 
 
 if __name__ == "__main__":

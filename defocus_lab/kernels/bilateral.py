@@ -93,82 +93,71 @@ def _sparse_bilateral(values, guide, rows_ptr, cols, ys, xs, sigma_s, sigma_r, r
 
 
 @njit(cache=True, inline="always")
-def _grid_coord(guide, y, x, d, scale, offset):
-    """Grid coordinate of mask pixel (y, x) along dimension d (0: y, 1: x, 2+: the channels of
-    the (H, W, C) guide)."""
-    if d == 0:
-        return y * scale[0] - offset[0]
-    if d == 1:
-        return x * scale[1] - offset[1]
-    return guide[y, x, d - 2] * scale[d] - offset[d]
+def _locate(guide, y, x, scale, offset, last, base, frac):
+    """The grid cell of mask pixel (y, x) and its place in it: ``base[d]`` (clamped to
+    0..last[d], so that rounding at the grid's edges never reaches outside) and ``frac[d]`` in
+    [0, 1], along d = 0: y, 1: x, 2+: the channels of the (H, W, C) guide."""
+    for d in range(scale.shape[0]):
+        if d == 0:
+            u = y * scale[0] - offset[0]
+        elif d == 1:
+            u = x * scale[1] - offset[1]
+        else:
+            u = guide[y, x, d - 2] * scale[d] - offset[d]
+        b = min(max(int(np.floor(u)), 0), last[d])
+        base[d] = b
+        frac[d] = min(max(u - b, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def _corner(corner, base, frac, strides):
+    """(flat index, multilinear weight) of one of the 2^D corners of the cell."""
+    idx = 0
+    w = 1.0
+    for d in range(base.shape[0]):
+        if (corner >> d) & 1:
+            idx += (base[d] + 1) * strides[d]
+            w *= frac[d]
+        else:
+            idx += base[d] * strides[d]
+            w *= 1.0 - frac[d]
+    return idx, w
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _grid_splat(values, guide, ys, xs, scale, offset, strides, grids):
+def _grid_splat(values, guide, ys, xs, scale, offset, last, strides, grids):
     """Add (value, 1) of each mask pixel to the 2^D corners of its grid cell, multilinear weights.
     ``grids``: (P, cells, 2) float64, zeros, each flat in C order with ``strides`` (in cells).
     The corners of neighbouring pixels collide, so each of the P parts of the pixels splats
     into its own grid (the grid is small: ~1e6 cells); the caller sums them."""
     P = grids.shape[0]
     n = ys.shape[0]
-    for part in prange(P):
-        _splat_part(values, guide, ys, xs, scale, offset, strides, grids[part], part * n // P, (part + 1) * n // P)
-
-
-@njit(cache=True, nogil=True)
-def _splat_part(values, guide, ys, xs, scale, offset, strides, grid, t0, t1):
     D = scale.shape[0]
-    base = np.empty(D, dtype=np.int64)
-    frac = np.empty(D)
-    for t in range(t0, t1):
-        y = ys[t]
-        x = xs[t]
-        for d in range(D):
-            u = _grid_coord(guide, y, x, d, scale, offset)
-            b = int(np.floor(u))
-            base[d] = b
-            frac[d] = u - b
-        v = values[y, x]
-        for corner in range(1 << D):
-            idx = 0
-            w = 1.0
-            for d in range(D):
-                if (corner >> d) & 1:
-                    idx += (base[d] + 1) * strides[d]
-                    w *= frac[d]
-                else:
-                    idx += base[d] * strides[d]
-                    w *= 1.0 - frac[d]
-            grid[idx, 0] += w * v
-            grid[idx, 1] += w
+    for part in prange(P):
+        grid = grids[part]
+        base = np.empty(D, dtype=np.int64)
+        frac = np.empty(D)
+        for t in range(part * n // P, (part + 1) * n // P):
+            _locate(guide, ys[t], xs[t], scale, offset, last, base, frac)
+            v = values[ys[t], xs[t]]
+            for corner in range(1 << D):
+                idx, w = _corner(corner, base, frac, strides)
+                grid[idx, 0] += w * v
+                grid[idx, 1] += w
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _grid_slice(guide, ys, xs, scale, offset, strides, grid, out):
+def _grid_slice(guide, ys, xs, scale, offset, last, strides, grid, out):
     """out[t] = numerator / denominator read multilinearly at mask pixel t's grid position."""
     D = scale.shape[0]
     for t in prange(ys.shape[0]):
-        y = ys[t]
-        x = xs[t]
         base = np.empty(D, dtype=np.int64)
         frac = np.empty(D)
-        for d in range(D):
-            u = _grid_coord(guide, y, x, d, scale, offset)
-            b = int(np.floor(u))
-            base[d] = b
-            frac[d] = u - b
+        _locate(guide, ys[t], xs[t], scale, offset, last, base, frac)
         num = 0.0
         den = 0.0
         for corner in range(1 << D):
-            idx = 0
-            w = 1.0
-            for d in range(D):
-                if (corner >> d) & 1:
-                    idx += (base[d] + 1) * strides[d]
-                    w *= frac[d]
-                else:
-                    idx += base[d] * strides[d]
-                    w *= 1.0 - frac[d]
+            idx, w = _corner(corner, base, frac, strides)
             num += w * grid[idx, 0]
             den += w * grid[idx, 1]
         out[t] = num / den
@@ -177,8 +166,8 @@ def _grid_slice(guide, ys, xs, scale, offset, strides, grid, out):
 def grid_layout(ys, xs, guide, *, sigma_s: float, sigma_r: float, grid_step: float = 0.5):
     """The bilateral grid's geometry for these mask pixels: ``(scale, offset, shape)``, with
     grid coordinate ``u_d = p_d * scale[d] - offset[d]`` (p: y, x, then the guide channels at the
-    pixel; ``guide`` is (H, W, C)), a step of ``grid_step`` sigmas, the smallest coordinate at 0 and one cell to spare
-    for the upper corner."""
+    pixel; ``guide`` is (H, W, C)), a step of ``grid_step`` sigmas, the smallest coordinate at 0
+    and one cell to spare for the upper corner."""
     C = guide.shape[2]
     lo = [float(ys.min()), float(xs.min())]
     hi = [float(ys.max()), float(xs.max())]
@@ -210,15 +199,16 @@ def _bilateral_grid(values, guide, ys, xs, *, sigma_s, sigma_r, grid_step):
     cells = int(np.prod(shape))
     parts = max(1, min(numba.get_num_threads(), len(ys) // 50_000, int(GRID_MAX_CELLS // cells)))
     grids = np.zeros((parts, cells, 2))
-    _grid_splat(values, guide, ys, xs, scale, offset, _c_strides(shape), grids)
-    grid = (grids[0] if parts == 1 else grids.sum(axis=0)).reshape(shape + (2,))
     strides = _c_strides(shape)
+    last = np.array(shape, dtype=np.int64) - 2  # the last cell with an upper corner
+    _grid_splat(values, guide, ys, xs, scale, offset, last, strides, grids)
+    grid = (grids[0] if parts == 1 else grids.sum(axis=0)).reshape(shape + (2,))
     # one grid sigma is 1 / grid_step cells; the splat's and the slice's tents add 1/6 cell^2 each
     blur = np.sqrt(1.0 / grid_step ** 2 - 1.0 / 3.0)
     for axis in range(len(shape)):
         grid = gaussian_filter1d(grid, blur, axis=axis, mode="constant", truncate=4.0)
     out = np.empty(ys.shape[0])
-    _grid_slice(guide, ys, xs, scale, offset, strides, np.ascontiguousarray(grid).reshape(-1, 2), out)
+    _grid_slice(guide, ys, xs, scale, offset, last, strides, np.ascontiguousarray(grid).reshape(-1, 2), out)
     return out
 
 

@@ -64,8 +64,9 @@ def matting(image, sparse, mask=None, *, lam: float = 0.005, eps: float = 1e-7, 
         Laplacian of the image (same eps and data term), preconditioning the matrix-free product
         of the larger windows: their explicit Laplacian has (4r+1)^2 entries per row (169 at
         r = 3) and costs more to build than it saves, while the 3x3 one (25) is cheap and close
-        enough: Kriener's 7x7 setting on a 0.19 MP solve took 54 iterations and 4.7 s in all,
-        against 1291 iterations and 13.6 s with "jacobi" (``benchmarks/bench_photo_size.py``).
+        enough: Kriener's 7x7 setting on a 12 MP photo solved at 1/8 took 54 iterations and 9.7 s
+        for the whole call, against 1291 iterations and 17.4 s with "jacobi"
+        (``benchmarks/bench_photo_size.py --preconditioners``).
         "multigrid": geometric, bilinear; "jacobi": the diagonal (hundreds to thousands of
         iterations); see ``propagate.multigrid``.
     tol : float

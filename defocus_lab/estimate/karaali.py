@@ -25,7 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .._validate import as_image, check_int, check_positive
-from ..conventions import PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS, KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH, PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS
 from ..kernels.pyramid import photo_factor, shrink
 from ..types import Method, SparseBlur
 from ..edges import as_edge_map
@@ -202,10 +202,10 @@ def karaali2022(image, *, edges=None, max_pixels: int | None = PHOTO_WORKING_PIX
     radius of 6 px, which a photo's background blur passes at full resolution. Images of more
     than ``photo_above`` pixels (0.52 MP: every RTF, CUHK and DUT image is classified as it is)
     have their edges found and classified on a copy of at most ``max_pixels`` (0.26 MP;
-    :data:`defocus_lab.conventions.PHOTO_SIZE`), halved f times (f a power of two, 8 for 12 MP,
-    16 for 24 MP; Kriener's bicubic decimation), and the result is brought
-    back as a full-resolution SparseBlur (:func:`to_full_resolution`): each classified pixel of
-    the copy gives its value times f at the pixel it sits on (2^k i), and a depth edge marks the
+    :data:`defocus_lab.conventions.PHOTO_SIZE`), f times smaller (f a power of two: 8 for 12 MP,
+    16 for 24 MP; halved by Kriener's bicubic decimation), and the result is brought back as a
+    full-resolution SparseBlur (:func:`to_full_resolution`): each classified pixel i of the copy
+    gives its value times f at the pixel it sits on (f i), and a depth edge marks the
     copy pixel's whole f x f block, so that depth-edge lines stay closed for the domain
     transform. The cost: blur under about one pixel of the copy (f / 2 px at full resolution)
     cannot be told apart from sharp. ``max_pixels=None`` classifies every pixel of the photo;
@@ -247,7 +247,7 @@ def block_any(mask: np.ndarray, f: int) -> np.ndarray:
 
 
 def to_full_resolution(sparse: SparseBlur, f: int, shape) -> SparseBlur:
-    """A SparseBlur of a copy halved f times, as a SparseBlur of the full-resolution ``shape``:
+    """A SparseBlur of a copy f times smaller, as a SparseBlur of the full-resolution ``shape``:
     values and raw values times f at fine pixel (f i, f j), depth edges over the f x f block
     centred there (see :func:`karaali2022`)."""
     H, W = shape

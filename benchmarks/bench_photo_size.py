@@ -228,9 +228,10 @@ def main():
     ap.add_argument("--accuracy", action="store_true")
     ap.add_argument("--cases", nargs="+", default=["real:2", "tiled:1"], help="--accuracy: KIND:MP")
     ap.add_argument("--preconditioners", action="store_true")
+    ap.add_argument("--tag", default="", help="appended to the results file's name (a partial rerun)")
     args = ap.parse_args()
     what = "accuracy" if args.accuracy else "preconditioners" if args.preconditioners else args.config
-    with record(__file__, "bench_photo_size_" + what):
+    with record(__file__, "bench_photo_size_" + what + (f"_{args.tag}" if args.tag else "")):
         {"accuracy": accuracy, "preconditioners": preconditioners}.get(what, table)(args)
 
 

@@ -73,3 +73,31 @@ def test_magnify_keeps_focus_and_blurs_the_rest(rng, renderer):
     assert out[:, 35:].std() < 0.7 * img[:, 35:].std()
     with pytest.raises(ValueError, match="renderer"):
         magnify(img, sigma, 2.0, renderer="photoshop")
+
+
+def test_block_mean_and_linear_upsampling_keep_mass_and_ramps(rng):
+    from defocus_lab.render import block_mean, upsample_linear
+    a = rng.random((37, 50, 2))
+    small = block_mean(a, 4)
+    assert small.shape == (10, 13, 2)
+    np.testing.assert_allclose(small[:9, :12].sum(axis=(0, 1)) * 16, a[:36, :48].sum(axis=(0, 1)))
+    np.testing.assert_array_equal(block_mean(np.ones((37, 50)), 4), 1.0)
+    ramp = np.add.outer(np.arange(64.0), 2 * np.arange(80.0))  # linear: interpolation between centres is exact
+    np.testing.assert_allclose(upsample_linear(block_mean(ramp, 4), 4, ramp.shape)[4:-4, 4:-4], ramp[4:-4, 4:-4])
+    assert upsample_linear(small, 4, (37, 50)).shape == (37, 50, 2)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_coarse_layers_at_photo_size_stay_close_to_full_resolution(reverse):
+    """Photo size renders a layer of radius R on a copy up to R / 8 times smaller, in float32.
+    On a real photo with disks of 4-40 px (far layers first, or the reverse order, where a coarse
+    layer lies in front of finer ones). Measured: mean 0.0004, 99th percentile 0.005, max 0.037."""
+    from defocus_lab import data
+    img = data.load_image("coffee")
+    H, W = img.shape[:2]
+    rad = np.broadcast_to(4 + 36 * np.arange(W) / W, (H, W))
+    depth = -rad if reverse else None
+    full = lens_blur(img, rad, coarse=False, depth=depth)
+    fast = lens_blur(img, rad, coarse=True, depth=depth)
+    d = np.abs(full - fast)
+    assert d.mean() < 0.002 and np.percentile(d, 99) < 0.015 and d.max() < 0.08

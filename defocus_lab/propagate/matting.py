@@ -11,7 +11,6 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..conventions import PHOTO_ABOVE_PIXELS, PHOTO_WORKING_PIXELS  # noqa: F401  (the presets' bounds)
 from .._validate import as_image, as_map, check_int, check_memory, check_positive, memory_budget
 from ..kernels.matting import MattingWindows
 from ..kernels.pyramid import decimate2, half_size, photo_factor  # noqa: F401  (Kriener's decimation; importable here too)
@@ -183,9 +182,9 @@ class MattingSolver:
                  downsample: int | str = 1, max_pixels: int | None = None, photo_above: int | None = None,
                  upsample_radius: int = 10, upsample_eps: float = 0.01):
         shape = np.shape(image)[:2]
-        asked = downsample
+        asked = 1 if downsample == "auto" else downsample
         downsample = solve_downsample(shape, downsample, max_pixels, photo_above)
-        if downsample != asked:
+        if downsample != asked:  # the size chose it: say so
             log.info("matting: the %dx%d image is solved at 1/%d (%dx%d): downsample=%r, max_pixels=%r",
                      shape[0], shape[1], downsample, -(-shape[0] // downsample), -(-shape[1] // downsample),
                      asked, max_pixels)

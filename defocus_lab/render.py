@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ._validate import as_image, as_map, check_int, check_memory, check_positive
+from .conventions import PHOTO_ABOVE_PIXELS
 
 
 def blur_levels(max_sigma: float, step: float) -> np.ndarray:
@@ -125,7 +126,7 @@ def _linear_to_srgb(c):
     return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
 
 
-COARSE_ABOVE_PIXELS = 1 << 19  # lens_blur(coarse=None): coarse layers above 0.52 MP (conventions.PHOTO_ABOVE_PIXELS)
+COARSE_ABOVE_PIXELS = PHOTO_ABOVE_PIXELS  # lens_blur(coarse=None): coarse layers above 0.52 MP, the photo size
 COARSE_RATIO = 8.0  # a layer of disk radius R is rendered on a copy k <= R / COARSE_RATIO times smaller
 
 

@@ -183,8 +183,11 @@ def grid_layout(ys, xs, guide, *, sigma_s: float, sigma_r: float, grid_step: flo
 
 def grid_cells(ys, xs, guide, *, sigma_s: float, sigma_r: float, grid_step: float = 0.5) -> int:
     """The number of cells of :func:`grid_layout` (the grid's memory is 16 bytes a cell)."""
-    return int(np.prod(grid_layout(ys, xs, guide, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)[2],
-                       dtype=np.float64))
+    return _cells(grid_layout(ys, xs, guide, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)[2])
+
+
+def _cells(shape) -> int:
+    return int(np.prod(shape, dtype=np.float64))
 
 
 def _c_strides(shape) -> np.ndarray:
@@ -192,10 +195,11 @@ def _c_strides(shape) -> np.ndarray:
     return np.array([int(np.prod(shape[d + 1:])) for d in range(len(shape))], dtype=np.int64)
 
 
-def _bilateral_grid(values, guide, ys, xs, *, sigma_s, sigma_r, grid_step):
-    """The filtered values at the mask pixels (ys, xs) by the bilateral grid (module docstring)."""
+def _bilateral_grid(values, guide, ys, xs, layout, grid_step):
+    """The filtered values at the mask pixels (ys, xs) by the bilateral grid of ``layout``
+    (:func:`grid_layout`; module docstring)."""
     from scipy.ndimage import gaussian_filter1d
-    scale, offset, shape = grid_layout(ys, xs, guide, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)
+    scale, offset, shape = layout
     cells = int(np.prod(shape))
     parts = max(1, min(numba.get_num_threads(), len(ys) // 50_000, int(GRID_MAX_CELLS // cells)))
     grids = np.zeros((parts, cells, 2))
@@ -274,10 +278,13 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     if len(ys) == 0:
         return out
     radius = int(min(np.ceil(truncate * sigma_s), max(H, W)))
-    per_pixel = bilateral_pairs(mask, radius, ys, xs)
-    total = float(per_pixel.sum())
+    per_pixel = total = None
+    if method != "grid":  # the exact kernel's work (for "auto", to choose)
+        per_pixel = bilateral_pairs(mask, radius, ys, xs)
+        total = float(per_pixel.sum())
     if method != "exact":
-        cells = grid_cells(ys, xs, g, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)
+        layout = grid_layout(ys, xs, g, sigma_s=sigma_s, sigma_r=sigma_r, grid_step=grid_step)
+        cells = _cells(layout[2])
         if method == "grid" and cells > GRID_MAX_CELLS:
             raise TooLarge(f"the bilateral grid would hold {cells:.3g} cells ({16 * cells / 2**30:.1f} GB; the "
                            f"limit is {GRID_MAX_CELLS:.0e}): sigma_s {sigma_s:.4g} px and sigma_r {sigma_r:.4g} are "
@@ -285,8 +292,7 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
                            f"sigmas), or a larger grid_step")
         if method == "grid" or (total > min(EXACT_MAX_PAIRS, MAX_PAIRS) and cells <= GRID_MAX_CELLS):
             ys64, xs64 = ys.astype(np.int64), xs.astype(np.int64)
-            out[ys, xs] = _bilateral_grid(values, g, ys64, xs64, sigma_s=sigma_s, sigma_r=sigma_r,
-                                          grid_step=grid_step)
+            out[ys, xs] = _bilateral_grid(values, g, ys64, xs64, layout, grid_step)
             return out
     if total > MAX_PAIRS:
         fit = _radius_that_fits(mask, ys, xs, radius)

@@ -395,12 +395,6 @@ def resolve_preconditioner(preconditioner: str, radius: int) -> str:
     return "amg" if preconditioner == "amg3x3" and radius == 1 else preconditioner
 
 
-def auto_downsample(shape, max_pixels: int = AUTO_MAX_PIXELS, minimum: int = 1) -> int:
-    """The smallest power of two, at least ``minimum``, that brings a solve on an image of
-    ``shape`` to at most ``max_pixels`` pixels (``downsample="auto"``: 2^18)."""
-    return photo_factor(shape, max_pixels, minimum)
-
-
 def solve_downsample(shape, downsample: int | str = 1, max_pixels: int | None = None,
                      photo_above: int | None = None) -> int:
     """The factor a matting solve on ``shape`` runs at: ``downsample`` (a power of two, or

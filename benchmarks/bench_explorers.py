@@ -11,7 +11,14 @@ Side by side for the edge explorer (Karaali 2022): the networks' heads on the ke
 (`DenseHeads.logits`, what a change of the edges or scales costs now) against running both
 networks again (`edge_logits`, what it cost before), same edges, as a ratio.
 
+With ``--full-resolution MP``: the **full resolution** button of every explorer that has one,
+on a photo of MP megapixels (the bird photo enlarged, as ``bench_photo_size.py``'s ``real``
+photo), timed from the click to the result (``full_resolution()``: the twin's preparation
+and compute, not the drawing); each explorer first works on its working copy, which compiles
+what it needs.
+
     python benchmarks/bench_explorers.py [--notebook 01 02 04]
+    python benchmarks/bench_explorers.py --full-resolution 12
 """
 from __future__ import annotations
 
@@ -25,6 +32,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _results import record  # noqa: E402
+
+
+def _quiet():
+    """Outside a notebook, an explorer's display() prints its figure's repr and clear_output
+    prints terminal codes: kept out of the results."""
+    import contextlib
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _render(fig):
@@ -62,14 +76,15 @@ def time_controls(name, explorer):
         if new is None or new == c.value:
             continue
         old = c.value
-        t = time.perf_counter()
-        c.value = new
-        if explorer.figure is not None:
-            _render(explorer.figure)
-        dt = time.perf_counter() - t
-        failed = "Cannot compute" in explorer.status.value
-        rows.append((name, key, f"{old!r} -> {new!r}", dt, failed))
-        c.value = old
+        with _quiet():
+            t = time.perf_counter()
+            c.value = new
+            if explorer.figure is not None:
+                _render(explorer.figure)
+            dt = time.perf_counter() - t
+            failed = "Cannot compute" in explorer.status.value
+            rows.append((name, key, f"{old!r} -> {new!r}", dt, failed))
+            c.value = old
     return rows
 
 
@@ -132,15 +147,57 @@ def edge_heads_ratio():
         print(f"| {label} | {len(ys)} | {full:.2f} | {fast:.3f} | {full / fast:.0f}x |")
 
 
+def full_resolution(mp: float):
+    """Seconds of each explorer's full-resolution action on a photo of ``mp`` MP."""
+    from bench_photo_size import photo
+    from defocus_lab.ui import kriener, zhuo_sim
+    img = photo("real", mp)
+    H, W = img.shape[:2]
+    makers = [("01 bilateral (Fig. 4)", lambda: zhuo_sim.BilateralExplorer(img)),
+              ("01 defocus map (Fig. 6)", lambda: zhuo_sim.DefocusMapExplorer(img)),
+              ("01 focus (Fig. 9)", lambda: zhuo_sim.FocusExplorer(img)),
+              ("01 markup (Fig. 10)", lambda: zhuo_sim.MarkupExplorer(img, region=(0.0, 0.35, 0.0, 0.35))),
+              ("04 acceleration (Fig. 5)", lambda: kriener.AccelerationExplorer(img, side=320)),
+              ("04 convergence (Fig. 6)", lambda: kriener.ConvergenceExplorer(img, side=240)),
+              ("04 scribble", lambda: kriener.ScribbleExplorer(img))]
+    from defocus_lab.models import karaali as K
+    if K.available():
+        from defocus_lab.ui import karaali
+        makers.append(("02 edges", lambda: karaali.EdgeExplorer(img, side=320)))
+    print(f"Full-resolution button of each explorer on a {W}x{H} photo ({H * W / 1e6:.1f} MP, the bird photo enlarged)")
+    print("| explorer | full resolution runs at | seconds |")
+    print("|---|---|---|")
+    for name, make in makers:
+        with _quiet():
+            e = make()
+        if e.tools["full"].layout.display == "none":
+            print(f"| {name} | (no full-resolution button at this size) | - |", flush=True)
+            continue
+        f = e.full_factor()
+        with _quiet():
+            t = time.perf_counter()
+            e.full_resolution()
+            dt = time.perf_counter() - t
+        print(f"| {name} | {'the photo' if f == 1 else f'1/{f} of the photo'} | {dt:.1f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--notebook", nargs="+", default=["01", "02", "04"])
+    ap.add_argument("--full-resolution", type=float, metavar="MP", help="time the full-resolution buttons instead")
     args = ap.parse_args()
     import matplotlib
     matplotlib.use("Agg")
+    if args.full_resolution:
+        return full_resolution(args.full_resolution)
     print("| explorer | control | change | seconds (change to rendered figure) |")
     print("|---|---|---|---|")
-    for name, e in explorers(args.notebook):
+    made = explorers(args.notebook)
+    while True:
+        with _quiet():
+            name, e = next(made, (None, None))
+        if e is None:
+            break
         for _, key, change, dt, failed in time_controls(name, e):
             print(f"| {name} | {key} | {change} | {dt:.2f}{' (refused)' if failed else ''} |")
     if "02" in args.notebook:
@@ -148,5 +205,5 @@ def main():
 
 
 if __name__ == "__main__":
-    with record(__file__):
+    with record(__file__, "bench_explorers_full_resolution" if "--full-resolution" in sys.argv else None):
         main()

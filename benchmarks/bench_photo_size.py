@@ -23,6 +23,14 @@ difference, in px of sigma.
     python benchmarks/bench_photo_size.py --config before --methods zhuo2011 kriener2013
     python benchmarks/bench_photo_size.py --accuracy                  # real 2 MP, tiled 1 MP
     python benchmarks/bench_photo_size.py --preconditioners    # Kriener's 7x7 solve: jacobi, amg, amg3x3
+    python benchmarks/bench_photo_size.py --render             # the magnification: row steps against FFTs
+
+``--render`` times what the focus explorer's magnification does at each size (``magnify(photo,
+map, 2, in_focus=Otsu's threshold of the map)``, the lens renderer with photo-size layers) with
+each way of convolving a layer (``lens_blur(method="runs")``, the default, and ``"fft"``, the
+renderer before it), each in its own process, and the largest difference between the two
+images. The map is the default pipeline's on the 0.5 MP photo, enlarged with the photo (values
+times the scale): the benchmark times the renderer, not the estimate.
 
 Peak memory is the child's peak resident set (``ru_maxrss``) less its resident set after the
 imports and the photo were made: what the call itself added. Times are of the call alone
@@ -115,6 +123,60 @@ def worker_exact(mp: float, kind: str) -> dict:
                                    propagator_options={"max_pixels": None}, progress=False)
     np.save(os.environ["BENCH_OUT"], dense.astype(np.float32))
     return {"seconds": time.perf_counter() - t}
+
+
+def worker_render(mp: float, method: str) -> dict:
+    """The focus explorer's magnification of the ``real`` photo at ``mp`` MP (module docstring)."""
+    import numpy as np
+    from skimage.filters import threshold_otsu
+    from skimage.transform import resize
+    import defocus_lab as dl
+    from defocus_lab import render
+    small = photo("real", 0.5)
+    m = dl.estimate_defocus(small, progress=False)[0]
+    img = photo("real", mp)
+    scale = img.shape[0] / small.shape[0]
+    dense = np.clip(resize(m, img.shape[:2], order=1), 0, None) * scale
+    t_f = float(threshold_otsu(dense))
+    lens = render.lens_blur
+    render.lens_blur = lambda *a, **k: lens(*a, method=method, **k)
+    h, w = img.shape[0] // 2, img.shape[1] // 2  # compiles every path: a photo-size crop
+    crop = (slice(h - 384, h + 384), slice(w - 512, w + 512))
+    dl.apps.magnify(np.ascontiguousarray(img[crop]), np.ascontiguousarray(dense[crop]), 2.0, in_focus=t_f)
+    base = _current_rss_mb()
+    t = time.perf_counter()
+    out = dl.apps.magnify(img, dense, 2.0, in_focus=t_f)
+    seconds = time.perf_counter() - t
+    np.save(os.environ["BENCH_OUT"], out.astype(np.float32))
+    extra = 2 * np.sqrt(3) * np.clip(dense - t_f, 0, None)
+    return {"seconds": seconds, "peak_mb": _rss_mb() - base, "shape": list(img.shape[:2]),
+            "max_radius": float(extra.max()), "layers": len(render.layer_radii(float(extra.max()), 0.5, img.shape))}
+
+
+def render_table(args):
+    import tempfile
+    import numpy as np
+    print("the focus explorer's magnification (factor 2) of the real photo; each run in its own process; "
+          "peak = resident memory the call added")
+    print("runs: each layer's disks as row steps from its own pixels (the default); fft: every layer's full "
+          "planes convolved by FFT (float32, every core), the renderer before")
+    print(f"{'size':>11} {'MP':>5} {'radius':>6} {'layers':>6} {'runs s':>7} {'fft s':>7} {'fft/runs':>8} "
+          f"{'runs GB':>7} {'fft GB':>7} {'max|runs-fft|':>13}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for mp in args.sizes:
+            r = {}
+            for method in ("runs", "fft"):
+                r[method] = run_child(["render", str(mp), method, "render"], args.limit,
+                                      env={**os.environ, "BENCH_OUT": os.path.join(tmp, method + ".npy")})
+            if "error" in r["runs"] or "error" in r["fft"]:
+                print(f"{mp:5.1f} MP -- {r['runs'].get('error') or r['fft'].get('error')}", flush=True)
+                continue
+            d = np.abs(np.load(os.path.join(tmp, "runs.npy")) - np.load(os.path.join(tmp, "fft.npy"))).max()
+            a, b = r["runs"], r["fft"]
+            h, w = a["shape"]
+            print(f"{f'{w}x{h}':>11} {h * w / 1e6:5.1f} {a['max_radius']:6.1f} {a['layers']:6d} {a['seconds']:7.2f} "
+                  f"{b['seconds']:7.2f} {b['seconds'] / a['seconds']:8.2f} {a['peak_mb'] / 1024:7.2f} "
+                  f"{b['peak_mb'] / 1024:7.2f} {d:13.2e}", flush=True)
 
 
 def run_child(args: list[str], limit: float, env=None) -> dict:
@@ -216,7 +278,12 @@ def main():
     if "--worker" in sys.argv:
         i = sys.argv.index("--worker")
         method, mp, kind, config = sys.argv[i + 1: i + 5]
-        r = worker_exact(float(mp), kind) if method == "exact" else worker(method, float(mp), kind, config)
+        if method == "render":
+            r = worker_render(float(mp), kind)
+        elif method == "exact":
+            r = worker_exact(float(mp), kind)
+        else:
+            r = worker(method, float(mp), kind, config)
         print(json.dumps(r))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -228,11 +295,13 @@ def main():
     ap.add_argument("--accuracy", action="store_true")
     ap.add_argument("--cases", nargs="+", default=["real:2", "tiled:1"], help="--accuracy: KIND:MP")
     ap.add_argument("--preconditioners", action="store_true")
+    ap.add_argument("--render", action="store_true", help="the magnification's renderer (module docstring)")
     ap.add_argument("--tag", default="", help="appended to the results file's name (a partial rerun)")
     args = ap.parse_args()
-    what = "accuracy" if args.accuracy else "preconditioners" if args.preconditioners else args.config
+    what = ("accuracy" if args.accuracy else "preconditioners" if args.preconditioners else "render" if args.render
+            else args.config)
     with record(__file__, "bench_photo_size_" + what + (f"_{args.tag}" if args.tag else "")):
-        {"accuracy": accuracy, "preconditioners": preconditioners}.get(what, table)(args)
+        {"accuracy": accuracy, "preconditioners": preconditioners, "render": render_table}.get(what, table)(args)
 
 
 if __name__ == "__main__":

@@ -117,47 +117,18 @@ def disk_kernel(radius: float) -> np.ndarray:
     return k / k.sum()
 
 
-def _srgb_to_linear(c):
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _linear_to_srgb(c):
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
-
-
 COARSE_ABOVE_PIXELS = PHOTO_ABOVE_PIXELS  # lens_blur(coarse=None): coarse layers above 0.52 MP, the photo size
 COARSE_RATIO = 8.0  # a layer of disk radius R is rendered on a copy k <= R / COARSE_RATIO times smaller
 
 
-def block_mean(a: np.ndarray, k: int) -> np.ndarray:
-    """(ceil(H / k), ceil(W / k), ...) means of the k x k blocks of ``a`` (the last blocks
-    padded with the edge): each coarse pixel is the area it covers, so sums of mass keep."""
-    if k == 1:
-        return a
-    H, W = a.shape[:2]
-    h, w = -(-H // k), -(-W // k)
-    pad = ((0, h * k - H), (0, w * k - W)) + ((0, 0),) * (a.ndim - 2)
-    b = np.pad(a, pad, mode="edge") if any(p[1] for p in pad) else a
-    return b.reshape((h, k, w, k) + a.shape[2:]).mean(axis=(1, 3))
-
-
 def upsample_linear(a: np.ndarray, r: int, shape) -> np.ndarray:
-    """``a`` brought r times finer to ``shape`` (H, W) by separable linear interpolation between
-    pixel centres (coarse pixel i covers fine pixels r i .. r i + r - 1, as :func:`block_mean`);
-    beyond the outer centres the edge value is kept."""
+    """``a`` (h, w, ...) brought r times finer to ``shape`` (H, W) by bilinear interpolation
+    between pixel centres (coarse pixel i covers fine pixels r i .. r i + r - 1, as the
+    renderer's k x k blocks); beyond the outer centres the edge value is kept. float64."""
+    from .kernels.disk import upsample
     if r == 1:
         return a[: shape[0], : shape[1]]
-    for axis, n in ((0, shape[0]), (1, shape[1])):
-        m = a.shape[axis]
-        c = (np.arange(n) + 0.5) / r - 0.5
-        i0 = np.clip(np.floor(c).astype(int), 0, m - 1)
-        i1 = np.minimum(i0 + 1, m - 1)
-        t = np.clip(c - i0, 0.0, 1.0)
-        t = t.reshape((-1,) + (1,) * (a.ndim - 1)) if axis == 0 else t.reshape((1, -1) + (1,) * (a.ndim - 2))
-        lo, hi = np.take(a, i0, axis=axis), np.take(a, i1, axis=axis)
-        a = lo + t * (hi - lo)
-    return a
+    return upsample(a, r, shape)
 
 
 def coarse_factor(radius: float, shape) -> int:
@@ -169,8 +140,30 @@ def coarse_factor(radius: float, shape) -> int:
     return k
 
 
+def layer_radii(rmax: float, step: float, shape=None, max_layers: int = 64) -> np.ndarray:
+    """The lens renderer's layers: disk radii from 0 past ``rmax``, ``step`` apart; with the
+    photo-size ``shape``, a layer rendered on a copy k times smaller (:func:`coarse_factor`)
+    is k ``step`` from the next, the same spacing in the copy's pixels. ``step`` grows when
+    more than ``max_layers`` would be needed (at least 2 layers)."""
+    if shape is None:
+        if rmax / step > max_layers - 1:
+            step = rmax / (max_layers - 1)
+        return blur_levels(rmax, step)
+    while True:
+        radii = [0.0]
+        while (radii[-1] < rmax or len(radii) < 2) and len(radii) <= max_layers:
+            radii.append(radii[-1] + coarse_factor(radii[-1], shape) * step)
+        if len(radii) <= max_layers:
+            return np.array(radii)
+        step *= 1.25
+
+
+SCATTER_MAX_RADIUS = 24.0  # method="auto": a layer's disk by row runs up to this radius (on its copy), by FFT above
+LENS_METHODS = ("auto", "runs", "fft")
+
+
 def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool = True,
-              max_layers: int = 64, coarse: bool | None = None) -> np.ndarray:
+              max_layers: int = 64, coarse: bool | None = None, method: str = "auto") -> np.ndarray:
     """Render lens (bokeh) blur: every pixel spread over a disk of its own radius, layered from
     far to near so that a sharp foreground does not take the background's blur.
 
@@ -202,15 +195,22 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
     coarse : bool or None
         Photo size: a layer of disk radius R is rendered on a copy k times smaller (k the
         power of two up to R / 8, :func:`coarse_factor`: its planes averaged over k x k blocks,
-        the disk of radius R / k, brought back by linear interpolation), and the layers are
+        the disk of radius R / k, brought back by linear interpolation), the layers are k
+        ``step`` apart there (``step`` in the copy's pixels, :func:`layer_radii`), and they are
         composited at the resolution of the finest one so far (the far, most blurred layers
         first at their own coarse resolution). The blocks and the interpolation widen each
         disk by about k / R <= 1/8 of its radius, at the rim; the work per layer falls by k^2.
-        The convolutions then run in float32 (1e-7 relative: far below one step of an 8-bit
-        image) on every core (``scipy.fft.set_workers``): a quarter of the time of the float64,
-        one-core FFTs, which a 12 MP photo's many small-radius layers (k = 1) still need.
-        None (default): on above 0.52 MP (:data:`COARSE_ABOVE_PIXELS`), off below, where every
-        layer is convolved at full resolution in float64 as before.
+        None (default): on above 0.52 MP (:data:`COARSE_ABOVE_PIXELS`), off below.
+    method : {"auto", "runs", "fft"}
+        How a layer is convolved with its disk. ``"runs"``: every pixel *of the layer* adds a run
+        to each row its disk covers (:mod:`defocus_lab.kernels.disk`), O(radius) per pixel of
+        the layer, and a pixel is in at most two layers, so the whole render costs about what
+        two full-image convolutions of the typical radius cost. ``"fft"``: the layer's full
+        planes convolved by FFT (float32 on every core at photo size, float64 below),
+        O(log N) per pixel of the *image* for every layer whatever its radius. ``"auto"``
+        (default): runs up to a radius of :data:`SCATTER_MAX_RADIUS` on the layer's copy, FFT
+        above (only without ``coarse``, where radii are not bounded by the copies). The two
+        agree to float32 rounding (the colour plane is float32).
 
     Returns
     -------
@@ -230,10 +230,9 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
     >>> bool(abs(out.sum() - 1.0) < 1e-6 and out[20, 10] < 0.05)
     True
     """
-    from scipy.fft import set_workers
-    from scipy.signal import fftconvolve
+    from .kernels import disk
 
-    img = as_image(image)
+    img = as_image(image, copy=False)
     H, W = img.shape[:2]
     rad = as_map(radius_map, (H, W), name="radius_map")
     if rad.min() < 0:
@@ -241,49 +240,76 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
     order_key = rad if depth is None else as_map(depth, (H, W), name="depth")
     step = check_positive(step, "step")
     max_layers = check_int(max_layers, "max_layers", minimum=2)
+    if method not in LENS_METHODS:
+        raise ValueError(f"method must be one of {LENS_METHODS}; got {method!r}")
     rmax = float(rad.max())
     _check_extent(rmax, img.shape, "radius_map", "lens")
-    n = int(np.ceil(rmax))
-    # the largest layer: padded planes, their FFT and the product, complex
-    check_memory(((H + 2 * n) * (W + 2 * n) * (img.shape[2] + 1 if img.ndim == 3 else 2)) * 8 * 5,
-                 f"lens blur of radius {rmax:.0f} px on a {H}x{W} image",
-                 "lower the blur (radius_map) or render a smaller copy of the image")
-    if rmax / step > max_layers - 1:
-        step = rmax / (max_layers - 1)
-    col = img if img.ndim == 3 else img[..., None]
-    col = _srgb_to_linear(col) if linear else col
-    layers = list(_ladder_shares(rad, step))
-    # layers are composited in the order of their mean depth key (far first)
-    keys = [float((order_key * w).sum() / w.sum()) for _, w in layers]
     if coarse is None:
         coarse = H * W > COARSE_ABOVE_PIXELS
-    dtype, workers = (np.float32, os.cpu_count() or 1) if coarse else (np.float64, 1)
+    levels = layer_radii(rmax, step, (H, W) if coarse else None, max_layers)
+    C = img.shape[2] if img.ndim == 3 else 1
+    # colour plane (float32), accumulator and output (float64), the layers' members (<= 2 per pixel)
+    check_memory(H * W * (4 * C + 8 * (C + 1) + 8 * C + 2 * 8), f"lens blur of a {H}x{W} image",
+                 "render a smaller copy of the image")
+    col = img if img.ndim == 3 else img[..., None]
+    src = disk.srgb_to_linear(col) if linear else col.astype(np.float32)
+    rowptr, cols, shares, keys = disk.layer_members(rad, levels, order_key)
+    order = [k for k in np.argsort(-keys, kind="stable") if np.isfinite(keys[k])]  # far first
     acc = cov = None
     cur = 1  # the accumulator's resolution: 1/cur
-    for k in sorted(range(len(layers)), key=lambda k: -keys[k]):
-        radius, w = layers[k]
+    for k in order:
+        radius = float(levels[k])
         f = coarse_factor(radius, (H, W)) if coarse else 1
-        layer = block_mean(np.concatenate([col * w[..., None], w[..., None]], axis=2), f)
-        kern = disk_kernel(radius / f)
-        if kern.shape[0] > 1:
-            pad = kern.shape[0] // 2
-            padded = np.pad(layer.astype(dtype, copy=False), ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
-            with set_workers(workers):
-                layer = fftconvolve(padded, kern[..., None].astype(dtype), mode="valid", axes=(0, 1))
+        members = (src, rowptr[k], cols, shares)
+        if f > 1:
+            members = disk.block_layer(*members, f)
+        size = members[0].shape[:2]
+        runs = (method == "runs" or (method == "auto" and radius / f <= SCATTER_MAX_RADIUS)) and min(size) >= 2
         if acc is None:
             cur = f
-            acc, cov = np.zeros(layer.shape[:2] + (col.shape[2],)), np.zeros(layer.shape[:2])
+            acc, cov = np.zeros(size + (C,)), np.zeros(size)
         elif f < cur:  # a finer layer: the accumulator comes to its resolution
-            size = layer.shape[:2]
             acc, cov = upsample_linear(acc, cur // f, size), upsample_linear(cov, cur // f, size)
             cur = f
+        if runs and f == cur:
+            disk.disk_layer(*members, disk_kernel(radius / f), acc, cov, over=True)
+            continue
+        if runs:
+            la, lc = np.empty(size + (C,)), np.empty(size)
+            disk.disk_layer(*members, disk_kernel(radius / f), la, lc, over=False)
+        else:
+            la, lc = _fft_layer(*members, radius / f, coarse)
         if f > cur:  # a coarser layer in front: brought to the accumulator's resolution
-            layer = upsample_linear(layer, f // cur, acc.shape[:2])
-        a = np.clip(layer[..., -1], 0.0, 1.0)
-        acc = layer[..., :-1] + (1.0 - a)[..., None] * acc
-        cov = a + (1.0 - a) * cov
+            la, lc = upsample_linear(la, f // cur, acc.shape[:2]), upsample_linear(lc, f // cur, acc.shape[:2])
+        acc = la + (1.0 - lc)[..., None] * acc
+        cov = lc + (1.0 - lc) * cov
     if cur > 1:
         acc, cov = upsample_linear(acc, cur, (H, W)), upsample_linear(cov, cur, (H, W))
-    out = acc / np.maximum(cov, 1e-12)[..., None]
-    out = _linear_to_srgb(out) if linear else np.clip(out, 0.0, 1.0)
+    out = disk.resolve(acc, cov, linear)
     return out if img.ndim == 3 else out[..., 0]
+
+
+def _fft_layer(src, rowptr, cols, shares, radius, fast):
+    """One layer convolved with :func:`disk_kernel` by FFT (reflect padding): its colour (premultiplied)
+    and clipped coverage. ``fast``: float32 on every core (photo size), else float64 on one."""
+    from scipy.fft import set_workers
+    from scipy.signal import fftconvolve
+
+    H, W, C = src.shape
+    check_memory((H + 2 * radius + 2) * (W + 2 * radius + 2) * (C + 1) * 8 * 5,
+                 f"lens blur of radius {radius:.0f} px on a {H}x{W} image",
+                 "lower the blur (radius_map) or render a smaller copy of the image")
+    ys = np.repeat(np.arange(H), np.diff(rowptr))
+    xs = cols[rowptr[0]:rowptr[-1]]
+    w = shares[rowptr[0]:rowptr[-1]].astype(np.float64)
+    dtype = np.float32 if fast else np.float64
+    layer = np.zeros((H, W, C + 1), dtype)
+    layer[ys, xs, :C] = src[ys, xs] * w[:, None]
+    layer[ys, xs, C] = w
+    kern = disk_kernel(radius)
+    if kern.shape[0] > 1:
+        pad = kern.shape[0] // 2
+        padded = np.pad(layer, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        with set_workers((os.cpu_count() or 1) if fast else 1):
+            layer = fftconvolve(padded, kern[..., None].astype(dtype), mode="valid", axes=(0, 1))
+    return layer[..., :C].astype(np.float64), np.clip(layer[..., C], 0.0, 1.0).astype(np.float64)

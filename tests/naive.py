@@ -164,12 +164,14 @@ def guided_filter(guide, p, r, eps, weights=None):
     return out
 
 
-def lens_blur(image, radius_map, step, depth=None):
+def lens_blur(image, radius_map, step, depth=None, kernel=None):
     """Layered disk blur without FFTs or gamma: pixels shared linearly between the two radius
     levels around their own, each level's (colour * share, share) convolved with the disk by a
     loop over kernel offsets (reflect padding), layers composited over far to near (order: mean
-    depth of the layer), then divided by the coverage."""
+    depth of the layer), then divided by the coverage. The disk: the renderer's
+    (``kernel(radius)``, default :func:`defocus_lab.render.disk_kernel`)."""
     from defocus_lab.render import disk_kernel
+    kernel = kernel or disk_kernel
     img = np.asarray(image, dtype=np.float64)
     img = img[..., None] if img.ndim == 2 else img
     H, W, C = img.shape
@@ -190,19 +192,54 @@ def lens_blur(image, radius_map, step, depth=None):
     for k in sorted(range(nlev), key=lambda k: -mean_key[k]):
         if not share[k].any():
             continue
-        kern = disk_kernel(k * step)
-        n = kern.shape[0] // 2
+        kern = kernel(k * step)
         layer = np.concatenate([img * share[k][..., None], share[k][..., None]], axis=2)
-        pad = np.pad(layer, ((n, n), (n, n), (0, 0)), mode="reflect")
-        out = np.zeros_like(layer)
-        for dy in range(-n, n + 1):
-            for dx in range(-n, n + 1):
-                out += kern[dy + n, dx + n] * pad[n - dy:n - dy + H, n - dx:n - dx + W]
+        out = disk_by_offsets(layer, kern)
         a = np.clip(out[..., -1], 0, 1)
         acc = out[..., :-1] + (1 - a)[..., None] * acc
         cov = a + (1 - a) * cov
     res = np.clip(acc / np.maximum(cov, 1e-12)[..., None], 0, 1)
     return res if np.asarray(image).ndim == 3 else res[..., 0]
+
+
+def disk_by_offsets(layer, kernel):
+    """(H, W, P) ``layer`` convolved with ``kernel`` by a loop over its offsets, borders
+    mirrored as np.pad(mode="reflect") (the layer convolution of the lens renderer)."""
+    n = kernel.shape[0] // 2
+    H, W = layer.shape[:2]
+    pad = np.pad(layer, ((n, n), (n, n), (0, 0)), mode="reflect")
+    out = np.zeros(layer.shape)
+    for dy in range(-n, n + 1):
+        for dx in range(-n, n + 1):
+            out += kernel[dy + n, dx + n] * pad[n - dy:n - dy + H, n - dx:n - dx + W]
+    return out
+
+
+def block_means(a, k):
+    """(ceil(H / k), ceil(W / k), ...): the mean of each k x k block of ``a`` over the pixels
+    it holds (the last blocks may be partial)."""
+    H, W = a.shape[:2]
+    h, w = -(-H // k), -(-W // k)
+    out = np.zeros((h, w) + a.shape[2:])
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = a[i * k:(i + 1) * k, j * k:(j + 1) * k].mean(axis=(0, 1))
+    return out
+
+
+def upsample_linear(a, r, shape):
+    """``a`` r times finer by separable linear interpolation between pixel centres (coarse pixel
+    i covers fine pixels r i .. r i + r - 1), edge values beyond the outer centres."""
+    for axis, n in ((0, shape[0]), (1, shape[1])):
+        m = a.shape[axis]
+        c = (np.arange(n) + 0.5) / r - 0.5
+        i0 = np.clip(np.floor(c).astype(int), 0, m - 1)
+        i1 = np.minimum(i0 + 1, m - 1)
+        t = np.clip(c - i0, 0.0, 1.0)
+        t = t.reshape((-1,) + (1,) * (a.ndim - 1)) if axis == 0 else t.reshape((1, -1) + (1,) * (a.ndim - 2))
+        lo, hi = np.take(a, i0, axis=axis), np.take(a, i1, axis=axis)
+        a = lo + t * (hi - lo)
+    return a
 
 
 def decimate2(a):

@@ -283,3 +283,101 @@ def test_guided_filter_scratch_reuse_does_not_leak_between_calls(rng):
     q2 = guided_filter(g, p2, 4, 1e-2)  # same size: the scratch of the first call is reused
     np.testing.assert_array_equal(q1, keep)
     np.testing.assert_allclose(q2, naive.guided_filter(g, p2, 4, 1e-2), atol=1e-10)
+
+
+# --- the lens renderer's disk by row runs (kernels/disk.py) ---------------------------------------
+
+@pytest.mark.parametrize("radius", [0.0, 1.0, 2.3, 11.5])
+def test_kernel_steps_give_the_rows_back(rng, radius):
+    from defocus_lab.kernels.disk import kernel_steps
+    from defocus_lab.render import disk_kernel
+    for k in (disk_kernel(radius), rng.random((5, 5)) * (rng.random((5, 5)) < 0.5)):
+        starts, offsets, deltas, reach = kernel_steps(k)
+        n = k.shape[0] // 2
+        for r in range(k.shape[0]):
+            row = np.zeros(2 * n + 2)
+            row[offsets[starts[r]:starts[r + 1]] + n] = deltas[starts[r]:starts[r + 1]]
+            np.testing.assert_allclose(np.cumsum(row)[:-1], k[r], atol=1e-15)
+            nz = np.flatnonzero(k[r])
+            assert reach[r] == (np.abs(nz - n).max() if nz.size else -1)
+    with pytest.raises(ValueError, match="odd"):
+        kernel_steps(np.ones((4, 4)))
+
+
+def _members(layer_share):
+    """CSR members (rowptr, cols, shares) of the pixels with a share > 0."""
+    inside = layer_share > 0
+    rowptr = np.zeros(layer_share.shape[0] + 1, np.int64)
+    rowptr[1:] = np.cumsum(inside.sum(axis=1))
+    ys, xs = np.nonzero(inside)
+    return rowptr, xs.astype(np.int32), layer_share[ys, xs].astype(np.float32)
+
+
+@pytest.mark.parametrize("shape,radius", [((23, 19), 3.0), ((30, 7), 5.2), ((9, 40), 12.0), ((40, 41), 0.7),
+                                          ((2, 2), 1.5), ((64, 50), 9.5), ((20, 30), None)])
+@pytest.mark.parametrize("over", [False, True])
+def test_disk_layer_matches_convolution_by_offsets(rng, shape, radius, over):
+    """Runs scattered from the layer's pixels, mirrored borders included (thin images reflect
+    more than once), against the convolution of the dense layer by its offsets."""
+    from defocus_lab.kernels.disk import disk_layer
+    H, W = shape
+    src = rng.random((H, W, 3)).astype(np.float32)
+    share = np.where(rng.random(shape) < 0.4, rng.random(shape), 0.0).astype(np.float32)
+    layer = np.concatenate([src * share[..., None], share[..., None]], axis=2).astype(np.float64)
+    from defocus_lab.render import disk_kernel
+    kernel = disk_kernel(radius) if radius is not None else rng.random((7, 7))  # any kernel, even asymmetric
+    want = naive.disk_by_offsets(layer, kernel)
+    acc, cov = rng.random((H, W, 3)), rng.random((H, W))
+    a = np.clip(want[..., 3], 0, 1)
+    want_acc = want[..., :3] + (1 - a)[..., None] * acc if over else want[..., :3]
+    want_cov = a + (1 - a) * cov if over else a
+    disk_layer(src, *_members(share), kernel, acc, cov, over=over)
+    np.testing.assert_allclose(acc, want_acc, atol=1e-6)
+    np.testing.assert_allclose(cov, want_cov, atol=1e-6)
+
+
+def test_layer_members_share_each_pixel_between_two_levels(rng):
+    from defocus_lab.kernels.disk import layer_members
+    rad = rng.random((13, 11)) * 4.0
+    rad[0, 0], rad[0, 1] = 0.0, 4.0  # both ends of the ladder
+    keys = rng.random((13, 11))
+    step, nlev = 0.5, 9
+    rowptr, cols, shares, mean_key = layer_members(rad, np.arange(nlev) * step, keys)
+    share = np.zeros((nlev, 13, 11))
+    for k in range(nlev):
+        for y in range(13):
+            sl = slice(rowptr[k, y], rowptr[k, y + 1])
+            assert np.all(np.diff(cols[sl]) > 0)
+            share[k, y, cols[sl]] = shares[sl]
+    want = np.zeros_like(share)
+    pos = np.minimum(rad / step, nlev - 1)
+    lo = np.floor(pos).astype(int)
+    frac = pos - lo
+    for y in range(13):
+        for x in range(11):
+            want[lo[y, x], y, x] += 1 - frac[y, x]
+            if frac[y, x] > 0:
+                want[lo[y, x] + 1, y, x] += frac[y, x]
+    np.testing.assert_allclose(share, want, atol=1e-6)
+    has = want.sum(axis=(1, 2)) > 0
+    np.testing.assert_allclose(mean_key[has], (want * keys).sum(axis=(1, 2))[has] / want.sum(axis=(1, 2))[has])
+    assert np.all(np.isnan(mean_key[~has]))
+
+
+@pytest.mark.parametrize("f", [2, 4])
+def test_block_layer_and_upsampling_match_naive(rng, f):
+    from defocus_lab.kernels.disk import block_layer, upsample
+    H, W = 37, 50
+    src = rng.random((H, W, 3)).astype(np.float32)
+    share = np.where(rng.random((H, W)) < 0.3, rng.random((H, W)), 0.0).astype(np.float32)
+    colour, rows, cols, shares = block_layer(src, *_members(share), f)
+    got = np.zeros(colour.shape[:2] + (4,))
+    ys = np.repeat(np.arange(colour.shape[0]), np.diff(rows))
+    got[ys, cols, :3] = colour[ys, cols] * shares[:, None]
+    got[ys, cols, 3] = shares
+    layer = np.concatenate([src * share[..., None], share[..., None]], axis=2).astype(np.float64)
+    np.testing.assert_allclose(got, naive.block_means(layer, f), atol=1e-6)
+    small = rng.random((10, 13, 2))
+    np.testing.assert_allclose(upsample(small, f, (37, 50)), naive.upsample_linear(small, f, (37, 50)), atol=1e-12)
+    np.testing.assert_allclose(upsample(small[..., 0], f, (37, 50)), naive.upsample_linear(small[..., 0], f, (37, 50)),
+                               atol=1e-12)

@@ -25,19 +25,20 @@ def test_lens_blur_matches_naive(rng, channels):
     shape = (23, 19) if channels == 1 else (23, 19, 3)
     img = rng.random(shape)
     rad = np.clip(rng.random((23, 19)) * 3.0 - 0.3, 0, None)
-    got = lens_blur(img, rad, step=0.5, linear=False)
     want = naive.lens_blur(img, rad, 0.5)
-    np.testing.assert_allclose(got, want, atol=1e-10)
     depth = rng.random((23, 19))
-    np.testing.assert_allclose(lens_blur(img, rad, step=0.5, linear=False, depth=depth),
-                               naive.lens_blur(img, rad, 0.5, depth=depth), atol=1e-10)
+    want_depth = naive.lens_blur(img, rad, 0.5, depth=depth)
+    for method in ("runs", "fft"):  # the colour plane is float32
+        np.testing.assert_allclose(lens_blur(img, rad, step=0.5, linear=False, method=method), want, atol=1e-6)
+        np.testing.assert_allclose(lens_blur(img, rad, step=0.5, linear=False, depth=depth, method=method),
+                                   want_depth, atol=1e-6)
 
 
 def test_constant_radius_is_one_disk_convolution(rng):
     img = rng.random((40, 40))
     out = lens_blur(img, np.full((40, 40), 3.0), step=0.5, linear=False)
     ref = convolve2d(img, disk_kernel(3.0), mode="same")
-    np.testing.assert_allclose(out[5:-5, 5:-5], ref[5:-5, 5:-5], atol=1e-10)
+    np.testing.assert_allclose(out[5:-5, 5:-5], ref[5:-5, 5:-5], atol=1e-6)
 
 
 def test_sharp_foreground_does_not_take_background_blur(rng):
@@ -45,14 +46,14 @@ def test_sharp_foreground_does_not_take_background_blur(rng):
     rad = np.full((60, 60), 6.0)
     rad[:, :30] = 0.0  # in focus, nearest (default order: larger blur is farther)
     out = lens_blur(img, rad)
-    np.testing.assert_allclose(out[:, :30], img[:, :30], atol=1e-9)
+    np.testing.assert_allclose(out[:, :30], img[:, :30], atol=1e-6)
     assert np.abs(out[:, 40:] - img[:, 40:]).mean() > 0.05
 
 
 def test_point_light_spreads_into_a_disc_and_keeps_energy():
     img = np.zeros((41, 41)); img[20, 20] = 1.0
     out = lens_blur(img, np.full((41, 41), 5.0), linear=False)
-    assert out.sum() == pytest.approx(1.0, abs=1e-9)
+    assert out.sum() == pytest.approx(1.0, abs=1e-6)
     assert out[20, 20 + 3] == pytest.approx(out[20, 20], rel=0.05)  # flat top, not a Gaussian
     assert out[20, 20 + 7] < 1e-12
 
@@ -75,16 +76,12 @@ def test_magnify_keeps_focus_and_blurs_the_rest(rng, renderer):
         magnify(img, sigma, 2.0, renderer="photoshop")
 
 
-def test_block_mean_and_linear_upsampling_keep_mass_and_ramps(rng):
-    from defocus_lab.render import block_mean, upsample_linear
-    a = rng.random((37, 50, 2))
-    small = block_mean(a, 4)
-    assert small.shape == (10, 13, 2)
-    np.testing.assert_allclose(small[:9, :12].sum(axis=(0, 1)) * 16, a[:36, :48].sum(axis=(0, 1)))
-    np.testing.assert_array_equal(block_mean(np.ones((37, 50)), 4), 1.0)
+def test_linear_upsampling_is_exact_on_ramps():
+    from defocus_lab.render import upsample_linear
     ramp = np.add.outer(np.arange(64.0), 2 * np.arange(80.0))  # linear: interpolation between centres is exact
-    np.testing.assert_allclose(upsample_linear(block_mean(ramp, 4), 4, ramp.shape)[4:-4, 4:-4], ramp[4:-4, 4:-4])
-    assert upsample_linear(small, 4, (37, 50)).shape == (37, 50, 2)
+    small = ramp.reshape(16, 4, 20, 4).mean(axis=(1, 3))
+    np.testing.assert_allclose(upsample_linear(small, 4, ramp.shape)[4:-4, 4:-4], ramp[4:-4, 4:-4])
+    assert upsample_linear(np.zeros((10, 13, 2)), 4, (37, 50)).shape == (37, 50, 2)
 
 
 @pytest.mark.parametrize("reverse", [False, True])

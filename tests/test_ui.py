@@ -65,6 +65,15 @@ def test_focus_explorer_threshold(photo):
     assert e.result["focus"].mean() > a
 
 
+def test_focus_threshold_keeps_its_cut_at_full_resolution(photo):
+    """t_f is in the copy's pixels: the full-resolution run applies it in the photo's (blur
+    scales with the resolution), so about the same share of the photo is in focus."""
+    e = ui.FocusExplorer(photo, side=160)
+    full = e.full_resolution()
+    assert full["t_f"] == pytest.approx(e.controls["t_f"].value / e.factor)
+    assert abs(full["focus"].mean() - e.result["focus"].mean()) < 0.1
+
+
 def test_bilateral_explorer_filters_the_raw_estimate(photo):
     e = ui.BilateralExplorer(photo)
     raw, filt = e.result["raw"], e.result["filtered"]

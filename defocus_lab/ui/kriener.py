@@ -103,6 +103,7 @@ class AccelerationExplorer(ImageExplorer):
                                               iterations)
             self._maps, self._key = out, key
         out = self._maps
+        in_focus = in_focus * self.from_copy  # px of the copy; the full-resolution twin's in its own
         mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor, in_focus=in_focus) for k, v in out.items()}
         return {"maps": {k: v[0] for k, v in out.items()}, "info": {k: v[1] for k, v in out.items()},
                 "seconds": {k: v[2] for k, v in out.items()}, "magnified": mag,

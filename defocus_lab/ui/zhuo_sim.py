@@ -223,6 +223,8 @@ class FocusExplorer(ImageExplorer):
     full-resolution pixels of its photos) and starts at Otsu's threshold of the map; the
     histogram shows where it cuts. Magnification leaves the pixels below the threshold as they
     are (``magnify(..., in_focus=t_f)``): the focused region stays sharp, as in the paper.
+    The full-resolution button applies the same threshold in the photo's pixels (t_f times the
+    copy's scale), so it cuts the photo's map where it cuts the copy's.
     """
     figsize = (11, 3.3)
     title = "zhuo2011-focus"
@@ -255,6 +257,7 @@ class FocusExplorer(ImageExplorer):
                 "factor": slider(2.0, 1.0, 5.0, 0.25, "magnification")}
 
     def compute(self, t_f, factor):
+        t_f = t_f * self.from_copy  # blur scales with the resolution (1 on the copy)
         return {"dense": self._dense, "focus": segment_focus(self._dense, t_f), "t_f": t_f,
                 "magnified": magnify(self.image, self._dense, factor, in_focus=t_f)}
 

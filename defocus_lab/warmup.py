@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 
 def warmup(verbose: bool = True) -> float:
     """Run each compiled path once on a tiny image; returns the seconds it took."""
@@ -16,6 +18,7 @@ def warmup(verbose: bool = True) -> float:
     from .pipeline import estimate_defocus
     from .kernels.bilateral import sparse_bilateral
     from .propagate import domain_transform, matting
+    from .render import lens_blur
 
     t = time.perf_counter()
     img = load_image("coffee")[100:196, 200:328]
@@ -25,6 +28,9 @@ def warmup(verbose: bool = True) -> float:
     estimate_defocus(img, method="kriener2013")  # Scharr, guided smoothing, matrix-free CG
     matting(img.mean(axis=2), sparse, preconditioner="multigrid")
     domain_transform(img, sparse.replace(depth_edges=sparse.mask))  # Karaali 2022
+    ramp = np.broadcast_to(np.linspace(0.0, 20.0, img.shape[1]), img.shape[:2])
+    lens_blur(img, ramp, coarse=True)  # magnification: layers by row steps, on halved copies from radius 16
+    lens_blur(img.mean(axis=2), ramp, coarse=True)
     seconds = time.perf_counter() - t
     if verbose:
         print(f"defocus_lab: kernels compiled and cached in {seconds:.1f} s")

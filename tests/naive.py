@@ -415,3 +415,32 @@ def gauss_seidel(A, b, x, bounds, forward):
             v = np.where(inside, x, x_old)
             x[i] += (b[i] - A[i] @ v) / A[i, i]
     return x
+
+
+def inverted_residual(x, expand_w, expand_bn, dw_w, dw_bn, project_w, project_bn, stride, eps=1e-3):
+    """One MobileNetV2 block on x (C, H, W) by loops over pixels: 1x1 expansion (weights
+    (hidden, C) or None for none) + batch norm + ReLU6, 3x3 depthwise convolution (weights
+    (hidden, 3, 3), zero padding 1, ``stride``) + batch norm + ReLU6, 1x1 projection (weights
+    (out, hidden)) + batch norm, plus x when the stride is 1 and the channels match. A batch
+    norm is (gamma, beta, mean, var) in inference mode."""
+    def bn(a, p):
+        g, b, m, v = p
+        return (a - m[:, None, None]) / np.sqrt(v[:, None, None] + eps) * g[:, None, None] + b[:, None, None]
+
+    def relu6(a):
+        return np.minimum(np.maximum(a, 0.0), 6.0)
+
+    h = x if expand_w is None else relu6(bn(np.einsum("oc,chw->ohw", expand_w, x), expand_bn))
+    C, H, W = h.shape
+    Ho, Wo = (H - 1) // stride + 1, (W - 1) // stride + 1
+    pad = np.pad(h, ((0, 0), (1, 1), (1, 1)))
+    d = np.zeros((C, Ho, Wo))
+    for c in range(C):
+        for i in range(Ho):
+            for j in range(Wo):
+                d[c, i, j] = (pad[c, i * stride:i * stride + 3, j * stride:j * stride + 3] * dw_w[c]).sum()
+    d = relu6(bn(d, dw_bn))
+    out = bn(np.einsum("oc,chw->ohw", project_w, d), project_bn)
+    if stride == 1 and out.shape[0] == x.shape[0]:
+        out = out + x
+    return out

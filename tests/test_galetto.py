@@ -1,0 +1,109 @@
+"""Galetto & Deng 2022: the patch dataset and the MobileNetV2 classifier."""
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage as ndi
+
+import naive
+from defocus_lab.models.mobilenet import InvertedResidual, MobileNetV2, load_mobilenet, make_divisible
+from defocus_lab.synth import patches as P
+
+
+@pytest.mark.parametrize("cin,cout,stride,expand", [(8, 8, 1, 6), (8, 16, 2, 6), (16, 8, 1, 1), (6, 6, 2, 1)])
+def test_inverted_residual_matches_numpy(rng, cin, cout, stride, expand):
+    torch.manual_seed(0)
+    block = InvertedResidual(cin, cout, stride, expand)
+    bns = [m for m in block.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:  # statistics as after training, not the identity
+        m.running_mean.uniform_(-0.5, 0.5); m.running_var.uniform_(0.5, 2.0)
+        m.weight.data.uniform_(0.5, 1.5); m.bias.data.uniform_(-0.3, 0.3)
+    block.eval()
+    convs = [m for m in block.modules() if isinstance(m, torch.nn.Conv2d)]
+    x = rng.random((cin, 11, 9))
+    with torch.no_grad():
+        got = block(torch.from_numpy(x[None]).float())[0].double().numpy()
+
+    def p(m):
+        return tuple(t.detach().double().numpy() for t in (m.weight, m.bias, m.running_mean, m.running_var))
+
+    w = [c.weight.detach().double().numpy() for c in convs]
+    if expand == 1:
+        want = naive.inverted_residual(x, None, None, w[0][:, 0], p(bns[0]), w[1][:, :, 0, 0], p(bns[1]), stride)
+    else:
+        want = naive.inverted_residual(x, w[0][:, :, 0, 0], p(bns[0]), w[1][:, 0], p(bns[1]), w[2][:, :, 0, 0],
+                                       p(bns[2]), stride)
+    assert block.residual == (stride == 1 and cin == cout)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_mobilenet_shape_parameters_and_weights_round_trip(tmp_path):
+    torch.manual_seed(0)
+    net = MobileNetV2(classes=20, width=1.0).eval()
+    assert sum(p.numel() for p in net.parameters()) == 2_248_916  # Sandler et al.'s layout, 20 classes, 1 channel
+    x = torch.rand(3, 1, 32, 32)
+    assert net.features(x).shape == (3, 1280, 1, 1)  # five stride-2 stages: 32 -> 1
+    path = tmp_path / "m.npz"
+    net.save_npz(path)
+    back = load_mobilenet(path)
+    with torch.no_grad():
+        np.testing.assert_allclose(back(x).numpy(), net(x).numpy(), atol=1e-5)
+    half = MobileNetV2(width=0.5)
+    assert make_divisible(16 * 0.5) == 8 and half.features[0].out_channels == 16
+    with pytest.raises(FileNotFoundError, match="train galetto"):
+        load_mobilenet(tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="width"):
+        MobileNetV2(width=0)
+
+
+def test_sharpness_is_the_variance_of_the_laplacian_per_patch(rng):
+    grey = rng.random((70, 100))
+    s = P.sharpness(grey)
+    assert s.shape == (2, 3)
+    g = ndi.gaussian_filter(grey * 255, 0.5, truncate=2.0, mode="nearest")
+    lap = ndi.convolve(g, np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float), mode="nearest")
+    assert s[1, 2] == pytest.approx(lap[32:64, 64:96].var())
+    flat = np.full((64, 64), 0.5)
+    flat[:, 32:] = np.tile([0.0, 1.0], (64, 16))  # sharp stripes right, flat left
+    np.testing.assert_array_equal(P.sharp_positions(flat), [[0, 32], [32, 32]])
+
+
+def test_blurred_crops_equal_cropping_the_blurred_photo(rng):
+    grey = ndi.gaussian_filter(rng.random((150, 170)), 1.0)
+    pos = np.array([[0, 0], [64, 96], [118, 138], [40, 10]])
+    crops = P.blurred_crops(grey, pos, sigmas=(0, 1, 5, 19))
+    for j, s in enumerate((0, 1, 5, 19)):
+        whole = grey if s == 0 else ndi.gaussian_filter(grey, s, truncate=P.TRUNCATE, mode="reflect")
+        for i, (y, x) in enumerate(pos):
+            np.testing.assert_allclose(crops[i, j], whole[y:y + 32, x:x + 32], atol=1e-6)
+
+
+def test_patch_dataset_is_balanced_split_by_photo_and_cached(tmp_path, monkeypatch):
+    """On two synthetic 'photos' per split kind, cached in a temporary folder."""
+    rng = np.random.default_rng(3)
+    photos = [ndi.zoom(rng.random((80, 100)), 2, order=1) for _ in range(6)]  # sharp texture, 160x200
+    monkeypatch.setattr(P, "_sources", lambda: [(f"coco/{i}.jpg", lambda i=i: photos[i]) for i in range(6)])
+    sets = {s: P.patch_dataset(s, per_image=3, seed=1, cache_root=tmp_path, progress=False) for s in P.SPLITS}
+    assert sum(len(v) for v in sets.values()) == 6 * 3 * P.CLASSES
+    for s in sets.values():
+        np.testing.assert_array_equal(s.balance(), s.balance()[0])  # every patch in all 20 classes
+    seen = [set(np.unique(s.source)) for s in sets.values()]
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])  # a photo in one split only
+    assert len(list(tmp_path.glob("patches-*.npz"))) == 1
+    again = P.patch_dataset("train", per_image=3, seed=1, cache_root=tmp_path, progress=False)
+    np.testing.assert_array_equal(again.x, sets["train"].x)
+    x = again.as_float([0, 1])
+    assert x.shape == (2, 1, 32, 32) and x.dtype == np.float32 and x.max() <= 1.0
+    # class k of a patch is blur sigma k: the variance of its Laplacian falls with k
+    one = again.x[again.source == again.source[0]][:P.CLASSES].astype(float)
+    lap = [ndi.laplace(p).var() for p in one]
+    assert lap[0] > lap[1] > lap[5] > lap[19]
+    with pytest.raises(ValueError, match="split"):
+        P.patch_dataset("dev", cache_root=tmp_path)
+
+
+def test_split_keeps_kodak_and_mcmaster_for_testing():
+    names = [f"coco/{i}" for i in range(10)] + ["kodak24/a", "mcmaster/b"]
+    split = P.split_sources(names, seed=0)
+    assert split["kodak24/a"] == split["mcmaster/b"] == "test"
+    assert sum(v == "train" for v in split.values()) == 9 and sum(v == "validation" for v in split.values()) == 1  # 8 : 1
+    assert P.split_sources(names, seed=0) == split

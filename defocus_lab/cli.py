@@ -10,6 +10,8 @@
     defocus-lab warmup               compile the numba kernels into the cache (make install does it)
     defocus-lab train bnet|enet --out WEIGHTS.npz [--minutes 30] [--seed 0] [--bnet B.npz|authors]
                                      train Karaali 2022's networks on synthetic data (resumable)
+    defocus-lab train galetto --out WEIGHTS.npz [--minutes 60] [--width 1]
+                                     train Galetto & Deng 2022's patch classifier (resumable)
 """
 from __future__ import annotations
 
@@ -155,11 +157,18 @@ def _warmup(args) -> int:
 def _train(args) -> int:
     import json
 
-    from .models.train import TrainConfig, train
-    cfg = TrainConfig(kind=args.kind, minutes=args.minutes, seed=args.seed, batch=args.batch, lr=args.lr,
-                      chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads,
-                      max_steps=args.max_steps)
-    report = train(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
+    if args.kind == "galetto":
+        from .models.train_galetto import GalettoConfig, train_galetto
+        cfg = GalettoConfig(minutes=args.minutes, seed=args.seed, batch=args.batch or 128, lr=args.lr,
+                            width=args.width, per_image=args.per_image, threads=args.threads,
+                            max_steps=args.max_steps)
+        report = train_galetto(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
+    else:
+        from .models.train import TrainConfig, train
+        cfg = TrainConfig(kind=args.kind, minutes=args.minutes, seed=args.seed, batch=args.batch or 64, lr=args.lr,
+                          chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads,
+                          max_steps=args.max_steps)
+        report = train(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=2)
@@ -199,16 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_data)
     w = sub.add_parser("warmup", help="compile the numba kernels into the on-disk cache (done by make install)")
     w.set_defaults(func=_warmup)
-    t = sub.add_parser("train", help="train B-NET or E-NET (Karaali 2022) on synthetic data, on a time budget")
-    t.add_argument("kind", choices=["bnet", "enet"])
+    t = sub.add_parser("train", help="train B-NET or E-NET (Karaali 2022) or the patch classifier (Galetto & Deng "
+                                     "2022) on synthetic data, on a time budget")
+    t.add_argument("kind", choices=["bnet", "enet", "galetto"])
     t.add_argument("--out", required=True, help="weights .npz (a checkpoint OUT.ckpt.pt is kept beside it)")
     t.add_argument("--minutes", type=float, default=30.0, help="training time of this call (default 30)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--batch", type=int, help="default 64 (bnet, enet), 128 (galetto, the paper's)")
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--chunk", type=int, default=2048, help="samples generated at a time")
     t.add_argument("--validation", type=int, default=2048, help="held-out samples")
     t.add_argument("--bnet", help="E-NET: 'authors' or a B-NET .npz whose f1 branches are copied and frozen")
+    t.add_argument("--width", type=float, default=1.0, help="galetto: MobileNetV2's width multiplier (default 1)")
+    t.add_argument("--per-image", type=int, default=8, help="galetto: sharp patches per photo (default 8)")
     t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     t.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (default: the minutes)")
     t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")

@@ -54,3 +54,27 @@ def best_threshold_accuracy(blur_map, out_of_focus, *, n: int = 101) -> tuple[fl
         if acc > best:
             best, best_a = acc, float(a)
     return best, best_a
+
+
+def classification_scores(pred, truth, classes: int) -> dict:
+    """Scores of a classifier over ``classes`` ordered classes (Galetto & Deng's Tables 2-3):
+    top-1 ``accuracy``, ``within_one`` (|predicted - true| <= 1), the ``confusion`` matrix
+    (rows: true class, columns: predicted) and per-class ``precision``, ``recall`` and ``f1``
+    (NaN where a class is never predicted / never present), as plain lists (JSON-ready)."""
+    pred = np.asarray(pred, dtype=np.int64).ravel()
+    truth = np.asarray(truth, dtype=np.int64).ravel()
+    if pred.shape != truth.shape:
+        raise ValueError(f"pred and truth must have the same length; got {pred.size} and {truth.size}")
+    if pred.size and (min(pred.min(), truth.min()) < 0 or max(pred.max(), truth.max()) >= classes):
+        raise ValueError(f"classes must lie in 0..{classes - 1}")
+    conf = np.zeros((classes, classes), np.int64)
+    np.add.at(conf, (truth, pred), 1)
+    tp = np.diag(conf).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = tp / conf.sum(axis=0)
+        recall = tp / conf.sum(axis=1)
+        f1 = 2 * precision * recall / (precision + recall)
+    n = max(pred.size, 1)
+    return {"accuracy": float(tp.sum() / n), "within_one": float(np.sum(np.abs(pred - truth) <= 1) / n),
+            "confusion": conf.tolist(), "precision": precision.tolist(), "recall": recall.tolist(),
+            "f1": f1.tolist(), "n": int(pred.size)}

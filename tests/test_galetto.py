@@ -107,3 +107,72 @@ def test_split_keeps_kodak_and_mcmaster_for_testing():
     assert split["kodak24/a"] == split["mcmaster/b"] == "test"
     assert sum(v == "train" for v in split.values()) == 9 and sum(v == "validation" for v in split.values()) == 1  # 8 : 1
     assert P.split_sources(names, seed=0) == split
+
+
+def _tiny_sets(rng, n_photos=(3, 1, 1), per=2):
+    """PatchSets made from random textures, for the training loop's mechanics."""
+    from defocus_lab.synth.patches import PatchSet, photo_patches
+    out = {}
+    k = 0
+    for split, n in zip(P.SPLITS, n_photos):
+        xs, ys, src = [], [], []
+        for _ in range(n):
+            grey = ndi.zoom(rng.random((48, 48)), 2, order=1)
+            p = photo_patches(grey, per, rng)
+            xs.append(p.reshape(-1, 32, 32)); ys.append(np.tile(np.arange(20), len(p))); src.append(np.full(len(p) * 20, k))
+            k += 1
+        out[split] = PatchSet(np.concatenate(xs), np.concatenate(ys), np.concatenate(src), [])
+    return out
+
+
+def test_training_runs_resumes_and_reports(rng, tmp_path):
+    from defocus_lab.models.train_galetto import GalettoConfig, train_galetto
+    sets = _tiny_sets(rng)
+    out = tmp_path / "g.npz"
+    cfg = GalettoConfig(minutes=60, max_steps=3, batch=16, width=0.35, checkpoint_steps=2)
+    r1 = train_galetto(out, cfg, progress=False, log=lambda *_: None, datasets=sets)
+    assert r1["steps"] == 3 and out.is_file() and out.with_name("g.npz.ckpt.pt").is_file()
+    r2 = train_galetto(out, cfg, progress=False, log=lambda *_: None, datasets=sets)
+    assert r2["steps"] == 6 and r2["epochs"] == pytest.approx(6 * 16 / len(sets["train"]))
+    t = r2["test"]
+    assert t["n"] == len(sets["test"]) and np.sum(t["confusion"]) == t["n"] and 0 <= t["accuracy"] <= t["within_one"]
+    assert len(r2["history"]) >= 2 and {"val_loss", "val_accuracy"} <= set(r2["history"][-1])
+    net = load_mobilenet(out)
+    assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 20)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train_galetto(tmp_path / "x.npz", GalettoConfig(batch=10_000), progress=False, datasets=sets)
+
+
+def test_symmetries_keep_each_patch_up_to_a_flip(rng):
+    from defocus_lab.models.train_galetto import _symmetries
+    x = torch.from_numpy(rng.random((64, 1, 8, 8)).astype(np.float32))
+    y = _symmetries(x, np.random.default_rng(0))
+    for a, b in zip(x[:, 0].numpy(), y[:, 0].numpy()):
+        variants = [np.rot90(a, k) for k in range(4)] + [np.rot90(a.T, k) for k in range(4)]
+        assert any(np.array_equal(b, v) for v in variants)
+    assert not torch.equal(x, y)
+
+
+def test_classification_scores():
+    from defocus_lab.metrics import classification_scores
+    s = classification_scores([0, 1, 2, 2, 3], [0, 1, 1, 2, 0], 4)
+    assert s["accuracy"] == pytest.approx(3 / 5) and s["within_one"] == pytest.approx(4 / 5)
+    assert s["confusion"][1] == [0, 1, 1, 0] and s["precision"][2] == pytest.approx(0.5)
+    assert s["recall"][0] == pytest.approx(0.5)
+    assert s["precision"][3] == 0.0 and np.isnan(s["recall"][3]) and np.isnan(s["f1"][3])  # class 3 never true
+    with pytest.raises(ValueError, match="classes"):
+        classification_scores([4], [0], 4)
+
+
+def test_cli_trains_on_the_bundled_photos_without_data(tmp_path, monkeypatch):
+    """`defocus-lab train galetto` without DEFOCUS_LAB_DATA: the bundled photos, a smoke run."""
+    import json
+    from defocus_lab.cli import main
+    monkeypatch.delenv("DEFOCUS_LAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out, rep = tmp_path / "g.npz", tmp_path / "r.json"
+    assert main(["train", "galetto", "--out", str(out), "--max-steps", "2", "--batch", "32", "--width", "0.35",
+                 "--per-image", "2", "--report", str(rep), "--quiet"]) == 0
+    r = json.loads(rep.read_text())
+    assert r["steps"] == 2 and r["config"]["width"] == 0.35 and r["photos"]["train"] >= 1
+    assert list((tmp_path / "cache" / "defocus_lab" / "galetto2022").glob("patches-*.npz"))

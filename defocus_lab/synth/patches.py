@@ -127,9 +127,16 @@ def _sources():
     """(name, loader) of every source photo: DEFOCUS_LAB_DATA/sharp's four sets and the bundled
     photos (or the bundled photos alone without the data)."""
     from .. import data
+
+    def read(p):
+        import warnings
+        with warnings.catch_warnings():  # one ImageNet photo's empty EXIF block: the pixels are fine
+            warnings.filterwarnings("ignore", message="Corrupt EXIF data")
+            return data.read_image(p)
+
     out = []
     for p in data.sharp_image_paths(data.SHARP_SETS):
-        out.append((f"{p.parent.name}/{p.name}", lambda p=p: data.read_image(p)))
+        out.append((f"{p.parent.name}/{p.name}", lambda p=p: read(p)))
     for name, img in zip(data.BUNDLED_SHARP, data.bundled_sharp_images()):
         out.append((f"bundled/{name}", lambda img=img: img))
     return out

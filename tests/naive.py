@@ -444,3 +444,18 @@ def inverted_residual(x, expand_w, expand_bn, dw_w, dw_bn, project_w, project_bn
     if stride == 1 and out.shape[0] == x.shape[0]:
         out = out + x
     return out
+
+
+def patch_mean(classes, ys, xs, shape, pad, size=32):
+    """Eq. 6 of Galetto & Deng by a loop over the patches: each adds its class to the pixels of
+    the (unpadded) image its square covers; the mean over the patches of each pixel."""
+    H, W = shape
+    tot, cnt = np.zeros((H, W)), np.zeros((H, W))
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            y0, y1 = max(y - pad, 0), min(y - pad + size, H)
+            x0, x1 = max(x - pad, 0), min(x - pad + size, W)
+            if y1 > y0 and x1 > x0:
+                tot[y0:y1, x0:x1] += classes[i, j]
+                cnt[y0:y1, x0:x1] += 1
+    return tot / np.maximum(cnt, 1)

@@ -176,3 +176,38 @@ def test_cli_trains_on_the_bundled_photos_without_data(tmp_path, monkeypatch):
     r = json.loads(rep.read_text())
     assert r["steps"] == 2 and r["config"]["width"] == 0.35 and r["photos"]["train"] >= 1
     assert list((tmp_path / "cache" / "defocus_lab" / "galetto2022").glob("patches-*.npz"))
+
+
+@pytest.mark.parametrize("stride", [4, 8, 16, 32, 12])
+def test_patch_mean_matches_a_loop_over_patches(rng, stride):
+    from defocus_lab.estimate.galetto import patch_grid, patch_mean
+    shape = (70, 93)
+    pad, ys, xs = patch_grid(shape, stride)
+    classes = rng.integers(0, 20, (len(ys), len(xs)))
+    got = patch_mean(classes, ys, xs, shape, pad)
+    np.testing.assert_allclose(got, naive.patch_mean(classes, ys, xs, shape, pad), atol=1e-9)
+    # every pixel is covered; under the same (32 / stride)^2 patches when the stride divides 32
+    cover = np.zeros(shape)
+    for y in ys:
+        for x in xs:
+            cover[max(y - pad, 0):max(y - pad + 32, 0), max(x - pad, 0):max(x - pad + 32, 0)] += 1
+    assert cover.min() >= 1
+    if 32 % stride == 0:
+        np.testing.assert_array_equal(cover, (32 // stride) ** 2)
+
+
+def test_classify_patches_is_the_network_on_each_patch(rng):
+    from defocus_lab.estimate.galetto import classify_patches, patch_grid
+    torch.manual_seed(0)
+    net = MobileNetV2(width=0.35).eval()
+    grey = rng.random((40, 50))
+    classes, probs, pad, ys, xs = classify_patches(grey, net, stride=16, batch=7)
+    padded = np.pad(grey, pad, mode="symmetric").astype(np.float32)
+    i, j = len(ys) - 1, 1
+    patch = torch.from_numpy(padded[ys[i]:ys[i] + 32, xs[j]:xs[j] + 32][None, None].copy())
+    with torch.no_grad():
+        want = torch.softmax(net(patch), 1)[0].numpy()
+    np.testing.assert_allclose(probs[i, j], want, atol=1e-5)
+    assert classes.shape == (len(ys), len(xs)) and classes[i, j] == want.argmax()
+    with pytest.raises(ValueError, match="stride"):
+        patch_grid((40, 50), 33)

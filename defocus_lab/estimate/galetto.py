@@ -1,0 +1,105 @@
+"""Galetto & Deng (2022): blur by classifying whole 32x32 patches (Sec. 3.2, Eqs. 6-7).
+
+A sliding window cuts the grey image into 32x32 patches ``stride`` px apart; the classifier
+(:mod:`defocus_lab.models.mobilenet`, 20 classes: Gaussian sigma 0..19 px) labels each patch,
+and each pixel takes the mean of the classes of every patch that covers it (Eq. 6). The result
+is dense but coarse: a blocky map of Gaussian sigma in px, which a refinement (a propagator)
+makes follow the image's edges.
+
+- Grid: the image is padded symmetrically (by ``32 - stride`` before each axis, and after it
+  what the last patch needs) and the patches' corners step by ``stride`` from the padded
+  corner, so that, when ``stride`` divides 32, every pixel is covered by the same
+  (32 / stride)^2 patches (the authors' demo pads its border patches symmetrically too).
+- Eq. 6 as a sum over a difference array: each patch adds its class over its 32x32 square by
+  four corner steps, two cumulative sums give every pixel's total, the same with ones gives the
+  count (linear in the pixels whatever the stride).
+- ``variant="paper"``: the mean of the classes (Eq. 6). ``"demo"``: the authors' demo code,
+  ``max(class - 1, 0)`` averaged, after a 3x3 Gaussian (sigma 1) pre-denoising of the image.
+- Each patch is classified on its own, exactly as in training (the network's zero padding is the
+  patch's border), in batches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_image, check_int
+
+PATCH = 32
+VARIANTS = ("paper", "demo")
+
+
+def patch_grid(shape, stride: int, size: int = PATCH):
+    """(pad, ys, xs): the symmetric padding before each axis and the patches' top-left corners
+    (in the padded image) along each axis: every multiple of ``stride`` up to the last that still
+    covers the image's last pixel, so that a pixel is under every patch of the grid that can
+    cover it ((size / stride)^2 of them when ``stride`` divides ``size``). The padding after an
+    axis is what its last patch needs (:func:`pad_after`)."""
+    stride = check_int(stride, "stride", minimum=1)
+    if stride > size:
+        raise ValueError(f"stride must be at most the patch size ({size}) so that every pixel is covered; "
+                         f"got {stride}")
+    pad = size - stride
+    axes = [np.arange(0, (n - 1 + pad) // stride * stride + 1, stride) for n in shape[:2]]
+    return pad, axes[0], axes[1]
+
+
+def pad_after(n: int, pad: int, corners, size: int = PATCH) -> int:
+    """Padding after an axis of ``n`` pixels for its last patch (corner ``corners[-1]``)."""
+    return int(corners[-1]) + size - n - pad
+
+
+def patch_mean(classes: np.ndarray, ys, xs, shape, pad: int, size: int = PATCH) -> np.ndarray:
+    """Eq. 6: each pixel of the (H, W) image the mean of ``classes`` (len(ys), len(xs)) over the
+    patches (corners ``ys`` x ``xs`` in the image padded by ``pad``) that cover it."""
+    H, W = shape[:2]
+    Hp, Wp = int(ys[-1]) + size, int(xs[-1]) + size
+    tot = np.zeros((Hp + 1, Wp + 1))
+    cnt = np.zeros((Hp + 1, Wp + 1))
+    c = np.asarray(classes, dtype=np.float64)
+    Y, X = np.meshgrid(ys, xs, indexing="ij")
+    for dy, dx, sign in ((0, 0, 1.0), (size, 0, -1.0), (0, size, -1.0), (size, size, 1.0)):
+        np.add.at(tot, (Y + dy, X + dx), sign * c)
+        np.add.at(cnt, (Y + dy, X + dx), sign)
+    tot = tot.cumsum(0).cumsum(1)[pad:pad + H, pad:pad + W]
+    cnt = cnt.cumsum(0).cumsum(1)[pad:pad + H, pad:pad + W]
+    return tot / np.maximum(np.rint(cnt), 1.0)
+
+
+def grey_for_patches(image, variant: str = "paper") -> np.ndarray:
+    """The classifier's input: BT.601 grey in [0, 1] (``variant="demo"``: after a 3x3 Gaussian of
+    sigma 1, the demo's pre-denoising)."""
+    from scipy import ndimage as ndi
+
+    from ..synth.patches import to_grey
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    g = to_grey(image)
+    if variant == "demo":
+        g = ndi.gaussian_filter(g, 1.0, truncate=1.0, mode="nearest")
+    return g
+
+
+def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 1024, progress=None):
+    """(classes (ny, nx) int64, probabilities (ny, nx, C) float32, pad, ys, xs): every patch of
+    the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients)."""
+    import torch
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad, ys, xs = patch_grid(grey.shape, stride)
+    after = (pad_after(grey.shape[0], pad, ys), pad_after(grey.shape[1], pad, xs))
+    padded = np.pad(np.asarray(grey, dtype=np.float32), ((pad, after[0]), (pad, after[1])), mode="symmetric")
+    view = sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
+    flat = view.reshape(-1, PATCH, PATCH)
+    n = len(flat)
+    probs = np.empty((n, net.config["classes"]), np.float32)
+    net.eval()
+    steps = range(0, n, batch)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc="classifying patches", unit="batch")
+    with torch.inference_mode():
+        for a in steps:
+            x = torch.from_numpy(np.ascontiguousarray(flat[a:a + batch])[:, None])
+            probs[a:a + batch] = torch.softmax(net(x), dim=1).numpy()
+    probs = probs.reshape(len(ys), len(xs), -1)
+    return probs.argmax(-1), probs, pad, ys, xs

@@ -211,3 +211,18 @@ def test_classify_patches_is_the_network_on_each_patch(rng):
     assert classes.shape == (len(ys), len(xs)) and classes[i, j] == want.argmax()
     with pytest.raises(ValueError, match="stride"):
         patch_grid((40, 50), 33)
+
+
+def test_folded_batchnorm_is_the_same_network():
+    from defocus_lab.models.mobilenet import fold_batchnorm
+    torch.manual_seed(1)
+    net = MobileNetV2(width=0.5)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2); m.running_var.uniform_(0.5, 2.0); m.weight.data.uniform_(0.5, 1.5)
+    net.eval()
+    fast = fold_batchnorm(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    x = torch.rand(5, 1, 32, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(fast(x).numpy(), net(x).numpy(), rtol=1e-4, atol=1e-4)

@@ -113,6 +113,38 @@ class MobileNetV2(nn.Module):
         np.savez_compressed(path, __config__=np.array(list(self.config.values()), np.float64), **arrays)
 
 
+def fold_batchnorm(net: MobileNetV2) -> MobileNetV2:
+    """An inference copy of ``net`` with each batch norm folded into the convolution before it
+    (weights scaled by gamma / sqrt(var + eps), a bias added): the same function in eval mode,
+    one pass over each feature map fewer. The copy is in eval mode; training it is meaningless."""
+    import copy
+    out = copy.deepcopy(net).eval()
+
+    def fold(seq):
+        mods = list(seq)
+        new, i = [], 0
+        while i < len(mods):
+            m = mods[i]
+            if isinstance(m, nn.Conv2d) and i + 1 < len(mods) and isinstance(mods[i + 1], nn.BatchNorm2d):
+                bn = mods[i + 1]
+                scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                 groups=m.groups, bias=True)
+                conv.weight.data = m.weight.detach() * scale[:, None, None, None]
+                conv.bias.data = bn.bias.detach() - bn.running_mean * scale
+                new.append(conv)
+                i += 2
+                continue
+            if isinstance(m, InvertedResidual):
+                m.block = fold(m.block)
+            new.append(m)
+            i += 1
+        return nn.Sequential(*new)
+
+    out.features = fold(out.features)
+    return out.eval()
+
+
 def load_mobilenet(path) -> MobileNetV2:
     """A :class:`MobileNetV2` from :meth:`MobileNetV2.save_npz`'s file, in eval mode, float32."""
     path = Path(path)

@@ -459,3 +459,28 @@ def patch_mean(classes, ys, xs, shape, pad, size=32):
                 tot[y0:y1, x0:x1] += classes[i, j]
                 cnt[y0:y1, x0:x1] += 1
     return tot / np.maximum(cnt, 1)
+
+
+def weighted_guided_filter(guide, p, r, eps, edge_eps=1e-6):
+    """WGIF (Li et al. 2015) by explicit windows: Gamma from each pixel's 3x3 variance, a and b
+    per window (clipped at the border), then the mean of a G + b over the windows of each pixel."""
+    H, W = guide.shape
+
+    def win(a, y, x, rr):
+        return a[max(y - rr, 0):y + rr + 1, max(x - rr, 0):x + rr + 1]
+
+    v3 = np.array([[win(guide, y, x, 1).var() for x in range(W)] for y in range(H)]) + edge_eps
+    gamma = v3 * np.mean(1.0 / v3)
+    a = np.zeros((H, W))
+    b = np.zeros((H, W))
+    for y in range(H):
+        for x in range(W):
+            g, q = win(guide, y, x, r), win(p, y, x, r)
+            cov = (g * q).mean() - g.mean() * q.mean()
+            a[y, x] = cov / (g.var() + eps / gamma[y, x])
+            b[y, x] = q.mean() - a[y, x] * g.mean()
+    out = np.zeros((H, W))
+    for y in range(H):
+        for x in range(W):
+            out[y, x] = win(a, y, x, r).mean() * guide[y, x] + win(b, y, x, r).mean()
+    return out

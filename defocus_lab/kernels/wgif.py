@@ -1,0 +1,119 @@
+"""Weighted guided image filter (Li, Zheng, Zhu, Yao & Wu 2015, "WGIF"), grey guide.
+
+The guided filter (He et al.) fits q = a_k G + b_k to p in every window w_k of radius r with a
+ridge eps a_k^2. WGIF makes the ridge edge-aware: eps / Gamma(k), where
+
+    Gamma(k) = (var3(k) + e) * mean over all pixels i of 1 / (var3(i) + e),
+
+var3 the variance of G in the 3x3 window around k and e = (0.001 L)^2 (L the guide's range, 1
+here). Gamma is large at edges (a small ridge: the fit follows G, the edge is kept) and small in
+flat areas (a large ridge: smoothing). It is *not* the per-pixel data weights of
+:func:`defocus_lab.kernels.guided.guided_filter`, which weigh the fit's residuals.
+
+    a_k = cov_k(G, p) / (var_k(G) + eps / Gamma(k)),   b_k = mean_k(p) - a_k mean_k(G),
+    q_i = mean over k in w_i of a_k  *  G_i  +  mean over k in w_i of b_k,
+
+windows clipped at the border (their means over the pixels inside). Box sums are
+:func:`defocus_lab.kernels.boxfilter.box_sum_into` (O(N) for any radius); the per-pixel steps
+are numba kernels.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .._validate import as_map, check_int, check_positive
+from .boxfilter import box_sum_into
+
+EDGE_EPS = 1e-6  # (0.001 L)^2 with L = 1: Li et al.'s constant in Gamma
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _gamma(S3, gamma):
+    """gamma = var3 + e from the 3x3 sums S3 = [n, sum G, sum G^2], then scaled by mean(1 / gamma)."""
+    _, H, W = S3.shape
+    inv = np.zeros(H)
+    for y in prange(H):
+        s = 0.0
+        for x in range(W):
+            n = S3[0, y, x]
+            m = S3[1, y, x] / n
+            v = max(S3[2, y, x] / n - m * m, 0.0) + EDGE_EPS
+            gamma[y, x] = v
+            s += 1.0 / v
+        inv[y] = s
+    scale = inv.sum() / (H * W)
+    for y in prange(H):
+        for x in range(W):
+            gamma[y, x] *= scale
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _coefficients(S, gamma, eps, ab):
+    """ab = [a, b] per window from S = window sums [n, G, p, Gp, GG]."""
+    _, H, W = S.shape
+    for y in prange(H):
+        for x in range(W):
+            n = S[0, y, x]
+            mg = S[1, y, x] / n
+            mp = S[2, y, x] / n
+            cov = S[3, y, x] / n - mg * mp
+            var = max(S[4, y, x] / n - mg * mg, 0.0)
+            a = cov / (var + eps / gamma[y, x])
+            ab[0, y, x] = a
+            ab[1, y, x] = mp - a * mg
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _apply(G, T, n, out):
+    H, W = G.shape
+    for y in prange(H):
+        for x in range(W):
+            out[y, x] = (T[0, y, x] * G[y, x] + T[1, y, x]) / n[y, x]
+
+
+def edge_aware_weights(guide) -> np.ndarray:
+    """Li et al.'s Gamma (module docstring) of a grey ``guide`` (H, W): float64 (H, W), mean of
+    1 / Gamma equal to 1."""
+    G = np.ascontiguousarray(guide, dtype=np.float64)
+    planes = np.stack([np.ones_like(G), G, G * G])
+    S3 = np.empty_like(planes)
+    box_sum_into(planes, 1, S3)
+    gamma = np.empty_like(G)
+    _gamma(S3, gamma)
+    return gamma
+
+
+def weighted_guided_filter(guide, p, radius: int, eps: float, *, gamma=None) -> np.ndarray:
+    """WGIF of ``p`` (H, W) guided by the grey ``guide`` (H, W, values about 0..1: Gamma's
+    constant assumes that range; eps is in its squared units): windows of ``radius``, ridge
+    ``eps / Gamma`` (module docstring). ``gamma``: Gamma when already computed for this guide
+    (:func:`edge_aware_weights`), e.g. for several inputs under one guide. Returns float64 (H, W).
+
+    Raises ValueError for a colour guide (convert it to grey first), mismatched shapes, or a
+    radius or eps that is not positive."""
+    G = np.asarray(guide, dtype=np.float64)
+    if G.ndim != 2:
+        raise ValueError(f"guide must be a grey (H, W) image; got shape {G.shape}: convert a colour guide to grey "
+                         "first (e.g. defocus_lab.synth.patches.to_grey)")
+    if not np.all(np.isfinite(G)):
+        raise ValueError("guide has NaN or infinite values: fill or drop them first")
+    G = np.ascontiguousarray(G)
+    P = np.ascontiguousarray(as_map(p, G.shape, name="p"), dtype=np.float64)
+    r = check_int(radius, "radius", minimum=1)
+    eps = check_positive(eps, "eps")
+    if gamma is None:
+        gamma = edge_aware_weights(G)
+    else:
+        gamma = np.ascontiguousarray(as_map(gamma, G.shape, name="gamma"), dtype=np.float64)
+    ones = np.ones_like(G)
+    planes = np.stack([ones, G, P, G * P, G * G])
+    S = np.empty_like(planes)
+    box_sum_into(planes, r, S)
+    ab = np.empty((2,) + G.shape)
+    _coefficients(S, gamma, eps, ab)
+    T = np.empty_like(ab)
+    box_sum_into(ab, r, T)
+    out = np.empty_like(G)
+    _apply(G, T, S[0], out)
+    return out

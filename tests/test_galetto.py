@@ -253,3 +253,26 @@ def test_weighted_guided_filter_keeps_an_edge_better_than_the_guided_filter(rng)
     g = guided_filter(noisy, noisy, 6, 0.05)
     edge = slice(27, 33)
     assert np.abs(w[:, edge] - step[:, edge]).mean() < np.abs(g[:, edge] - step[:, edge]).mean()
+
+
+def test_refinement_makes_a_blocky_map_follow_the_silhouette(rng):
+    """A blocky map of a disk-shaped object (the patch classifier's 16 px blocks) is refined
+    toward the true silhouette; texture of the guide does not come through."""
+    from defocus_lab.propagate.wgif import smoothed_guide, wgif_refine
+    from defocus_lab.types import SparseBlur
+    H, W = 96, 128
+    yy, xx = np.mgrid[:H, :W]
+    inside = (yy - 48) ** 2 + (xx - 64) ** 2 < 30 ** 2
+    img = np.where(inside, 0.7, 0.3) + 0.08 * (rng.random((H, W)) - 0.5)  # object + fine texture
+    truth = np.where(inside, 0.0, 6.0)
+    blocky = truth.reshape(6, 16, 8, 16).mean(axis=(1, 3)).repeat(16, 0).repeat(16, 1)
+    sparse = SparseBlur(blocky, np.ones((H, W), bool))
+    out = wgif_refine(img, sparse, radius=8, eps=0.005, iterations=3)
+    near = np.abs(ndi.distance_transform_edt(inside) - ndi.distance_transform_edt(~inside)) < 8
+    assert np.abs(out - truth)[near].mean() < 0.8 * np.abs(blocky - truth)[near].mean()
+    g = smoothed_guide(img, 8, 0.005, 3)
+    assert np.std(g[20:30, 5:25]) < 0.5 * np.std(img[20:30, 5:25])  # texture smoothed away
+    demo = wgif_refine(img, sparse, radius=4, variant="demo")
+    assert demo.shape == (H, W) and demo.min() >= 0
+    with pytest.raises(ValueError, match="dense map"):
+        wgif_refine(img, SparseBlur(blocky, inside), radius=4)

@@ -276,3 +276,20 @@ def test_refinement_makes_a_blocky_map_follow_the_silhouette(rng):
     assert demo.shape == (H, W) and demo.min() >= 0
     with pytest.raises(ValueError, match="dense map"):
         wgif_refine(img, SparseBlur(blocky, inside), radius=4)
+
+
+def test_estimator_gives_a_dense_map_of_classes(rng, tmp_path):
+    from defocus_lab.estimate.galetto import galetto2022
+    torch.manual_seed(0)
+    net = MobileNetV2(width=0.35).eval()
+    path = tmp_path / "w.npz"
+    net.save_npz(path)
+    img = rng.random((50, 70, 3))
+    sb = galetto2022(img, weights=path, stride=16)
+    assert sb.mask.all() and sb.values.shape == (50, 70) and 0 <= sb.values.min() <= sb.values.max() <= 19
+    demo = galetto2022(img, weights=path, stride=8, variant="demo")
+    assert demo.values.max() <= 18  # max(class - 1, 0)
+    with pytest.raises(ValueError, match="edge map"):
+        galetto2022(img, weights=path, edges=np.ones((50, 70), bool))
+    with pytest.raises(ValueError, match="variant"):
+        galetto2022(img, weights=path, variant="keras")

@@ -103,3 +103,36 @@ def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 10
             probs[a:a + batch] = torch.softmax(net(x), dim=1).numpy()
     probs = probs.reshape(len(ys), len(xs), -1)
     return probs.argmax(-1), probs, pad, ys, xs
+
+
+def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", weights="self-trained",
+                batch: int = 1024, progress=None):
+    """Galetto & Deng's patch-classification estimate: a dense, blocky map of Gaussian sigma
+    (px, 0..19) as a :class:`~defocus_lab.types.SparseBlur` with ``mask`` all True (module
+    docstring). Its preset refines it with :func:`defocus_lab.propagate.wgif.wgif_refine`.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) or (H, W), at least 32 px a side is not needed (borders are padded)
+    edges : None
+        Not used: the method classifies patches, not edges (an edge map is refused).
+    stride : int
+        Sliding-window step (px, <= 32): 16 in the paper, 4 for small images, 32 for large.
+    variant : {"paper", "demo"}
+        Eq. 6's mean of the classes, or the authors' demo (pre-denoised, max(class - 1, 0)).
+    weights : "self-trained" or path
+        The classifier (:func:`defocus_lab.models.mobilenet.load_classifier`).
+    """
+    from ..models.mobilenet import load_classifier
+    from ..types import SparseBlur
+
+    if edges is not None:
+        raise ValueError("galetto2022 classifies whole patches and takes no edge map: drop edges=")
+    img = as_image(image, copy=False)
+    grey = grey_for_patches(img, variant)
+    net = load_classifier(weights)
+    classes, _, pad, ys, xs = classify_patches(grey, net, stride, batch=batch, progress=progress)
+    if variant == "demo":
+        classes = np.maximum(classes - 1, 0)
+    dense = patch_mean(classes, ys, xs, grey.shape, pad)
+    return SparseBlur(dense, np.ones(grey.shape, bool), edges=None)

@@ -24,11 +24,16 @@ multiply-adds per patch.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+# The classifier this project trained itself (``defocus-lab train galetto``; command and report in
+# data/README.md); found in a source checkout (``pip install -e .``, what ``make install`` does).
+SELF_TRAINED = Path(__file__).resolve().parents[2] / "data" / "galetto2022" / "mobilenetv2_w05.npz"
 
 # (expansion t, channels c, repeats n, first stride s): Sandler et al. 2018, Table 2
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
@@ -157,3 +162,16 @@ def load_mobilenet(path) -> MobileNetV2:
                  for k in z.files if k != "__config__"}
     net.load_state_dict(state)
     return net.eval()
+
+
+def load_classifier(weights="self-trained") -> MobileNetV2:
+    """Galetto & Deng's patch classifier for inference: ``"self-trained"`` (the weights shipped in
+    ``data/galetto2022``; the authors' Keras model is not available) or the path of an ``.npz``
+    from ``defocus-lab train galetto``; batch norm folded (:func:`fold_batchnorm`), cached."""
+    path = SELF_TRAINED if weights == "self-trained" else Path(weights)
+    return _load_folded(str(path.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_folded(path: str) -> MobileNetV2:
+    return fold_batchnorm(load_mobilenet(path))

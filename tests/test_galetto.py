@@ -293,3 +293,53 @@ def test_estimator_gives_a_dense_map_of_classes(rng, tmp_path):
         galetto2022(img, weights=path, edges=np.ones((50, 70), bool))
     with pytest.raises(ValueError, match="variant"):
         galetto2022(img, weights=path, variant="keras")
+
+
+def test_sharpening_gain_is_the_product_of_two_sigmoids():
+    from defocus_lab.apps.enhance import sharpening_gain
+    M = np.array([0.0, 0.1 * 19, 0.27 * 19, 19.0])
+    g = sharpening_gain(M, alpha1=46, beta1=0.1, alpha2=183, beta2=0.27, lam_max=2)
+    s = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    want = 2 * s(46 * (M / 19 - 0.1)) * (1 - s(183 * (M / 19 - 0.27)))
+    np.testing.assert_allclose(g, want)
+    assert g[0] < 0.02 and g[-1] < 1e-6 and g[1] == pytest.approx(1.0, rel=0.01)  # half of lam_max at beta1
+
+
+def test_sdof_weights_hit_their_two_points_and_never_rise_again():
+    from defocus_lab.apps.enhance import sdof_parameters, sdof_weights
+    sigma, gamma = sdof_parameters(1, 7)
+    w = sdof_weights(np.array([1.0, 7.0, 10.0, 19.0]), 1, 7)
+    assert w[0] == pytest.approx(0.999) and w[1] == pytest.approx(0.001) and w[2] == 0 and w[3] == 0
+    m = np.linspace(0, 19, 200)
+    assert np.all(np.diff(sdof_weights(m)) <= 1e-12)  # monotone: more blur, less of the sharp image
+    with pytest.raises(ValueError, match="c0"):
+        sdof_parameters(7, 1)
+
+
+def test_adaptive_sharpening_leaves_sharp_and_very_blurred_areas_alone(rng):
+    from defocus_lab.apps.enhance import adaptive_unsharp_mask, unsharp_mask
+    img = np.clip(0.5 + 0.2 * ndi.gaussian_filter(rng.standard_normal((40, 60, 3)), (1, 1, 0)), 0, 1)
+    M = np.zeros((40, 60)); M[:, 20:40] = 0.18 * 19; M[:, 40:] = 19.0  # sharp | mid | very blurred
+    out = adaptive_unsharp_mask(img, M)
+    diff = np.abs(out - img).mean(axis=(0, 2))
+    assert diff[:20].mean() < 0.1 * diff[20:40].mean() and diff[40:].mean() < 0.01 * diff[20:40].mean()
+    np.testing.assert_allclose(unsharp_mask(img, 0.0), img)
+
+
+def test_shallow_depth_of_field_keeps_the_subject_and_blurs_the_rest(rng):
+    from defocus_lab.apps.enhance import shallow_depth_of_field
+    img = np.clip(0.5 + 0.2 * rng.standard_normal((48, 64, 3)), 0, 1)
+    M = np.full((48, 64), 9.0); M[:, :32] = 0.5
+    out, w = shallow_depth_of_field(img, M, blurred=ndi.gaussian_filter(img, (4, 4, 0)))
+    assert w[:, :32].min() > 0.99 and w[:, 32:].max() < 0.01
+    assert out[:, 40:].std() < 0.5 * img[:, 40:].std()
+    assert np.abs(out[:, :24] - img[:, :24]).mean() < 0.1
+
+
+def test_guided_smoothing_removes_texture_and_keeps_a_strong_edge(rng):
+    from defocus_lab.apps.enhance import guided_smoothing
+    img = np.full((48, 64), 0.2); img[:, 32:] = 0.9
+    tex = np.clip(img + 0.03 * rng.standard_normal(img.shape), 0, 1)
+    out = guided_smoothing(tex, radius=8, iterations=3)
+    assert out[:, 5:25].std() < 0.5 * tex[:, 5:25].std()
+    assert out[:, 36:].mean() - out[:, :28].mean() > 0.6  # the edge's contrast kept

@@ -343,3 +343,15 @@ def test_guided_smoothing_removes_texture_and_keeps_a_strong_edge(rng):
     out = guided_smoothing(tex, radius=8, iterations=3)
     assert out[:, 5:25].std() < 0.5 * tex[:, 5:25].std()
     assert out[:, 36:].mean() - out[:, :28].mean() > 0.6  # the edge's contrast kept
+
+
+def test_fig3_levels_and_the_timing_model():
+    from defocus_lab.experiments.galetto import fig3_levels, timing_model
+    lv = fig3_levels()
+    assert lv.shape == (20, 32, 32)
+    lap = [ndi.laplace(p.astype(float)).var() for p in lv]
+    assert all(a > b for a, b in zip(lap[:6], lap[1:7]))  # sharper to blurrier
+    t = timing_model((700, 1000), (16, 4), 9.9e-3)
+    assert t[16] == pytest.approx(9.9e-3 * 7e5 / 256) and t[4] == pytest.approx(16 * t[16])
+    with pytest.raises(ValueError, match="sharp"):
+        fig3_levels(np.full((64, 64), 0.5))

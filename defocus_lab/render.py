@@ -158,7 +158,7 @@ def layer_radii(rmax: float, step: float, shape=None, max_layers: int = 64) -> n
         step *= 1.25
 
 
-SCATTER_MAX_RADIUS = 24.0  # method="auto": a layer's disk by row runs up to this radius (on its copy), by FFT above
+SCATTER_MAX_RADIUS = 24.0  # method="auto": a layer's disk by row steps up to this radius (on its copy), FFT above
 LENS_METHODS = ("auto", "runs", "fft")
 
 
@@ -202,10 +202,11 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
         disk by about k / R <= 1/8 of its radius, at the rim; the work per layer falls by k^2.
         None (default): on above 0.52 MP (:data:`COARSE_ABOVE_PIXELS`), off below.
     method : {"auto", "runs", "fft"}
-        How a layer is convolved with its disk. ``"runs"``: every pixel *of the layer* adds a run
-        to each row its disk covers (:mod:`defocus_lab.kernels.disk`), O(radius) per pixel of
-        the layer, and a pixel is in at most two layers, so the whole render costs about what
-        two full-image convolutions of the typical radius cost. ``"fft"``: the layer's full
+        How a layer is convolved with its disk. ``"runs"``: every pixel *of the layer* adds each
+        row of its disk (a run of full pixels and the anti-aliased rim, as a few steps of a
+        difference array: :mod:`defocus_lab.kernels.disk`) to the rows it covers, O(radius) per
+        pixel of the layer; a pixel is in at most two layers, so the whole render costs about
+        two passes of the typical disk over the image. ``"fft"``: the layer's full
         planes convolved by FFT (float32 on every core at photo size, float64 below),
         O(log N) per pixel of the *image* for every layer whatever its radius. ``"auto"``
         (default): runs up to a radius of :data:`SCATTER_MAX_RADIUS` on the layer's copy, FFT

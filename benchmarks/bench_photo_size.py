@@ -24,6 +24,7 @@ difference, in px of sigma.
     python benchmarks/bench_photo_size.py --accuracy                  # real 2 MP, tiled 1 MP
     python benchmarks/bench_photo_size.py --preconditioners    # Kriener's 7x7 solve: jacobi, amg, amg3x3
     python benchmarks/bench_photo_size.py --render             # the magnification: row steps against FFTs
+    python benchmarks/bench_photo_size.py --crossover          # one disk radius at 0.5 MP: steps against FFT
 
 ``--render`` times what the focus explorer's magnification does at each size (``magnify(photo,
 map, 2, in_focus=Otsu's threshold of the map)``, the lens renderer with photo-size layers) with
@@ -201,6 +202,29 @@ def render_table(args):
                   f"{b['peak_mb'] / 1024:7.2f} {d:13.2e}", flush=True)
 
 
+def crossover(args):
+    """The radius above which lens_blur(method="auto") convolves by FFT at full resolution
+    (render.SCATTER_MAX_RADIUS): one layer of a constant radius on the 0.5 MP photo, both ways."""
+    import numpy as np
+    from defocus_lab import render
+    img = photo("real", 0.5)
+    print(f"one disk radius over the whole 0.5 MP photo ({img.shape[1]}x{img.shape[0]}), coarse layers off; "
+          f"best of 3 s")
+    print(f"{'radius':>6} {'steps s':>8} {'fft s':>8} {'fft/steps':>9}")
+    for r in (2, 4, 8, 16, 24, 32, 48):
+        rad = np.full(img.shape[:2], float(r))
+        t = {}
+        for method in ("runs", "fft"):
+            render.lens_blur(img, rad, coarse=False, method=method)
+            best = float("inf")
+            for _ in range(3):
+                t0 = time.perf_counter()
+                render.lens_blur(img, rad, coarse=False, method=method)
+                best = min(best, time.perf_counter() - t0)
+            t[method] = best
+        print(f"{r:6d} {t['runs']:8.3f} {t['fft']:8.3f} {t['fft'] / t['runs']:9.2f}", flush=True)
+
+
 def run_child(args: list[str], limit: float, env=None) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", *args]
     try:
@@ -318,12 +342,14 @@ def main():
     ap.add_argument("--cases", nargs="+", default=["real:2", "tiled:1"], help="--accuracy: KIND:MP")
     ap.add_argument("--preconditioners", action="store_true")
     ap.add_argument("--render", action="store_true", help="the magnification's renderer (module docstring)")
+    ap.add_argument("--crossover", action="store_true", help="one disk radius at 0.5 MP: steps against FFT")
     ap.add_argument("--tag", default="", help="appended to the results file's name (a partial rerun)")
     args = ap.parse_args()
     what = ("accuracy" if args.accuracy else "preconditioners" if args.preconditioners else "render" if args.render
-            else args.config)
+            else "crossover" if args.crossover else args.config)
     with record(__file__, "bench_photo_size_" + what + (f"_{args.tag}" if args.tag else "")):
-        {"accuracy": accuracy, "preconditioners": preconditioners, "render": render_table}.get(what, table)(args)
+        {"accuracy": accuracy, "preconditioners": preconditioners, "render": render_table,
+         "crossover": crossover}.get(what, table)(args)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ difference, in px of sigma.
 
 ``--render`` times what the focus explorer's magnification does at each size (``magnify(photo,
 map, 2, in_focus=Otsu's threshold of the map)``, the lens renderer with photo-size layers) with
-each way of convolving a layer (``lens_blur(method="runs")``, the default, and ``"fft"``, the
-renderer before it), each in its own process, and the largest difference between the two
-images. The map is the default pipeline's on the 0.5 MP photo, enlarged with the photo (values
+each way of convolving a layer (``lens_blur(method="auto")``, the default, ``"runs"`` and
+``"fft"``, the renderer before), each in its own process, and the largest difference between
+the runs and FFT images. The map is the default pipeline's on the 0.5 MP photo, enlarged with the photo (values
 times the scale): the benchmark times the renderer, not the estimate.
 
 Peak memory is the child's peak resident set (``ru_maxrss``) less its resident set after the
@@ -181,30 +181,31 @@ def render_table(args):
     import numpy as np
     print("the focus explorer's magnification (factor 2) of the real photo; each run in its own process; "
           "peak = the call's peak resident memory above what the process held before it (VmHWM reset)")
-    print("runs: each layer's disks as row steps from its own pixels (the default); fft: every layer's full "
-          "planes convolved by FFT (float32, every core), the renderer before")
-    print(f"{'size':>11} {'MP':>5} {'radius':>6} {'layers':>6} {'runs s':>7} {'fft s':>7} {'fft/runs':>8} "
-          f"{'runs GB':>7} {'fft GB':>7} {'max|runs-fft|':>13}")
+    print("runs: each layer's disks as row steps from its own pixels; fft: every layer's full planes convolved "
+          "by FFT (float32, every core), the renderer before; auto (the default): the cheaper per layer")
+    print(f"{'size':>11} {'MP':>5} {'radius':>6} {'layers':>6} {'auto s':>7} {'runs s':>7} {'fft s':>7} "
+          f"{'fft/auto':>8} {'auto GB':>7} {'fft GB':>7} {'max|runs-fft|':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         for mp in args.sizes:
             r = {}
-            for method in ("runs", "fft"):
+            for method in ("auto", "runs", "fft"):
                 r[method] = run_child(["render", str(mp), method, "render"], args.limit,
                                       env={**os.environ, "BENCH_OUT": os.path.join(tmp, method + ".npy")})
-            if "error" in r["runs"] or "error" in r["fft"]:
-                print(f"{mp:5.1f} MP -- {r['runs'].get('error') or r['fft'].get('error')}", flush=True)
+            errors = [v["error"] for v in r.values() if "error" in v]
+            if errors:
+                print(f"{mp:5.1f} MP -- {errors[0]}", flush=True)
                 continue
             d = np.abs(np.load(os.path.join(tmp, "runs.npy")) - np.load(os.path.join(tmp, "fft.npy"))).max()
-            a, b = r["runs"], r["fft"]
+            a, u, b = r["auto"], r["runs"], r["fft"]
             h, w = a["shape"]
             print(f"{f'{w}x{h}':>11} {h * w / 1e6:5.1f} {a['max_radius']:6.1f} {a['layers']:6d} {a['seconds']:7.2f} "
-                  f"{b['seconds']:7.2f} {b['seconds'] / a['seconds']:8.2f} {a['peak_mb'] / 1024:7.2f} "
-                  f"{b['peak_mb'] / 1024:7.2f} {d:13.2e}", flush=True)
+                  f"{u['seconds']:7.2f} {b['seconds']:7.2f} {b['seconds'] / a['seconds']:8.2f} "
+                  f"{a['peak_mb'] / 1024:7.2f} {b['peak_mb'] / 1024:7.2f} {d:13.2e}", flush=True)
 
 
 def crossover(args):
     """The radius above which lens_blur(method="auto") convolves by FFT at full resolution
-    (render.SCATTER_MAX_RADIUS): one layer of a constant radius on the 0.5 MP photo, both ways."""
+    (render.STEPS_PER_FFT_PIXEL): one layer of a constant radius on the 0.5 MP photo, both ways."""
     import numpy as np
     from defocus_lab import render
     img = photo("real", 0.5)

@@ -158,7 +158,10 @@ def layer_radii(rmax: float, step: float, shape=None, max_layers: int = 64) -> n
         step *= 1.25
 
 
-SCATTER_MAX_RADIUS = 24.0  # method="auto": a layer's disk by row steps up to this radius (on its copy), FFT above
+# method="auto": a layer by row steps when (its pixels x its kernel's steps) <= STEPS_PER_FFT_PIXEL x (pixels of its
+# plane), else by FFT. One step costs ~4 ns, the FFT ~0.5 us a pixel on 2 cores (0.5 MP, one full layer:
+# steps win up to radius 8, FFT from 16; benchmarks/results/bench_photo_size_crossover.md).
+STEPS_PER_FFT_PIXEL = 120.0
 LENS_METHODS = ("auto", "runs", "fft")
 
 
@@ -209,9 +212,10 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
         two passes of the typical disk over the image. ``"fft"``: the layer's full
         planes convolved by FFT (float32 on every core at photo size, float64 below),
         O(log N) per pixel of the *image* for every layer whatever its radius. ``"auto"``
-        (default): runs up to a radius of :data:`SCATTER_MAX_RADIUS` on the layer's copy, FFT
-        above (only without ``coarse``, where radii are not bounded by the copies). The two
-        agree to float32 rounding (the colour plane is float32).
+        (default): for each layer the cheaper of the two by their measured costs
+        (:data:`STEPS_PER_FFT_PIXEL`): steps for sparse layers and small disks, FFT for a layer
+        covering much of its plane with a large disk. The two agree to float32 rounding (the
+        colour plane is float32).
 
     Returns
     -------
@@ -265,7 +269,13 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
         if f > 1:
             members = disk.block_layer(*members, f)
         size = members[0].shape[:2]
-        runs = (method == "runs" or (method == "auto" and radius / f <= SCATTER_MAX_RADIUS)) and min(size) >= 2
+        kern = disk_kernel(radius / f)
+        if method == "auto":
+            work = (members[1][-1] - members[1][0]) * len(disk.kernel_steps(kern)[1])
+            runs = work <= STEPS_PER_FFT_PIXEL * size[0] * size[1]
+        else:
+            runs = method == "runs"
+        runs = runs and min(size) >= 2
         if acc is None:
             cur = f
             acc, cov = np.zeros(size + (C,)), np.zeros(size)
@@ -273,11 +283,11 @@ def lens_blur(image, radius_map, *, depth=None, step: float = 0.5, linear: bool 
             acc, cov = upsample_linear(acc, cur // f, size), upsample_linear(cov, cur // f, size)
             cur = f
         if runs and f == cur:
-            disk.disk_layer(*members, disk_kernel(radius / f), acc, cov, over=True)
+            disk.disk_layer(*members, kern, acc, cov, over=True)
             continue
         if runs:
             la, lc = np.empty(size + (C,)), np.empty(size)
-            disk.disk_layer(*members, disk_kernel(radius / f), la, lc, over=False)
+            disk.disk_layer(*members, kern, la, lc, over=False)
         else:
             la, lc = _fft_layer(*members, radius / f, coarse)
         if f > cur:  # a coarser layer in front: brought to the accumulator's resolution

@@ -8,16 +8,10 @@ is used, as the paper does; :data:`MAP_TOP` is that 19.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
-
 from .._validate import as_image, as_map, check_int, check_positive
+from ..render import _gauss as _lowpass  # the Gaussian of every plane, mirrored borders
 
 MAP_TOP = 19.0  # the top of Galetto & Deng's class scale: M / MAP_TOP is the normalised map
-
-
-def _lowpass(img, sigma):
-    sig = (sigma, sigma, 0) if img.ndim == 3 else sigma
-    return ndi.gaussian_filter(img, sig, mode="reflect")
 
 
 def unsharp_mask(image, amount: float = 2.0, sigma: float = 2.0) -> np.ndarray:

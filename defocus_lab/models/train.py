@@ -89,6 +89,19 @@ def evaluate(net: MultiScaleNet, x: np.ndarray, y: np.ndarray, batch: int = 512)
     return out
 
 
+def start_run(out, cfg):
+    """What every training run does first: check ``cfg.max_steps``, make the folder of ``out``,
+    set torch's threads and seed. Returns (out as a Path, the checkpoint's path beside it)."""
+    if cfg.max_steps is not None and (isinstance(cfg.max_steps, bool) or int(cfg.max_steps) < 1):
+        raise ValueError(f"max_steps must be a positive number of steps or None; got {cfg.max_steps!r}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    return out, out.with_name(out.name + ".ckpt.pt")
+
+
 def train(out, config: TrainConfig | None = None, *, resume: bool = True, progress: bool = True,
           log=print) -> dict:
     """Train ``config.kind`` for ``config.minutes`` and save the weights to ``out`` (.npz).
@@ -105,14 +118,7 @@ def train(out, config: TrainConfig | None = None, *, resume: bool = True, progre
         raise ValueError(f"kind must be 'bnet' or 'enet'; got {cfg.kind!r}")
     if cfg.minutes <= 0 or cfg.batch < 1 or cfg.chunk < cfg.batch:
         raise ValueError("minutes must be > 0, batch >= 1 and chunk >= batch")
-    if cfg.max_steps is not None and (isinstance(cfg.max_steps, bool) or int(cfg.max_steps) < 1):
-        raise ValueError(f"max_steps must be a positive number of steps or None; got {cfg.max_steps!r}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = out.with_name(out.name + ".ckpt.pt")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    out, ckpt = start_run(out, cfg)
     net = MultiScaleNet(cfg.kind)
     if cfg.kind == "enet":
         if cfg.bnet is None:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .mobilenet import MobileNetV2
+from .train import start_run
 
 
 @dataclass
@@ -98,20 +98,13 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
     cfg = config or GalettoConfig()
     if cfg.minutes <= 0 or cfg.batch < 1 or cfg.checkpoint_steps < 1:
         raise ValueError("minutes must be > 0, batch >= 1 and checkpoint_steps >= 1")
-    if cfg.max_steps is not None and (isinstance(cfg.max_steps, bool) or int(cfg.max_steps) < 1):
-        raise ValueError(f"max_steps must be a positive number of steps or None; got {cfg.max_steps!r}")
+    out, ckpt = start_run(out, cfg)  # checks max_steps before any data is made
     if datasets is None:
         datasets = {s: patch_dataset(s, per_image=cfg.per_image, seed=cfg.seed, progress=progress) for s in SPLITS}
     train, val, test = (datasets[s] for s in SPLITS)
     if len(train) < cfg.batch:
         raise ValueError(f"the training split has {len(train)} patches, fewer than one batch ({cfg.batch}): "
                          "point DEFOCUS_LAB_DATA at the shared data (sharp/ photos) or lower batch")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = out.with_name(out.name + ".ckpt.pt")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
     net = MobileNetV2(classes=CLASSES, width=cfg.width).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     step = epoch = pos = 0

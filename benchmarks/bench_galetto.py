@@ -83,12 +83,12 @@ def main():
     print()
     from defocus_lab.kernels.wgif import weighted_guided_filter
     from defocus_lab.propagate import domain_transform, matting
-    from defocus_lab.propagate.wgif import wgif_refine
+    from defocus_lab.propagate.wgif import wgif
     from defocus_lab.types import SparseBlur
     m = maps[16]
     dense = SparseBlur(m, np.ones(m.shape, bool))
     rows = [("WGIF (guide: the grey image)", lambda: weighted_guided_filter(grey, m, 16, 0.005)),
-            ("proposed (7 passes of self-guided WGIF, then WGIF)", lambda: wgif_refine(img, dense)),
+            ("proposed (7 passes of self-guided WGIF, then WGIF)", lambda: wgif(img, dense)),
             ("matting Laplacian (zhuo2011's solve, every pixel a constraint)",
              lambda: matting(img, dense, lam=0.005, eps=1e-7, radius=1)),
             ("domain transform (karaali2022's)", lambda: domain_transform(img, dense))]

@@ -1,6 +1,6 @@
 """The ``defocus-lab`` command: the notebooks' functions from a shell.
 
-    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo2011|kriener2013|karaali2022]
+    defocus-lab estimate IMAGE --out MAP.npy [--method zhuo2011|kriener2013|karaali2022|galetto2022]
                          [--propagation matting|domain_transform] [--units sigma|disk]
                          [--edges EDGES.png] [--sparse-out SPARSE.npz] [--png PREVIEW.png]
                          [-E KEY=VALUE ...] [-P KEY=VALUE ...]
@@ -113,8 +113,10 @@ def _estimate(args) -> int:
     at = info.get("downsample", 1)
     solved = ("" if "downsample" not in info else
               ", propagated at full resolution" if at == 1 else f", propagated at 1/{at} resolution (photo size)")
+    n = int(sparse.mask.sum())
+    estimates = "a dense first estimate" if n == sparse.mask.size else f"{n} sparse estimates"
     print(f"wrote {outputs['out']}: {dense.shape[0]}x{dense.shape[1]} map, {args.units} in px, "
-          f"range {dense.min():.3f}..{dense.max():.3f}, {int(sparse.mask.sum())} sparse estimates{solved}; "
+          f"range {dense.min():.3f}..{dense.max():.3f}, {estimates}{solved}; "
           f"{sec['estimate']:.1f} s estimating, {sec['propagate']:.1f} s propagating")
     if "sparse_out" in outputs:
         print(f"wrote {outputs['sparse_out']}: the sparse estimate")
@@ -186,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--method", default="zhuo2011", choices=list(METHODS),
                    help="; ".join(f"{k}: {m.citation}" for k, m in METHODS.items()))
     e.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
-                   help="default: the method's own (matting; domain_transform for karaali2022)")
+                   help="default: the method's own (matting; domain_transform for karaali2022; wgif for galetto2022)")
     e.add_argument("--units", default="sigma", choices=["sigma", "disk"],
                    help="Gaussian sigma (px) or disk radius (px); converted through the RTF table "
                         "when the method's unit differs (karaali2022 gives disk radius)")

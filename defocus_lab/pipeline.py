@@ -16,17 +16,21 @@ import numpy as np
 
 from ._validate import as_image
 from .conventions import convert_units
+from .estimate import galetto as _galetto
 from .estimate import karaali as _karaali
 from .estimate import kriener as _kriener
 from .estimate import zhuo_sim as _zhuo_sim
 from .propagate.domain_transform import domain_transform
 from .propagate.matting import matting
+from .propagate.wgif import wgif
 from .types import Method, SparseBlur
 
 # Each paper's method and preset is defined beside its estimator; this is the one table.
-METHODS: dict[str, Method] = {m.name: m for m in (_zhuo_sim.METHOD, _kriener.METHOD, _karaali.METHOD)}
+METHODS: dict[str, Method] = {m.name: m for m in (_zhuo_sim.METHOD, _kriener.METHOD, _karaali.METHOD,
+                                                  _galetto.METHOD)}
 ESTIMATORS: dict[str, Callable[..., SparseBlur]] = {k: m.estimate for k, m in METHODS.items()}
-PROPAGATORS: dict[str, Callable[..., np.ndarray]] = {"matting": matting, "domain_transform": domain_transform}
+PROPAGATORS: dict[str, Callable[..., np.ndarray]] = {"matting": matting, "domain_transform": domain_transform,
+                                                     "wgif": wgif}
 
 # Names used before the naming rule (0.1.0): accepted with a FutureWarning.
 RENAMED = {"zhuo-sim": "zhuo2011", "kriener": "kriener2013", "domain-transform": "domain_transform"}
@@ -85,10 +89,10 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         uint8, uint16 or float in [0, 1].
     method : str
         Registry key of the estimator (:data:`METHODS`): ``"zhuo2011"`` (default),
-        ``"kriener2013"`` or ``"karaali2022"``.
+        ``"kriener2013"``, ``"karaali2022"`` or ``"galetto2022"``.
     propagation : str, optional
-        Registry key of the propagator (:data:`PROPAGATORS`): ``"matting"`` or
-        ``"domain_transform"``. Default: the method's own (its preset).
+        Registry key of the propagator (:data:`PROPAGATORS`): ``"matting"``,
+        ``"domain_transform"`` or ``"wgif"`` (Galetto & Deng's refinement). Default: the method's own (its preset).
     edges : ndarray (H, W) bool, optional
         A precomputed edge map for the estimator (default: the method's detector).
     exclude : ndarray (H, W) bool, optional

@@ -258,7 +258,7 @@ def test_weighted_guided_filter_keeps_an_edge_better_than_the_guided_filter(rng)
 def test_refinement_makes_a_blocky_map_follow_the_silhouette(rng):
     """A blocky map of a disk-shaped object (the patch classifier's 16 px blocks) is refined
     toward the true silhouette; texture of the guide does not come through."""
-    from defocus_lab.propagate.wgif import smoothed_guide, wgif_refine
+    from defocus_lab.propagate.wgif import smoothed_guide, wgif
     from defocus_lab.types import SparseBlur
     H, W = 96, 128
     yy, xx = np.mgrid[:H, :W]
@@ -267,15 +267,36 @@ def test_refinement_makes_a_blocky_map_follow_the_silhouette(rng):
     truth = np.where(inside, 0.0, 6.0)
     blocky = truth.reshape(6, 16, 8, 16).mean(axis=(1, 3)).repeat(16, 0).repeat(16, 1)
     sparse = SparseBlur(blocky, np.ones((H, W), bool))
-    out = wgif_refine(img, sparse, radius=8, eps=0.005, iterations=3)
+    out = wgif(img, sparse, radius=8, eps=0.005, iterations=3)
     near = np.abs(ndi.distance_transform_edt(inside) - ndi.distance_transform_edt(~inside)) < 8
     assert np.abs(out - truth)[near].mean() < 0.8 * np.abs(blocky - truth)[near].mean()
     g = smoothed_guide(img, 8, 0.005, 3)
     assert np.std(g[20:30, 5:25]) < 0.5 * np.std(img[20:30, 5:25])  # texture smoothed away
-    demo = wgif_refine(img, sparse, radius=4, variant="demo")
+    demo = wgif(img, sparse, radius=4, variant="demo")
     assert demo.shape == (H, W) and demo.min() >= 0
-    with pytest.raises(ValueError, match="dense map"):
-        wgif_refine(img, SparseBlur(blocky, inside), radius=4)
+    # a sparse estimate is filled by the nearest value first (the lab's choice, module docstring)
+    from defocus_lab.propagate.wgif import nearest_fill
+    edge = inside & ~ndi.binary_erosion(inside)
+    np.testing.assert_array_equal(wgif(img, SparseBlur(blocky, edge), radius=4, iterations=1),
+                                  wgif(img, SparseBlur(nearest_fill(blocky, edge), np.ones((H, W), bool)),
+                                       radius=4, iterations=1))
+
+
+def test_nearest_fill_against_a_brute_force_search(rng):
+    from defocus_lab.propagate.wgif import nearest_fill
+    values = rng.random((23, 31))
+    mask = rng.random((23, 31)) < 0.05
+    out = nearest_fill(values, mask)
+    ky, kx = np.nonzero(mask)
+    yy, xx = np.mgrid[:23, :31]
+    d2 = (yy[..., None] - ky) ** 2 + (xx[..., None] - kx) ** 2
+    best = d2.min(-1)
+    # every pixel holds the value of one of its nearest estimates (ties may go either way)
+    hit = (d2 == best[..., None]) & np.isclose(values[ky, kx], out[..., None])
+    assert hit.any(-1).all()
+    np.testing.assert_array_equal(out[mask], values[mask])
+    with pytest.raises(ValueError, match="no value"):
+        nearest_fill(values, np.zeros((23, 31), bool))
 
 
 def test_estimator_gives_a_dense_map_of_classes(rng, tmp_path):

@@ -20,9 +20,12 @@ makes follow the image's edges.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from .._validate import as_image, check_int
+from ..types import Method
 
 PATCH = 32
 VARIANTS = ("paper", "demo")
@@ -109,7 +112,7 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
                 batch: int = 1024, progress=None):
     """Galetto & Deng's patch-classification estimate: a dense, blocky map of Gaussian sigma
     (px, 0..19) as a :class:`~defocus_lab.types.SparseBlur` with ``mask`` all True (module
-    docstring). Its preset refines it with :func:`defocus_lab.propagate.wgif.wgif_refine`.
+    docstring). Its preset refines it with :func:`defocus_lab.propagate.wgif.wgif`.
 
     Parameters
     ----------
@@ -136,3 +139,7 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
         classes = np.maximum(classes - 1, 0)
     dense = patch_mean(classes, ys, xs, grey.shape, pad)
     return SparseBlur(dense, np.ones(grey.shape, bool), edges=None)
+
+
+# The paper's refinement (r 16, eps 0.005, 7 guide iterations: the propagator's defaults).
+METHOD = Method("galetto2022", galetto2022, "wgif", MappingProxyType({}), "Galetto & Deng 2022")

@@ -2,5 +2,6 @@
 from .cg import ConvergenceWarning, SolveInfo, pcg
 from .domain_transform import domain_transform
 from .matting import MattingSolver, matting
+from .wgif import wgif
 
-__all__ = ["matting", "MattingSolver", "domain_transform", "pcg", "SolveInfo", "ConvergenceWarning"]
+__all__ = ["matting", "MattingSolver", "domain_transform", "wgif", "pcg", "SolveInfo", "ConvergenceWarning"]

@@ -11,8 +11,13 @@ eps = 0.005, 7 iterations (Fig. 6).
 radius ``radius`` (11 in the demo), the map filtered by the plain guided filter with a window of
 4 r + 1 (radius 2 r) and eps 1e-6.
 
-The propagator refines a *dense* estimate (``sparse.mask`` all True, as the patch classifier
-gives); a sparse one (edge pixels only) is refused with the propagators that fill gaps named.
+The method refines a *dense* estimate (``sparse.mask`` all True, as the patch classifier
+gives). As a propagator of the lab it also takes the other estimators' sparse ones (values at
+edge pixels only): every pixel without a value first takes the value of its nearest estimate (a
+Voronoi fill, :func:`nearest_fill`), which the filter then smooths along the guide's
+silhouettes. The fill is the lab's choice, not the paper's (the paper only refines its own dense
+map); it is the simplest fill that keeps the estimates' values, and matting or the domain
+transform remain the propagators built for sparse input.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import numpy as np
 
 from .._validate import as_image, check_int, check_positive
 from ..kernels.wgif import edge_aware_weights, weighted_guided_filter
+from ..types import as_sparse
 
 VARIANTS = ("paper", "demo")
 
@@ -34,11 +40,50 @@ def smoothed_guide(image, radius: int = 16, eps: float = 0.005, iterations: int 
     return g
 
 
-def wgif_refine(image, sparse, *, radius: int = 16, eps: float = 0.005, iterations: int = 7,
-                variant: str = "paper", guide=None) -> np.ndarray:
-    """Refine a dense blur map (``sparse.values`` with ``sparse.mask`` all True) by WGIF under
-    the smoothed guide (module docstring). Returns float64 (H, W) in the map's units, clipped
-    at 0 (blur is never negative). ``guide``: a ready guide (what sliders reuse)."""
+def nearest_fill(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values`` where ``mask`` is True, elsewhere the value of the nearest True pixel
+    (Euclidean distance; ties as :func:`scipy.ndimage.distance_transform_edt` breaks them)."""
+    from scipy import ndimage as ndi
+    mask = np.asarray(mask, bool)
+    if mask.all():
+        return np.asarray(values, dtype=np.float64)
+    if not mask.any():
+        raise ValueError("the estimate has no value at any pixel: nothing to fill")
+    _, (iy, ix) = ndi.distance_transform_edt(~mask, return_indices=True)
+    return np.asarray(values, dtype=np.float64)[iy, ix]
+
+
+def wgif(image, sparse, mask=None, *, radius: int = 16, eps: float = 0.005, iterations: int = 7,
+         variant: str = "paper", guide=None) -> np.ndarray:
+    """Galetto & Deng's refinement as a propagator: the map filtered by WGIF under the smoothed
+    guide (module docstring).
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) or (H, W)
+    sparse : SparseBlur
+        Dense (``mask`` all True, as :func:`~defocus_lab.estimate.galetto2022` gives) or sparse
+        (filled by :func:`nearest_fill` first). The array form ``wgif(image, values, mask)`` is
+        accepted too.
+    radius, eps : the WGIF window radius (px) and regularisation (paper 16, 0.005)
+    iterations : passes of the self-guided WGIF that smooth the guide (paper 7)
+    variant : {"paper", "demo"}
+    guide : ndarray, optional
+        A ready guide (:func:`smoothed_guide`; what sliders reuse).
+
+    Returns float64 (H, W) in the map's units, clipped at 0 (blur is never negative).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from defocus_lab.types import SparseBlur
+    >>> img = np.zeros((40, 40)); img[:, 20:] = 1.0
+    >>> blocky = np.where(np.arange(40) < 24, 1.0, 5.0)[None, :].repeat(40, 0)  # step 4 px off
+    >>> out = wgif(img, SparseBlur(blocky, np.ones((40, 40), bool)), radius=4, iterations=2)
+    >>> [round(v, 2) for v in out[20, 18:22]]  # the map now jumps where the image does (col 20)
+    [1.0, 1.0, 1.89, 2.19]
+    """
+    sparse = as_sparse(sparse, mask)
     img = as_image(image, copy=False)
     radius = check_int(radius, "radius", minimum=1)
     eps = check_positive(eps, "eps")
@@ -47,10 +92,7 @@ def wgif_refine(image, sparse, *, radius: int = 16, eps: float = 0.005, iteratio
     values = np.asarray(sparse.values, dtype=np.float64)
     if values.shape != img.shape[:2]:
         raise ValueError(f"the estimate is {values.shape}, the image {img.shape[:2]}: they must match")
-    if not np.all(sparse.mask):
-        raise ValueError("wgif_refine refines a dense map (every pixel estimated, as galetto2022's patch "
-                         "classifier gives); for estimates at edge pixels use propagation='matting' or "
-                         "'domain_transform'")
+    values = nearest_fill(values, sparse.mask)
     if variant == "demo":
         g = smoothed_guide(img, radius, eps, 1) if guide is None else guide
         from ..kernels.guided import guided_filter

@@ -56,6 +56,44 @@ def best_threshold_accuracy(blur_map, out_of_focus, *, n: int = 101) -> tuple[fl
     return best, best_a
 
 
+def precision_recall(blur_map, out_of_focus, *, n: int = 101) -> dict:
+    """Counts for Fig. 11's curves: for the thresholds tau = a vmax + (1 - a) vmin of
+    :func:`best_threshold_accuracy` (a in linspace(0, 1, n)), the true
+    positives, false positives and false negatives of ``blur_map > tau`` as the out-of-focus
+    region. Summed over images, they give the dataset's curve (:func:`pr_curve`)."""
+    m = np.asarray(blur_map, dtype=np.float64)
+    gt = np.asarray(out_of_focus, dtype=bool)
+    if gt.shape != m.shape:
+        raise ValueError(f"mask {gt.shape} and map {m.shape} must share a shape")
+    lo, hi = float(m.min()), float(m.max())
+    a = np.linspace(0.0, 1.0, n)
+    # sort once: the pixels above each threshold are a suffix of the sorted map
+    order = np.argsort(m, axis=None, kind="stable")
+    sm, sg = m.ravel()[order], gt.ravel()[order]
+    pos_after = np.concatenate([np.cumsum(sg[::-1])[::-1], [0]])  # positives at index >= i
+    idx = np.searchsorted(sm, a * hi + (1 - a) * lo, side="right")  # first index with value > tau
+    tp = pos_after[idx]
+    fp = (sm.size - idx) - tp
+    fn = int(sg.sum()) - tp
+    return {"a": a, "tp": tp.astype(np.int64), "fp": fp.astype(np.int64), "fn": fn.astype(np.int64)}
+
+
+def pr_curve(counts) -> dict:
+    """(precision, recall, average precision) of summed :func:`precision_recall` counts; the
+    precision is 1 where nothing is predicted positive, and AP is the area under the curve by
+    the step rule over increasing recall."""
+    tp = sum(c["tp"] for c in counts).astype(np.float64)
+    fp = sum(c["fp"] for c in counts).astype(np.float64)
+    fn = sum(c["fn"] for c in counts).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+    r = np.concatenate([[0.0], recall[::-1]])
+    p = precision[::-1]
+    ap = float(np.sum(np.diff(r) * p))
+    return {"precision": precision, "recall": recall, "ap": ap}
+
+
 def classification_scores(pred, truth, classes: int) -> dict:
     """Scores of a classifier over ``classes`` ordered classes (Galetto & Deng's Tables 2-3):
     top-1 ``accuracy``, ``within_one`` (|predicted - true| <= 1), the ``confusion`` matrix

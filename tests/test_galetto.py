@@ -376,3 +376,115 @@ def test_fig3_levels_and_the_timing_model():
     assert t[16] == pytest.approx(9.9e-3 * 7e5 / 256) and t[4] == pytest.approx(16 * t[16])
     with pytest.raises(ValueError, match="sharp"):
         fig3_levels(np.full((64, 64), 0.5))
+
+
+# ----------------------------------------------------------------------------- figures, tables, pipeline
+
+def _half_blurred(rng, shape=(96, 160), sigma=6.0):
+    """Texture, sharp on the left half and blurred by ``sigma`` (whole image, then cut) on the right."""
+    tex = ndi.gaussian_filter(rng.random(shape), 1.0)
+    tex = (tex - tex.min()) / np.ptp(tex)
+    img = tex.copy()
+    img[:, shape[1] // 2:] = ndi.gaussian_filter(tex, sigma)[:, shape[1] // 2:]
+    return np.repeat(img[..., None], 3, axis=-1)
+
+
+def test_precision_recall_counts_against_a_direct_count(rng):
+    from defocus_lab.metrics import best_threshold_accuracy, pr_curve, precision_recall
+    m = rng.random((40, 50))
+    m[:5] = 0.5  # ties
+    gt = rng.random((40, 50)) < 0.3
+    c = precision_recall(m, gt, n=21)
+    lo, hi = m.min(), m.max()
+    for k, a in enumerate(c["a"]):
+        p = m > a * hi + (1 - a) * lo
+        assert (c["tp"][k], c["fp"][k], c["fn"][k]) == ((p & gt).sum(), (p & ~gt).sum(), (~p & gt).sum())
+    # the best accuracy of the sweep is best_threshold_accuracy's
+    acc = (c["tp"] + (gt.size - c["tp"] - c["fp"] - c["fn"])) / gt.size
+    assert acc.max() == pytest.approx(best_threshold_accuracy(m, gt, n=21)[0])
+    perfect = pr_curve([precision_recall(gt * 1.0 + 0.01 * rng.random(gt.shape), gt)])
+    assert perfect["ap"] == pytest.approx(1.0)
+    chance = pr_curve([precision_recall(rng.random((200, 200)), rng.random((200, 200)) < 0.3)])
+    assert chance["ap"] == pytest.approx(0.3, abs=0.02)
+    with pytest.raises(ValueError, match="share a shape"):
+        precision_recall(m, gt[:-1])
+
+
+def test_classical_measures_and_the_network_agree_on_which_half_is_blurred(rng):
+    from defocus_lab.experiments.galetto import patch_measures
+    img = _half_blurred(rng)
+    maps = patch_measures(img, stride=16)
+    left, right = np.s_[:, :48], np.s_[:, 112:]
+    for k in ("entropy", "std", "laplacian variance"):
+        assert maps[k][right].mean() < 0.8 * maps[k][left].mean(), k
+    net = maps["network (sigma px)"]
+    assert net[right].mean() > net[left].mean() + 2.0
+    assert all(m.shape == img.shape[:2] for m in maps.values())
+
+
+def test_the_pipeline_runs_galetto2022_converts_units_and_any_propagator_refines_it(rng):
+    import defocus_lab as dl
+    from defocus_lab.experiments.galetto import every_method
+    img = _half_blurred(rng)
+    sigma, sparse = dl.estimate_defocus(img, method="galetto2022")
+    assert sparse.mask.all() and sparse.units == "sigma"
+    disk, _ = dl.estimate_defocus(img, method="galetto2022", units="disk")
+    from defocus_lab.conventions import convert_units
+    np.testing.assert_allclose(disk, convert_units(sigma, "sigma", "disk"))
+    for prop in ("matting", "domain_transform"):
+        other, _ = dl.estimate_defocus(img, method="galetto2022", propagation=prop)
+        assert other[:, 112:].mean() > other[:, :48].mean() + 2.0, prop
+    with pytest.raises(ValueError, match="no edge map"):
+        dl.estimate_defocus(img, method="galetto2022", edges=np.ones(img.shape[:2], bool))
+    rows = every_method(img, ["zhuo2011", "galetto2022"])
+    assert set(rows["maps"]) == {"zhuo2011", "galetto2022"} and not rows["skipped"]
+    assert all(r["map"].shape == img.shape[:2] for r in rows["maps"].values())
+
+
+# ----------------------------------------------------------------------------- explorers (headless)
+
+@pytest.fixture(scope="module")
+def scene():
+    return _half_blurred(np.random.default_rng(5), shape=(200, 360))  # above the working size
+
+
+def test_map_explorer_stride_threshold_and_guide(scene):
+    import matplotlib
+    matplotlib.use("Agg")
+    from defocus_lab.ui import galetto as ui
+    e = ui.MapExplorer(scene)
+    first = e.result
+    assert first["map"].shape == e.image.shape[:2] and e.factor < 1
+    e.controls["threshold"].value = 19.0
+    assert not e.result["blurred"].any() and first["blurred"].any()
+    e.controls["stride"].value = 8
+    assert not np.array_equal(e.result["blocky"], first["blocky"])
+    e.controls["variant"].value = "demo"
+    assert e.controls["iterations"].disabled  # the demo smooths its guide once
+    e.reset()
+    np.testing.assert_array_equal(e.result["map"], first["map"])
+    # full resolution: the threshold keeps its meaning in the photo's pixels
+    e.controls["threshold"].value = 2.0
+    twin, full = e._full_run()
+    assert full["map"].shape == scene.shape[:2]
+    np.testing.assert_array_equal(full["blurred"], full["map"] > 2.0 / e.factor)
+
+
+def test_sharpening_explorer_gain_and_depth_of_field_explorer(scene):
+    import matplotlib
+    matplotlib.use("Agg")
+    from defocus_lab.ui import galetto as ui
+    s = ui.SharpeningExplorer(scene)
+    s.controls["lam_max"].value = 0.0
+    np.testing.assert_allclose(s.result["adaptive"], s.image)  # no gain, no change
+    s.controls["lam_max"].value = 2.0
+    g = s.result["gain"]
+    assert g.max() <= 2.0 and not np.allclose(s.result["adaptive"], s.image)
+    d = ui.DepthOfFieldExplorer(scene)
+    w = d.result["weights"]
+    assert 0 <= w.min() and w.max() <= 1 and d.result["lens"].shape == scene.shape
+    d.controls["c0"].value = 8.0  # above c1: refused in the status line, not raised
+    assert "Cannot compute" in d.status.value and "c0 must lie below c1" in d.status.value
+    lv = ui.LevelsExplorer()
+    lv.controls["cls"].value = 0
+    assert lv.result["probs"].shape == (20,) and lv.result["probs"].sum() == pytest.approx(1.0, abs=1e-4)

@@ -49,3 +49,131 @@ def timing_model(shape, strides, T: float) -> dict:
     """Eq. 7: seconds t = T N / s^2 for an image of ``shape`` (N pixels) at each stride s."""
     n = float(shape[0]) * float(shape[1])
     return {int(s): T * n / float(s) ** 2 for s in strides}
+
+
+# Table 5 of the paper: best-threshold accuracy on the first 200 defocus images of CUHK.
+PAPER_TABLE5 = {"zhuo2011": 0.7296, "karaali2018": 0.7654, "shi2014": 0.7781, "park2017": 0.8408,
+                "dmenet2019": 0.8735, "galetto2022": 0.8771}
+PAPER_TABLE4 = {"WGIF": 0.022, "muGIF": 2.462, "matting Laplacian": 33.737, "proposed": 0.491}  # s, 1000x700
+
+
+def lab_methods() -> list[str]:
+    """The registry's methods that can run here (karaali2022 needs the authors' weights)."""
+    from ..models import karaali
+    from ..pipeline import METHODS
+    return [m for m in METHODS if m != "karaali2022" or karaali.available()]
+
+
+def every_method(image, methods=None, *, progress=None) -> dict:
+    """Figs. 9-10: each method's own pipeline (estimator and preset propagator) on ``image``, as
+    Gaussian sigma in px (:func:`~defocus_lab.pipeline.estimate_defocus` with ``units="sigma"``).
+    Returns {method: {"map", "seconds"}} and "skipped": {method: why}."""
+    import time
+
+    from ..pipeline import estimate_defocus
+    from ._measure import stepped
+    out, skipped = {}, {}
+    wanted = list(methods or lab_methods())
+    for m in stepped(wanted, progress, "every method"):
+        t = time.perf_counter()
+        try:
+            dense, _ = estimate_defocus(image, method=m, units="sigma", progress=False)
+        except ValueError as exc:  # e.g. no edge at all for an edge-based method
+            skipped[m] = str(exc)
+            continue
+        out[m] = {"map": dense, "seconds": time.perf_counter() - t}
+    return {"maps": out, "skipped": skipped}
+
+
+def cuhk_table(names=None, methods=None, *, side: int | None = None, progress=None) -> dict:
+    """Table 5 and Fig. 11 on the CUHK images available: each method's map (its own pipeline,
+    sigma px) on each image (its larger side brought to ``side`` px when given, as the mask),
+    the best-threshold accuracy per image (:func:`~defocus_lab.metrics.best_threshold_accuracy`)
+    and the threshold-sweep counts (:func:`~defocus_lab.metrics.precision_recall`). Returns {"accuracy": {method:
+    {image: acc}}, "mean": {method: mean}, "pr": {method: pr_curve}, "images", "skipped"}."""
+    from .. import data
+    from ..metrics import best_threshold_accuracy, pr_curve, precision_recall
+    from ..ui.base import working_copy
+    from ._measure import stepped
+    methods = list(methods or lab_methods())
+    acc = {m: {} for m in methods}
+    counts = {m: [] for m in methods}
+    seconds = {m: [] for m in methods}
+    images, skipped = [], []
+    for name in stepped(names or data.detection_names("cuhk"), progress, "Table 5, CUHK images"):
+        try:
+            img, mask = data.load_image(name, download=False), data.load_mask(name, download=False)
+        except data.DataMissing:
+            skipped.append(name)
+            continue
+        if side is not None:
+            img, f = working_copy(img, side)
+            if f < 1:
+                mask = working_copy(mask.astype(np.float64), side)[0] > 0.5
+        images.append(name)
+        maps = every_method(img, methods)
+        for m, r in maps["maps"].items():
+            acc[m][name] = best_threshold_accuracy(r["map"], mask)[0]
+            counts[m].append(precision_recall(r["map"], mask))
+            seconds[m].append(r["seconds"])
+    return {"accuracy": acc, "mean": {m: float(np.mean(list(v.values()))) for m, v in acc.items() if v},
+            "pr": {m: pr_curve(c) for m, c in counts.items() if c},
+            "seconds": {m: float(np.mean(s)) for m, s in seconds.items() if s},
+            "images": images, "skipped": skipped}
+
+
+def patch_measures(image, stride: int = 16) -> dict:
+    """Fig. 8: per-pixel maps of classical blur measures over the classifier's own sliding window
+    (each 32x32 patch measured, each pixel the mean over the patches that cover it, Eq. 6):
+    Shannon entropy (``skimage.measure.shannon_entropy`` of the 8-bit patch), standard
+    deviation, and variance of the Laplacian (``skimage.filters.laplace``, 0..255 scale) - all
+    three *fall* as blur rises - beside the network's class map."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from skimage.filters import laplace
+    from skimage.measure import shannon_entropy
+
+    from ..estimate.galetto import PATCH, galetto2022, pad_after, patch_grid, patch_mean
+    from ..synth.patches import to_grey
+    grey = to_grey(image)
+    pad, ys, xs = patch_grid(grey.shape, stride)
+    padded = np.pad(grey, ((pad, pad_after(grey.shape[0], pad, ys)), (pad, pad_after(grey.shape[1], pad, xs))),
+                    mode="symmetric")
+    view = sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
+    lap = sliding_window_view(laplace(padded * 255.0), (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
+    q = np.rint(view * 255).astype(np.uint8)
+    entropy = np.array([[shannon_entropy(q[i, j]) for j in range(len(xs))] for i in range(len(ys))])
+    out = {"entropy": entropy, "std": view.std(axis=(-2, -1)), "laplacian variance": lap.var(axis=(-2, -1))}
+    maps = {k: patch_mean(v, ys, xs, grey.shape, pad) for k, v in out.items()}
+    maps["network (sigma px)"] = galetto2022(image, stride=stride).values
+    return maps
+
+
+def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, weights="self-trained") -> dict:
+    """Eq. 7 measured on ``image``: seconds of the batched sliding-window classification at each
+    stride (what :func:`~defocus_lab.estimate.galetto2022` runs), and the per-patch time T of
+    the naive loop (one patch per call of the unfolded network, timed on ``naive_patches``
+    patches at seeded random places), so that t = T N / s^2 can be drawn against both."""
+    import time
+
+    import torch
+
+    from ..estimate.galetto import PATCH, classify_patches, grey_for_patches
+    from ..models.mobilenet import load_classifier, load_mobilenet
+    grey = grey_for_patches(image)
+    fast = load_classifier(weights)
+    plain = load_mobilenet(weights).eval()
+    padded = np.pad(grey.astype(np.float32), PATCH, mode="symmetric")
+    rng = np.random.default_rng(0)
+    corners = rng.integers(0, np.array(grey.shape[:2]) + PATCH, (naive_patches, 2))
+    with torch.inference_mode():
+        plain(torch.zeros(1, 1, PATCH, PATCH))
+        t = time.perf_counter()
+        for y, x in corners:
+            plain(torch.from_numpy(padded[y:y + PATCH, x:x + PATCH][None, None].copy()))
+        T = (time.perf_counter() - t) / max(naive_patches, 1)
+    batched = {}
+    for s in strides:
+        t = time.perf_counter()
+        classify_patches(grey, fast, s)
+        batched[int(s)] = time.perf_counter() - t
+    return {"batched": batched, "T_naive": T, "shape": grey.shape}

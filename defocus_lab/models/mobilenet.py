@@ -151,8 +151,9 @@ def fold_batchnorm(net: MobileNetV2) -> MobileNetV2:
 
 
 def load_mobilenet(path) -> MobileNetV2:
-    """A :class:`MobileNetV2` from :meth:`MobileNetV2.save_npz`'s file, in eval mode, float32."""
-    path = Path(path)
+    """A :class:`MobileNetV2` from :meth:`MobileNetV2.save_npz`'s file (or ``"self-trained"``: the
+    shipped weights), in eval mode, float32, batch norm kept (training, the naive timing loop)."""
+    path = SELF_TRAINED if path == "self-trained" else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weights at {path}: train them with `defocus-lab train galetto --out {path}`")
     with np.load(path, allow_pickle=False) as z:

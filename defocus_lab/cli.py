@@ -163,7 +163,7 @@ def _train(args) -> int:
         from .models.train_galetto import GalettoConfig, train_galetto
         cfg = GalettoConfig(minutes=args.minutes, seed=args.seed, batch=args.batch or 128, lr=args.lr,
                             width=args.width, per_image=args.per_image, threads=args.threads,
-                            max_steps=args.max_steps)
+                            max_steps=args.max_steps, arch=args.arch)
         report = train_galetto(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     else:
         from .models.train import TrainConfig, train
@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bnet", help="E-NET: 'authors' or a B-NET .npz whose f1 branches are copied and frozen")
     t.add_argument("--width", type=float, default=1.0, help="galetto: MobileNetV2's width multiplier (default 1)")
     t.add_argument("--per-image", type=int, default=8, help="galetto: sharp patches per photo (default 8)")
+    t.add_argument("--arch", default="mobilenetv2", choices=["mobilenetv2", "plain4"],
+                   help="galetto: the network (plain4: the 4-layer CNN of the lab's Table 2)")
     t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     t.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (default: the minutes)")
     t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")

@@ -236,6 +236,11 @@ def test_weighted_guided_filter_matches_numpy(rng, r, eps):
     p = rng.random((23, 31))
     got = weighted_guided_filter(guide, p, r, eps)
     np.testing.assert_allclose(got, naive.weighted_guided_filter(guide, p, r, eps), atol=1e-9)
+    # self-guided (the shortcut that sums G and G^2 only), and windows wider than the image
+    np.testing.assert_allclose(weighted_guided_filter(guide, guide, r, eps),
+                               naive.weighted_guided_filter(guide, guide.copy(), r, eps), atol=1e-9)
+    np.testing.assert_allclose(weighted_guided_filter(guide, p, 40, eps),
+                               naive.weighted_guided_filter(guide, p, 40, eps), atol=1e-9)
     gamma = edge_aware_weights(guide)
     assert np.mean(1 / gamma) == pytest.approx(1.0)
     assert gamma[:, 14:17].mean() > gamma[:, :10].mean()  # the edge weighs more than the flat part
@@ -488,3 +493,66 @@ def test_sharpening_explorer_gain_and_depth_of_field_explorer(scene):
     lv = ui.LevelsExplorer()
     lv.controls["cls"].value = 0
     assert lv.result["probs"].shape == (20,) and lv.result["probs"].sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_plain_cnn_of_table_2_trains_with_the_same_loop(rng, tmp_path):
+    from defocus_lab.models.mobilenet import MobileNetV2, PlainCNN
+    from defocus_lab.models.train_galetto import GalettoConfig, train_galetto
+    net = PlainCNN()
+    assert net(torch.zeros(3, 1, 32, 32)).shape == (3, 20)
+    n_plain = sum(p.numel() for p in net.parameters())
+    n_mobile = sum(p.numel() for p in MobileNetV2(width=0.5).parameters())
+    assert 2e5 < n_plain < 3e5 and n_mobile > 2.5 * n_plain
+    sets = _tiny_sets(rng)
+    r = train_galetto(tmp_path / "p.npz", GalettoConfig(max_steps=2, batch=16, arch="plain4"), progress=False,
+                      log=lambda *_: None, datasets=sets)
+    assert r["arch"] == "plain4" and r["parameters"] == n_plain and r["steps"] == 2
+    with pytest.raises(ValueError, match="arch must be one of"):
+        train_galetto(tmp_path / "q.npz", GalettoConfig(arch="resnet"), progress=False, datasets=sets)
+
+
+# ----------------------------------------------------------------------------- the shipped classifier
+
+requires_data = pytest.mark.skipif(
+    not __import__("os").environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA (the sharp photos)")
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return P.split_patches("test", per_image=8, seed=0)
+
+
+@requires_data
+def test_the_shipped_report_is_what_the_shipped_weights_score_on_the_test_split(test_split):
+    """Tables 2-3's numbers: the held-out test split (24 Kodak24 / McMaster photos) re-scored with
+    the shipped weights gives the report's top-1 and within-one accuracy. The paper's goal (0.90
+    top-1, 0.99 within one class) is not met on our CPU budget: the bounds below are what the
+    shipped run reaches, so that a worse retraining fails here."""
+    from defocus_lab.experiments.galetto import training_report
+    from defocus_lab.metrics import classification_scores
+    from defocus_lab.models.mobilenet import SELF_TRAINED
+    from defocus_lab.models.train_galetto import predict
+    report = training_report()
+    assert len(test_split) == report["patches"]["test"] == 3500
+    pred = predict(load_mobilenet(SELF_TRAINED), test_split.as_float()).argmax(1)
+    s = classification_scores(pred, test_split.y, 20)
+    assert s["accuracy"] == pytest.approx(report["test"]["accuracy"], abs=0.003)
+    assert s["within_one"] == pytest.approx(report["test"]["within_one"], abs=0.003)
+    assert s["accuracy"] > 0.49 and s["within_one"] > 0.77
+    # the light blurs are told apart far better than the heavy ones (Table 3's pattern)
+    assert np.mean(s["recall"][:4]) > 2 * np.mean(s["recall"][15:])
+
+
+@requires_data
+def test_split_patches_is_patch_datasets_split(tmp_path, monkeypatch):
+    """The one-split maker gives the very patches of the whole set's split (on a few photos)."""
+    every = P._sources()
+    few = every[:8] + [s for s in every if "kodak" in s[0]][:3]
+    monkeypatch.setattr(P, "_sources", lambda: few)
+    for split in ("train", "test"):
+        whole = P.patch_dataset(split, per_image=2, seed=1, progress=False, cache_root=tmp_path)
+        one = P.split_patches(split, per_image=2, seed=1)
+        np.testing.assert_array_equal(whole.x, one.x)
+        np.testing.assert_array_equal(whole.y, one.y)
+        np.testing.assert_array_equal(whole.source, one.source)
+        assert len(one) > 0

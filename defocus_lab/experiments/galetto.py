@@ -177,3 +177,18 @@ def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, we
         classify_patches(grey, fast, s)
         batched[int(s)] = time.perf_counter() - t
     return {"batched": batched, "T_naive": T, "shape": grey.shape}
+
+
+def table2_reports(folder=None) -> dict:
+    """The lab's Table 2: the reports of networks trained with the same budget (the same number
+    of optimiser steps from the same seed; ``benchmarks/table2_galetto.sh`` made them), read from
+    ``data/galetto2022/table2/*.json``; {} when the folder is not there."""
+    from pathlib import Path
+
+    from ..models.mobilenet import SELF_TRAINED
+    folder = SELF_TRAINED.parent / "table2" if folder is None else Path(folder)
+    out = {}
+    for p in sorted(folder.glob("*.json")):
+        with open(p) as f:
+            out[p.stem] = json.load(f)
+    return out

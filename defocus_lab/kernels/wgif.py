@@ -15,7 +15,10 @@ flat areas (a large ridge: smoothing). It is *not* the per-pixel data weights of
 
 windows clipped at the border (their means over the pixels inside). Box sums are
 :func:`defocus_lab.kernels.boxfilter.box_sum_into` (O(N) for any radius); the per-pixel steps
-are numba kernels.
+are numba kernels. The count of pixels in each clipped window is the product of its row and
+column extents (no box sum), and a self-guided filter (``p`` is the guide, what Galetto & Deng's
+guide smoothing runs 7 times) box-sums G and G^2 once instead of G, p, Gp and GG: 4 box-summed
+planes per call instead of 7.
 """
 from __future__ import annotations
 
@@ -49,16 +52,16 @@ def _gamma(S3, gamma):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _coefficients(S, gamma, eps, ab):
-    """ab = [a, b] per window from S = window sums [n, G, p, Gp, GG]."""
-    _, H, W = S.shape
+def _coefficients(N, SG, SP, SGP, SGG, gamma, eps, ab):
+    """ab = [a, b] per window from the window's count N and its sums of G, p, Gp and GG."""
+    H, W = N.shape
     for y in prange(H):
         for x in range(W):
-            n = S[0, y, x]
-            mg = S[1, y, x] / n
-            mp = S[2, y, x] / n
-            cov = S[3, y, x] / n - mg * mp
-            var = max(S[4, y, x] / n - mg * mg, 0.0)
+            n = N[y, x]
+            mg = SG[y, x] / n
+            mp = SP[y, x] / n
+            cov = SGP[y, x] / n - mg * mp
+            var = max(SGG[y, x] / n - mg * mg, 0.0)
             a = cov / (var + eps / gamma[y, x])
             ab[0, y, x] = a
             ab[1, y, x] = mp - a * mg
@@ -106,14 +109,30 @@ def weighted_guided_filter(guide, p, radius: int, eps: float, *, gamma=None) -> 
         gamma = edge_aware_weights(G)
     else:
         gamma = np.ascontiguousarray(as_map(gamma, G.shape, name="gamma"), dtype=np.float64)
-    ones = np.ones_like(G)
-    planes = np.stack([ones, G, P, G * P, G * G])
-    S = np.empty_like(planes)
-    box_sum_into(planes, r, S)
+    n = window_counts(G.shape, r)
+    if P is G or np.array_equal(P, G):  # self-guided: p = G, so sum p = sum G and sum Gp = sum GG
+        planes = np.stack([G, G * G])
+        S2 = np.empty_like(planes)
+        box_sum_into(planes, r, S2)
+        S = (n, S2[0], S2[0], S2[1], S2[1])
+    else:
+        planes = np.stack([G, P, G * P, G * G])
+        S4 = np.empty_like(planes)
+        box_sum_into(planes, r, S4)
+        S = (n, S4[0], S4[1], S4[2], S4[3])
     ab = np.empty((2,) + G.shape)
-    _coefficients(S, gamma, eps, ab)
+    _coefficients(*S, gamma, eps, ab)
     T = np.empty_like(ab)
     box_sum_into(ab, r, T)
     out = np.empty_like(G)
-    _apply(G, T, S[0], out)
+    _apply(G, T, n, out)
     return out
+
+
+def window_counts(shape, radius: int) -> np.ndarray:
+    """(H, W) float64: how many pixels the window of ``radius`` around each pixel holds once
+    clipped at the border (the box sum of ones, as an outer product of two extents)."""
+    H, W = shape
+    ey = np.minimum(np.arange(H) + radius, H - 1) - np.maximum(np.arange(H) - radius, 0) + 1
+    ex = np.minimum(np.arange(W) + radius, W - 1) - np.maximum(np.arange(W) - radius, 0) + 1
+    return np.multiply.outer(ey.astype(np.float64), ex.astype(np.float64))

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .mobilenet import MobileNetV2
+from .mobilenet import ARCHITECTURES
 from .train import start_run
 
 
@@ -47,6 +47,7 @@ class GalettoConfig:
     max_steps: int | None = None  # stop this call after so many optimiser steps (work, not time)
     checkpoint_steps: int = 200
     augment: bool = True
+    arch: str = "mobilenetv2"  # or "plain4": the small alternative of the lab's Table 2
 
 
 def _symmetries(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -98,6 +99,8 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
     cfg = config or GalettoConfig()
     if cfg.minutes <= 0 or cfg.batch < 1 or cfg.checkpoint_steps < 1:
         raise ValueError("minutes must be > 0, batch >= 1 and checkpoint_steps >= 1")
+    if cfg.arch not in ARCHITECTURES:
+        raise ValueError(f"arch must be one of {sorted(ARCHITECTURES)}; got {cfg.arch!r}")
     out, ckpt = start_run(out, cfg)  # checks max_steps before any data is made
     if datasets is None:
         datasets = {s: patch_dataset(s, per_image=cfg.per_image, seed=cfg.seed, progress=progress) for s in SPLITS}
@@ -105,7 +108,7 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
     if len(train) < cfg.batch:
         raise ValueError(f"the training split has {len(train)} patches, fewer than one batch ({cfg.batch}): "
                          "point DEFOCUS_LAB_DATA at the shared data (sharp/ photos) or lower batch")
-    net = MobileNetV2(classes=CLASSES, width=cfg.width).to(memory_format=torch.channels_last)
+    net = ARCHITECTURES[cfg.arch](classes=CLASSES, width=cfg.width).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     step = epoch = pos = 0
     spent = 0.0
@@ -188,7 +191,8 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
     net.eval()
     net.save_npz(out)
     t = _scores(net, test)
-    report = {"method": "galetto2022", "steps": step, "epochs": step * cfg.batch / len(train),
+    report = {"method": "galetto2022", "arch": cfg.arch,
+              "parameters": int(sum(p.numel() for p in net.parameters())), "steps": step, "epochs": step * cfg.batch / len(train),
               "samples": step * cfg.batch, "minutes_total": spent / 60.0,
               "patches": {s: len(d) for s, d in zip(SPLITS, (train, val, test))},
               "photos": {s: int(len(np.unique(d.source))) for s, d in zip(SPLITS, (train, val, test))},

@@ -199,13 +199,7 @@ def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, ca
         from tqdm.auto import tqdm
         it = tqdm(it, total=len(sources), desc="galetto2022 patches", unit="photo")
     for i, (name, load) in it:
-        grey = to_grey(load())
-        p = photo_patches(grey, int(per_image), np.random.default_rng([seed, i]))
-        if len(p) == 0:
-            continue
-        xs.append(p.reshape(-1, PATCH, PATCH))
-        ys.append(np.tile(np.arange(CLASSES), len(p)))
-        src.append(np.full(len(p) * CLASSES, i, np.int32))
+        _add_photo(xs, ys, src, i, load, int(per_image), seed)
     x = np.concatenate(xs) if xs else np.zeros((0, PATCH, PATCH), np.uint8)
     y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
     source = np.concatenate(src) if src else np.zeros(0, np.int32)
@@ -217,6 +211,33 @@ def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, ca
         np.savez(tmp, **arrays)
         tmp.replace(path)
     return _pick(arrays, split, names)
+
+
+def _add_photo(xs, ys, src, i, load, per_image, seed):
+    """Photo ``i``'s patches in all classes appended to the lists (its own seeded draw)."""
+    p = photo_patches(to_grey(load()), per_image, np.random.default_rng([seed, i]))
+    if len(p):
+        xs.append(p.reshape(-1, PATCH, PATCH))
+        ys.append(np.tile(np.arange(CLASSES), len(p)))
+        src.append(np.full(len(p) * CLASSES, i, np.int32))
+
+
+def split_patches(split: str = "test", *, per_image: int = 8, seed: int = 0) -> PatchSet:
+    """One split of :func:`patch_dataset`, the same patches, made from that split's photos only
+    and not cached (the test split: 24 photos, a few seconds, where the whole set takes
+    minutes)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+    sources = _sources()
+    names = [n for n, _ in sources]
+    assign = split_sources(names, seed)
+    xs, ys, src = [], [], []
+    for i, (name, load) in enumerate(sources):
+        if assign[name] == split:
+            _add_photo(xs, ys, src, i, load, int(per_image), seed)
+    if not xs:
+        return PatchSet(np.zeros((0, PATCH, PATCH), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int32), names)
+    return PatchSet(np.concatenate(xs), np.concatenate(ys).astype(np.int64), np.concatenate(src), names)
 
 
 def _pick(z, split, names) -> PatchSet:

@@ -371,3 +371,18 @@ def bundled_sharp_images() -> list[np.ndarray]:
         img = skdata.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skdata, name)()
         out.append(img.astype(np.float64) / 255.0)
     return out
+
+
+WORKING_SIDE = 240  # px: the larger side of the copy the explorers' sliders work on
+
+
+def working_copy(image: np.ndarray, side: int = WORKING_SIDE):
+    """(copy, factor): ``image`` downsampled (anti-aliased, clipped to [0, 1]) so that its larger
+    side is at most ``side`` px; the image itself and 1.0 when it is already that small."""
+    from skimage.transform import rescale
+    big = max(image.shape[:2])
+    if big <= side:
+        return image, 1.0
+    f = side / big
+    ch = -1 if image.ndim == 3 else None
+    return np.clip(rescale(image, f, channel_axis=ch, anti_aliasing=True), 0, 1), f

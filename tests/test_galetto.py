@@ -538,7 +538,7 @@ def test_the_shipped_report_is_what_the_shipped_weights_score_on_the_test_split(
     s = classification_scores(pred, test_split.y, 20)
     assert s["accuracy"] == pytest.approx(report["test"]["accuracy"], abs=0.003)
     assert s["within_one"] == pytest.approx(report["test"]["within_one"], abs=0.003)
-    assert s["accuracy"] > 0.49 and s["within_one"] > 0.77
+    assert s["accuracy"] > 0.52 and s["within_one"] > 0.82
     # the light blurs are told apart far better than the heavy ones (Table 3's pattern)
     assert np.mean(s["recall"][:4]) > 2 * np.mean(s["recall"][15:])
 
@@ -556,3 +556,18 @@ def test_split_patches_is_patch_datasets_split(tmp_path, monkeypatch):
         np.testing.assert_array_equal(whole.y, one.y)
         np.testing.assert_array_equal(whole.source, one.source)
         assert len(one) > 0
+
+
+CUHK_GALETTO_MEAN, CUHK_GALETTO_AP = 0.933, 0.949  # measured with the shipped weights (closing note of issue 13)
+
+
+@requires_data
+def test_table5_cuhk_best_threshold_accuracy_of_galetto2022():
+    """Table 5's protocol (best threshold per image) on the 6 CUHK images here, at full size, with
+    the shipped classifier and the paper's refinement. The paper: 0.8771 over 200 images."""
+    from defocus_lab.experiments.galetto import cuhk_table
+    r = cuhk_table(methods=["galetto2022"])
+    assert len(r["images"]) == 6 and not r["skipped"]
+    assert r["mean"]["galetto2022"] == pytest.approx(CUHK_GALETTO_MEAN, abs=0.015)
+    assert r["pr"]["galetto2022"]["ap"] == pytest.approx(CUHK_GALETTO_AP, abs=0.015)
+    assert min(r["accuracy"]["galetto2022"].values()) > 0.7

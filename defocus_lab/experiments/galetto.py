@@ -93,7 +93,7 @@ def cuhk_table(names=None, methods=None, *, side: int | None = None, progress=No
     {image: acc}}, "mean": {method: mean}, "pr": {method: pr_curve}, "images", "skipped"}."""
     from .. import data
     from ..metrics import best_threshold_accuracy, pr_curve, precision_recall
-    from ..ui.base import working_copy
+    from ..data import working_copy
     from ._measure import stepped
     methods = list(methods or lab_methods())
     acc = {m: {} for m in methods}
@@ -152,7 +152,7 @@ def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, we
     """Eq. 7 measured on ``image``: seconds of the batched sliding-window classification at each
     stride (what :func:`~defocus_lab.estimate.galetto2022` runs), and the per-patch time T of
     the naive loop (one patch per call of the unfolded network, timed on ``naive_patches``
-    patches at seeded random places), so that t = T N / s^2 can be drawn against both."""
+    patches at seeded random places, on one thread: its fastest), so that t = T N / s^2 can be drawn against both."""
     import time
 
     import torch
@@ -165,12 +165,17 @@ def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, we
     padded = np.pad(grey.astype(np.float32), PATCH, mode="symmetric")
     rng = np.random.default_rng(0)
     corners = rng.integers(0, np.array(grey.shape[:2]) + PATCH, (naive_patches, 2))
-    with torch.inference_mode():
-        plain(torch.zeros(1, 1, PATCH, PATCH))
-        t = time.perf_counter()
-        for y, x in corners:
-            plain(torch.from_numpy(padded[y:y + PATCH, x:x + PATCH][None, None].copy()))
-        T = (time.perf_counter() - t) / max(naive_patches, 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one 32x32 patch per call: threads only add overhead (its best case)
+    try:
+        with torch.inference_mode():
+            plain(torch.zeros(1, 1, PATCH, PATCH))
+            t = time.perf_counter()
+            for y, x in corners:
+                plain(torch.from_numpy(padded[y:y + PATCH, x:x + PATCH][None, None].copy()))
+            T = (time.perf_counter() - t) / max(naive_patches, 1)
+    finally:
+        torch.set_num_threads(threads)
     batched = {}
     for s in strides:
         t = time.perf_counter()

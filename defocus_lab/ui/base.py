@@ -9,11 +9,10 @@ import matplotlib.pyplot  # noqa: F401  (imsave in Explorer.save)
 from matplotlib.figure import Figure
 import numpy as np
 from IPython.display import Markdown, display
-from skimage.transform import rescale
 
 from .. import data
 
-WORKING_SIDE = 240  # px: the larger side of the copy the sliders work on
+from ..data import WORKING_SIDE, working_copy  # noqa: F401  (the notebooks import them from here)
 
 
 def progress(*args, **kwargs):
@@ -21,16 +20,6 @@ def progress(*args, **kwargs):
     pass as ``progress=`` to the experiments)."""
     from tqdm.auto import tqdm
     return tqdm(*args, **kwargs)
-
-
-def working_copy(image: np.ndarray, side: int = WORKING_SIDE):
-    """(copy, factor): ``image`` downsampled so that its larger side is at most ``side``."""
-    big = max(image.shape[:2])
-    if big <= side:
-        return image, 1.0
-    f = side / big
-    ch = -1 if image.ndim == 3 else None
-    return np.clip(rescale(image, f, channel_axis=ch, anti_aliasing=True), 0, 1), f
 
 
 class Explorer:

@@ -180,7 +180,9 @@ def fig12() -> Figure:
     sweeps = {"alpha1": (10, 25, 46, 100), "beta1": (0.05, 0.1, 0.15, 0.2),
               "alpha2": (50, 100, 183, 400), "beta2": (0.2, 0.27, 0.35, 0.5)}
     fig = Figure(figsize=(12, 2.6), layout="constrained")
-    for a, (k, vals) in zip(fig.subplots(1, 4), sweeps.items()):
+    axes = fig.subplots(1, 4, sharey=True)
+    axes[0].set_ylabel("gain lambda")
+    for a, (k, vals) in zip(axes, sweeps.items()):
         for v in vals:
             a.plot(m, sharpening_gain(m * MAP_TOP, **{**GAIN, k: v}), label=f"{k} = {v:g}")
         a.set_xlabel("normalised map m = M / 19")

@@ -80,7 +80,7 @@ def wgif(image, sparse, mask=None, *, radius: int = 16, eps: float = 0.005, iter
     >>> img = np.zeros((40, 40)); img[:, 20:] = 1.0
     >>> blocky = np.where(np.arange(40) < 24, 1.0, 5.0)[None, :].repeat(40, 0)  # step 4 px off
     >>> out = wgif(img, SparseBlur(blocky, np.ones((40, 40), bool)), radius=4, iterations=2)
-    >>> [round(v, 2) for v in out[20, 18:22]]  # the map now jumps where the image does (col 20)
+    >>> [round(float(v), 2) for v in out[20, 18:22]]  # the map now jumps where the image does (col 20)
     [1.0, 1.0, 1.89, 2.19]
     """
     sparse = as_sparse(sparse, mask)

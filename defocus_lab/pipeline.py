@@ -103,8 +103,8 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         Keyword arguments of the propagator. With the method's own propagator they override its
         preset key by key; with another propagator they are the only options.
     units : {None, "sigma", "disk"}
-        None returns the estimator's own unit (``sparse.units``: Gaussian sigma for Zhuo & Sim
-        and Kriener, disk radius for Karaali 2022); "sigma" or "disk" converts the dense map and
+        None returns the estimator's own unit (``sparse.units``: Gaussian sigma for Zhuo & Sim,
+        Kriener and Galetto & Deng, disk radius for Karaali 2022); "sigma" or "disk" converts the dense map and
         the sparse values through the RTF table (:func:`defocus_lab.conventions.convert_units`).
     progress : bool or None
         A tqdm bar (the notebook's bar in Jupyter) over the two stages, naming the one under way

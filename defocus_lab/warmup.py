@@ -31,6 +31,7 @@ def warmup(verbose: bool = True) -> float:
     ramp = np.broadcast_to(np.linspace(0.0, 20.0, img.shape[1]), img.shape[:2])
     lens_blur(img, ramp, coarse=True)  # magnification: layers by row steps, on halved copies from radius 16
     lens_blur(img.mean(axis=2), ramp, coarse=True)
+    estimate_defocus(img, method="galetto2022")  # patch mean, WGIF (guide and map)
     seconds = time.perf_counter() - t
     if verbose:
         print(f"defocus_lab: kernels compiled and cached in {seconds:.1f} s")

@@ -571,3 +571,12 @@ def test_table5_cuhk_best_threshold_accuracy_of_galetto2022():
     assert r["mean"]["galetto2022"] == pytest.approx(CUHK_GALETTO_MEAN, abs=0.015)
     assert r["pr"]["galetto2022"]["ap"] == pytest.approx(CUHK_GALETTO_AP, abs=0.015)
     assert min(r["accuracy"]["galetto2022"].values()) > 0.7
+
+
+def test_table5_shows_a_dash_where_a_method_gave_no_map():
+    from defocus_lab.ui.galetto import table5_html
+    r = {"accuracy": {"zhuo2011": {"a": 0.9}, "galetto2022": {"a": 0.8, "b": 0.7}},
+         "mean": {"zhuo2011": 0.9, "galetto2022": 0.75}, "pr": {"zhuo2011": {"ap": 0.5}, "galetto2022": {"ap": 0.6}},
+         "seconds": {"zhuo2011": 1.0, "galetto2022": 2.0}, "images": ["a", "b"]}
+    html = table5_html(r)
+    assert "<tr><td>b</td><td>-</td><td>0.700</td></tr>" in html and "0.877" in html  # the paper's column

@@ -148,8 +148,11 @@ def table5_html(result: dict) -> str:
     column beside ours (the paper: the first 200 CUHK defocus images; here the ones available)."""
     methods = list(result["mean"])
     head = "".join(f"<th>{html.escape(METHODS[m].citation)}<br><code>{m}</code></th>" for m in methods)
-    rows = "".join("<tr><td>" + n + "</td>" + "".join(f"<td>{result['accuracy'][m][n]:.3f}</td>" for m in methods)
-                   + "</tr>" for n in result["images"])
+    def cell(m, n):  # a method with no estimate on an image (e.g. no edge found) shows a dash
+        a = result["accuracy"][m].get(n)
+        return "<td>-</td>" if a is None else f"<td>{a:.3f}</td>"
+    rows = "".join("<tr><td>" + n + "</td>" + "".join(cell(m, n) for m in methods) + "</tr>"
+                   for n in result["images"])
     mean = "".join(f"<td><b>{result['mean'][m]:.3f}</b></td>" for m in methods)
     ap = "".join(f"<td>{result['pr'][m]['ap']:.3f}</td>" for m in methods)
     sec = "".join(f"<td>{result['seconds'][m]:.1f}</td>" for m in methods)

@@ -524,3 +524,24 @@ def truncate_rank(k, r0):
     w, v = np.linalg.eigh(k.T @ k)
     top = v[:, np.argsort(w)[::-1][:r0]]
     return k @ top @ top.T
+
+
+def framelet_analysis(u):
+    """The 9 piecewise-linear framelet coefficients by explicit periodic convolution loops:
+    c_n[y, x] = sum over dy, dx of f_n[dy, dx] u[(y - dy) mod H, (x - dx) mod W]."""
+    h = [np.array([1.0, 2.0, 1.0]) / 4.0, np.sqrt(2.0) / 4.0 * np.array([1.0, 0.0, -1.0]),
+         np.array([-1.0, 2.0, -1.0]) / 4.0]
+    u = np.asarray(u, dtype=np.float64)
+    H, W = u.shape
+    out = []
+    for a in h:
+        for b in h:
+            f = np.outer(a, b)
+            c = np.zeros((H, W))
+            for y in range(H):
+                for x in range(W):
+                    for dy in (-1, 0, 1):
+                        for dx in (-1, 0, 1):
+                            c[y, x] += f[dy + 1, dx + 1] * u[(y - dy) % H, (x - dx) % W]
+            out.append(c)
+    return np.array(out)

@@ -545,3 +545,9 @@ def framelet_analysis(u):
                             c[y, x] += f[dy + 1, dx + 1] * u[(y - dy) % H, (x - dx) % W]
             out.append(c)
     return np.array(out)
+
+
+def soft_threshold(x, t):
+    """The l1 proximal map written by cases: x - t above t, x + t below -t, else 0."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x > t, x - t, np.where(x < -t, x + t, 0.0))

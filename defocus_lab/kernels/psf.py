@@ -92,7 +92,8 @@ def project_kernel(k, *, r0: int | None = None, ratio: float = RANK_RATIO, symme
     ``symmetric`` / ``low_rank`` False drop that constraint (the paper's ablations, Figs. 6-7).
     ``r0``: the rank bound; None takes :func:`rank_rule` of the symmetrised input.
     A kernel whose positive part is (almost) all zero (a gradient step can make one; below 1e-9 of
-    the largest magnitude) has no feasible point near it; it becomes the centred delta (no blur), a point of Omega, and ``info`` says so.
+    the largest magnitude) has no feasible point near it; it becomes the centred delta (no
+    blur), a point of Omega, and ``info`` says so.
 
     Returns the kernel (d, d), float64; with ``info=True`` also a dict: ``r0`` (the rank the last
     truncation kept: the bound asked, less where it would split a pair of equal singular values,

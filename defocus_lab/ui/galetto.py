@@ -256,7 +256,8 @@ class MapExplorer(ImageExplorer):
 class SharpeningExplorer(ImageExplorer):
     """Figs. 12-13: adaptive unsharp masking (gain from the map, Eqs. 8-11) beside classical UM."""
     title = "galetto2022-sharpening"
-    note = "The map is computed once per photo; every slider only re-sharpens (a few tens of ms)."
+    note = ("The map is computed once per photo; every slider only re-sharpens. The betas read the map in the "
+            "photo's own pixels, hence a copy of up to 720 px.")
     figsize = (11, 6.4)
     side = 720
 
@@ -303,7 +304,8 @@ class DepthOfFieldExplorer(ImageExplorer):
     paper's B (guided smoothing) and with the lab's lens renderer as B, side by side."""
     title = "galetto2022-sdof"
     note = ("The map and the paper's B are made once per photo; c0 / c1 / sharpening recombine at once, "
-            "the bokeh radius re-renders the lens B (about a second at 720 px). The paper's c0, c1 and betas are in the photo's own pixels, hence the larger copy.")
+            "the bokeh radius re-renders the lens B (about a second at 720 px). The paper's c0 and c1 are in "
+            "the photo's own pixels, hence the larger copy.")
     figsize = (11, 6.4)
     side = 720
 

@@ -49,7 +49,8 @@ def best_of(f, repeat=3):
 def main():
     import torch
     from defocus_lab.estimate.galetto import classify_patches, grey_for_patches, patch_grid, patch_mean
-    from defocus_lab.models.mobilenet import load_classifier, load_mobilenet, SELF_TRAINED
+    from defocus_lab.experiments.galetto import naive_patch_seconds
+    from defocus_lab.models.mobilenet import load_classifier, SELF_TRAINED
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=str(SELF_TRAINED))
     ap.add_argument("--naive-patches", type=int, default=300)
@@ -57,22 +58,9 @@ def main():
     name, img = photo()
     grey = grey_for_patches(img)
     fast = load_classifier(args.weights)
-    plain = load_mobilenet(args.weights)
     print(f"photo: {name}, 1000x700; classifier {args.weights}; torch threads {torch.get_num_threads()}")
-    # the naive loop: one patch per call, the unfolded network
-    pad, ys, xs = patch_grid(grey.shape, 16)
-    padded = np.pad(grey.astype(np.float32), pad + 32, mode="symmetric")
-    rng = np.random.default_rng(0)
-    corners = rng.integers(0, 700, (args.naive_patches, 2))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one 32x32 patch per call: a second thread only adds overhead (its best case)
-    with torch.inference_mode():
-        plain(torch.zeros(1, 1, 32, 32))
-        t = time.perf_counter()
-        for y, x in corners:
-            plain(torch.from_numpy(padded[y:y + 32, x:x + 32][None, None].copy()))
-        T = (time.perf_counter() - t) / args.naive_patches
-    torch.set_num_threads(threads)
+    # the naive loop: one patch per call, the unfolded network, one thread
+    T = naive_patch_seconds(grey, args.weights, args.naive_patches)
     print(f"naive loop: T = {T * 1e3:.2f} ms per patch (measured on {args.naive_patches} patches, one thread)")
     print()
     print("| stride | patches | naive, Eq. 7 (s) | batched (s) | ratio | batched T (ms) |")

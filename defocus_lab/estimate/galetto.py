@@ -82,17 +82,27 @@ def grey_for_patches(image, variant: str = "paper") -> np.ndarray:
     return g
 
 
+def padded_for_patches(grey: np.ndarray, stride: int):
+    """(padded, pad, ys, xs): ``grey`` padded symmetrically for the grid of :func:`patch_grid`."""
+    pad, ys, xs = patch_grid(grey.shape, stride)
+    after = (pad_after(grey.shape[0], pad, ys), pad_after(grey.shape[1], pad, xs))
+    return np.pad(grey, ((pad, after[0]), (pad, after[1])), mode="symmetric"), pad, ys, xs
+
+
+def patch_windows(padded: np.ndarray, ys, xs, stride: int) -> np.ndarray:
+    """(len(ys), len(xs), 32, 32): a view of every patch of the grid in an array padded by
+    :func:`padded_for_patches` (or any array of its shape: a filtered copy)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    return sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
+
+
 def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 1024, progress=None):
     """(classes (ny, nx) int64, probabilities (ny, nx, C) float32, pad, ys, xs): every patch of
     the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients)."""
     import torch
-    from numpy.lib.stride_tricks import sliding_window_view
 
-    pad, ys, xs = patch_grid(grey.shape, stride)
-    after = (pad_after(grey.shape[0], pad, ys), pad_after(grey.shape[1], pad, xs))
-    padded = np.pad(np.asarray(grey, dtype=np.float32), ((pad, after[0]), (pad, after[1])), mode="symmetric")
-    view = sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
-    flat = view.reshape(-1, PATCH, PATCH)
+    padded, pad, ys, xs = padded_for_patches(np.asarray(grey, dtype=np.float32), stride)
+    flat = patch_windows(padded, ys, xs, stride).reshape(-1, PATCH, PATCH)
     n = len(flat)
     probs = np.empty((n, net.config["classes"]), np.float32)
     net.eval()

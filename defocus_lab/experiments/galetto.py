@@ -128,18 +128,15 @@ def patch_measures(image, stride: int = 16) -> dict:
     Shannon entropy (``skimage.measure.shannon_entropy`` of the 8-bit patch), standard
     deviation, and variance of the Laplacian (``skimage.filters.laplace``, 0..255 scale) - all
     three *fall* as blur rises - beside the network's class map."""
-    from numpy.lib.stride_tricks import sliding_window_view
     from skimage.filters import laplace
     from skimage.measure import shannon_entropy
 
-    from ..estimate.galetto import PATCH, galetto2022, pad_after, patch_grid, patch_mean
+    from ..estimate.galetto import galetto2022, padded_for_patches, patch_mean, patch_windows
     from ..synth.patches import to_grey
     grey = to_grey(image)
-    pad, ys, xs = patch_grid(grey.shape, stride)
-    padded = np.pad(grey, ((pad, pad_after(grey.shape[0], pad, ys)), (pad, pad_after(grey.shape[1], pad, xs))),
-                    mode="symmetric")
-    view = sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
-    lap = sliding_window_view(laplace(padded * 255.0), (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
+    padded, pad, ys, xs = padded_for_patches(grey, stride)
+    view = patch_windows(padded, ys, xs, stride)
+    lap = patch_windows(laplace(padded * 255.0), ys, xs, stride)
     q = np.rint(view * 255).astype(np.uint8)
     entropy = np.array([[shannon_entropy(q[i, j]) for j in range(len(xs))] for i in range(len(ys))])
     out = {"entropy": entropy, "std": view.std(axis=(-2, -1)), "laplacian variance": lap.var(axis=(-2, -1))}
@@ -148,34 +145,45 @@ def patch_measures(image, stride: int = 16) -> dict:
     return maps
 
 
-def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, weights="self-trained") -> dict:
-    """Eq. 7 measured on ``image``: seconds of the batched sliding-window classification at each
-    stride (what :func:`~defocus_lab.estimate.galetto2022` runs), and the per-patch time T of
-    the naive loop (one patch per call of the unfolded network, timed on ``naive_patches``
-    patches at seeded random places, on one thread: its fastest), so that t = T N / s^2 can be drawn against both."""
+def naive_patch_seconds(grey, weights="self-trained", patches: int = 50, seed: int = 0) -> float:
+    """Eq. 7's T as the paper measures it: seconds per patch of the loop that classifies one
+    32x32 patch per call (the unfolded network, batch norm kept), at ``patches`` seeded random
+    places of ``grey`` padded symmetrically, on one torch thread (a second thread only adds
+    overhead to so small a call: the loop's best case)."""
     import time
 
     import torch
 
-    from ..estimate.galetto import PATCH, classify_patches, grey_for_patches
-    from ..models.mobilenet import load_classifier, load_mobilenet
-    grey = grey_for_patches(image)
-    fast = load_classifier(weights)
+    from ..estimate.galetto import PATCH
+    from ..models.mobilenet import load_mobilenet
     plain = load_mobilenet(weights).eval()
-    padded = np.pad(grey.astype(np.float32), PATCH, mode="symmetric")
-    rng = np.random.default_rng(0)
-    corners = rng.integers(0, np.array(grey.shape[:2]) + PATCH, (naive_patches, 2))
+    padded = np.pad(np.asarray(grey, dtype=np.float32), PATCH, mode="symmetric")
+    corners = np.random.default_rng(seed).integers(0, np.array(grey.shape[:2]) + PATCH, (patches, 2))
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one 32x32 patch per call: threads only add overhead (its best case)
+    torch.set_num_threads(1)
     try:
         with torch.inference_mode():
             plain(torch.zeros(1, 1, PATCH, PATCH))
             t = time.perf_counter()
             for y, x in corners:
                 plain(torch.from_numpy(padded[y:y + PATCH, x:x + PATCH][None, None].copy()))
-            T = (time.perf_counter() - t) / max(naive_patches, 1)
+            return (time.perf_counter() - t) / max(patches, 1)
     finally:
         torch.set_num_threads(threads)
+
+
+def stride_timings(image, strides=(32, 16, 8, 4), *, naive_patches: int = 50, weights="self-trained") -> dict:
+    """Eq. 7 measured on ``image``: seconds of the batched sliding-window classification at each
+    stride (what :func:`~defocus_lab.estimate.galetto2022` runs), and the per-patch time T of
+    the naive loop (:func:`naive_patch_seconds` on ``naive_patches`` patches), so that
+    t = T N / s^2 can be drawn against both."""
+    import time
+
+    from ..estimate.galetto import classify_patches, grey_for_patches
+    from ..models.mobilenet import load_classifier
+    grey = grey_for_patches(image)
+    fast = load_classifier(weights)
+    T = naive_patch_seconds(grey, weights, naive_patches)
     batched = {}
     for s in strides:
         t = time.perf_counter()

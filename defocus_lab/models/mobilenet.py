@@ -77,15 +77,20 @@ class InvertedResidual(nn.Module):
         return x + y if self.residual else y
 
 
+def _config(classes, width, in_channels, dropout) -> dict:
+    """The constructor's arguments of a patch network, checked (what ``save_npz`` stores)."""
+    if width <= 0:
+        raise ValueError(f"width must be > 0; got {width}")
+    return {"classes": int(classes), "width": float(width), "in_channels": int(in_channels),
+            "dropout": float(dropout)}
+
+
 class MobileNetV2(nn.Module):
     """MobileNetV2 (module docstring) for (N, ``in_channels``, H, W) input in [0, 1]."""
 
     def __init__(self, classes: int = 20, width: float = 1.0, in_channels: int = 1, dropout: float = 0.2):
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be > 0; got {width}")
-        self.config = {"classes": int(classes), "width": float(width), "in_channels": int(in_channels),
-                       "dropout": float(dropout)}
+        self.config = _config(classes, width, in_channels, dropout)
         c = make_divisible(32 * width)
         layers = _conv_bn(in_channels, c, 3, 2)
         for t, ch, n, s in SETTINGS:
@@ -129,10 +134,7 @@ class PlainCNN(nn.Module):
 
     def __init__(self, classes: int = 20, width: float = 1.0, in_channels: int = 1, dropout: float = 0.2):
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be > 0; got {width}")
-        self.config = {"classes": int(classes), "width": float(width), "in_channels": int(in_channels),
-                       "dropout": float(dropout)}
+        self.config = _config(classes, width, in_channels, dropout)
         chans = [in_channels] + [make_divisible(c * width) for c in (32, 64, 128, 128)]
         layers = []
         for i in range(4):

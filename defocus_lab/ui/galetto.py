@@ -11,19 +11,13 @@ from ..apps.enhance import (MAP_TOP, guided_smoothing, sdof_weights, shallow_dep
                             unsharp_mask)
 from ..estimate.galetto import galetto2022
 from ..experiments import galetto as ex
-from ..pipeline import METHODS
+from ..pipeline import METHODS, estimate_defocus
 from ..propagate.wgif import smoothed_guide, wgif
 from ..types import SparseBlur
 from .base import Explorer, ImageExplorer, colorbar, show_map, slider
 
 _LABEL = {"description_width": "initial"}
 GAIN = {"alpha1": 46.0, "beta1": 0.1, "alpha2": 183.0, "beta2": 0.27, "lam_max": 2.0}  # Fig. 13
-
-
-def _refined(image, stride=16):
-    """The method's map (sigma px): the patch classes refined by the paper's WGIF."""
-    blocky = galetto2022(image, stride=stride)
-    return wgif(image, blocky)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -262,7 +256,7 @@ class SharpeningExplorer(ImageExplorer):
     side = 720
 
     def prepare(self):
-        self.map = _refined(self.image)
+        self.map = estimate_defocus(self.image, method="galetto2022", progress=False)[0]
 
     def make_controls(self):
         return {"alpha1": slider(GAIN["alpha1"], 0, 3, 0.05, "alpha1", log=True),
@@ -310,7 +304,7 @@ class DepthOfFieldExplorer(ImageExplorer):
     side = 720
 
     def prepare(self):
-        self.map = _refined(self.image)
+        self.map = estimate_defocus(self.image, method="galetto2022", progress=False)[0]
         self.smooth = guided_smoothing(self.image)
         self._lens = {}
 

@@ -135,3 +135,35 @@ def project_kernel(k, *, r0: int | None = None, ratio: float = RANK_RATIO, symme
         return k, {"r0": kept if low_rank else None, "sweeps": done, "clip": clip, "rank_gap": gap,
                    "fallback": fallback}
     return k
+
+
+def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
+    """A normalised isotropic Gaussian of ``sigma`` px sampled on a size x size grid (size odd;
+    default the tight box 2 ceil(3 sigma) + 1). sigma 0 is the 1x1 identity."""
+    sigma = float(sigma)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a finite number >= 0; got {sigma}")
+    if size is None:
+        size = 2 * int(np.ceil(3.0 * sigma)) + 1
+    if size % 2 == 0 or size < 1:
+        raise ValueError(f"size must be a positive odd number; got {size}")
+    if sigma == 0:
+        k = np.zeros((size, size))
+        k[size // 2, size // 2] = 1.0
+        return k
+    x = np.arange(size) - size // 2
+    g = np.exp(-x ** 2 / (2.0 * sigma ** 2))
+    k = np.outer(g, g)
+    return k / k.sum()
+
+
+def pupil_kernel(radius: float, sigma: float) -> np.ndarray:
+    """The Gaussian pupil of the paper's Fig. 4 (after its ref. 27): a disk of ``radius`` px
+    (anti-aliased as render.disk_kernel) weighted by a Gaussian of ``sigma`` px, normalised: a
+    lens whose aperture transmits less towards its rim."""
+    from ..render import disk_kernel
+    disk = disk_kernel(radius)
+    n = disk.shape[0] // 2
+    x = np.arange(-n, n + 1)
+    k = disk * np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * float(sigma) ** 2))
+    return k / k.sum()

@@ -1,0 +1,175 @@
+"""The deblurring paper measured (notebook 03, tests/test_deblur_table.py and the closing note's
+table): every method and ablation on the same layers of a ground-truth scene
+(synth/layers.py), PSNR and SSIM (scikit-image) overall and inside each true layer.
+
+Methods (:data:`METHODS`), each restoring every out-of-focus layer and composed the same way
+(apps.deblur.compose):
+
+- ``blurred``: the input itself;
+- ``proposed``: the paper's blind scheme (apps.deblur.deblur_layer + restore_channels);
+- ``no-symmetry``, ``no-low-rank``, ``no-c``: the paper's ablations (one constraint dropped);
+- ``true-kernel``: the non-blind u-step (same prior, lambda and work) with the layer's true
+  kernel: the upper bound on synthetic data;
+- ``map-gaussian`` / ``map-disk``: the non-blind u-step with the kernel the map implies, a
+  Gaussian of the layer's sigma or its moment-matched disk (apps.deblur.sigma_to_radius);
+- ``rl-gaussian`` / ``wiener-gaussian``: scikit-image's Richardson-Lucy and unsupervised Wiener
+  with that Gaussian, per layer.
+
+With the true masks, the "map" is the truth: the sigma of layer i is the moment-matched sigma of
+its true radius. With an estimated map (:func:`estimated_labels`) the layers come from
+thresholding the estimate, and its median sigma in each layer is the map's kernel.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validate import to_gray
+from ..apps import deblur as db
+from ..kernels.psf import gaussian_kernel
+from ..render import disk_kernel
+
+BLIND = {"proposed": {}, "no-symmetry": {"symmetric": False}, "no-low-rank": {"low_rank": False},
+         "no-c": {"residual": False}}
+NONBLIND = ("true-kernel", "map-gaussian", "map-disk", "rl-gaussian", "wiener-gaussian")
+METHODS = ("blurred",) + tuple(BLIND) + NONBLIND
+RL_ITERATIONS = 30  # Richardson-Lucy's iterations in the table (its own regularisation: stopping early)
+
+
+def _pad_solve(image_channel, mask, k, solve):
+    """Run ``solve(fp, mp, k)`` on the layer's padded grid and put the result back in the frame."""
+    grid = db._Grid(mask, k.shape[0])
+    fp = grid.pad(image_channel)
+    out = np.array(image_channel, dtype=np.float64)
+    out[grid.box] = grid.crop(solve(fp, grid.pad(mask.astype(np.float64), "zero"), k))
+    return out
+
+
+def _per_channel(img, mask, k, solve):
+    if img.ndim == 2:
+        return _pad_solve(img, mask, k, solve)
+    return np.stack([_pad_solve(img[..., c], mask, k, solve) for c in range(img.shape[2])], axis=2)
+
+
+def _odd_box(k, d):
+    return db.embed_kernel(k, d) if k.shape[0] < d else k
+
+
+def nonblind(img, mask, k, *, lam1: float = db.LAM1, iterations: int = 200, prior: str = "framelet"):
+    """The u-step alone with the kernel ``k`` (every channel), on the layer's padded grid."""
+    return _per_channel(img, mask, k, lambda fp, mp, kk: db.u_step(fp, kk, mp, lam=lam1, prior=prior,
+                                                                  iterations=iterations))
+
+
+def richardson_lucy(img, mask, k, *, iterations: int = RL_ITERATIONS):
+    """scikit-image's Richardson-Lucy on the layer's padded grid (the whole box is data: RL has
+    no mask)."""
+    from skimage.restoration import richardson_lucy as rl
+    return _per_channel(img, mask, k, lambda fp, mp, kk: rl(np.clip(fp, 1e-6, 1), kk, num_iter=iterations,
+                                                            clip=False))
+
+
+def wiener(img, mask, k, *, seed: int = 0):
+    """scikit-image's unsupervised Wiener (its Gibbs sampler seeded) on the layer's padded grid."""
+    from skimage.restoration import unsupervised_wiener
+    return _per_channel(img, mask, k, lambda fp, mp, kk: unsupervised_wiener(
+        fp, kk, clip=False, rng=np.random.default_rng(seed))[0])
+
+
+def scores(sharp, restored, labels) -> dict:
+    """PSNR (dB) and SSIM of ``restored`` against ``sharp``: overall and inside each true layer."""
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+    from skimage.metrics import structural_similarity as ssim
+    restored = np.clip(restored, 0, 1)
+    ch = 2 if sharp.ndim == 3 else None
+    out = {"psnr": float(psnr(sharp, restored, data_range=1.0)),
+           "ssim": float(ssim(sharp, restored, data_range=1.0, channel_axis=ch))}
+    _, smap = ssim(sharp, restored, data_range=1.0, channel_axis=ch, full=True)
+    smap = smap.mean(axis=2) if smap.ndim == 3 else smap
+    for lab in np.unique(labels):
+        m = labels == lab
+        out[f"psnr_{lab}"] = float(psnr(sharp[m], restored[m], data_range=1.0))
+        out[f"ssim_{lab}"] = float(smap[m].mean())
+    return out
+
+
+def run_method(name: str, scene, labels, *, sigmas: dict, options: dict | None = None):
+    """The restored image of ``scene.blurred`` by method ``name`` on ``labels``; ``sigmas`` maps a
+    label to the sigma the map gives it. Returns (image, dict of what ran: seconds, and for the
+    blind methods the kernel and radius found per label)."""
+    options = dict(options or {})
+    img = scene.blurred
+    t0 = time.perf_counter()
+    info = {}
+    if name == "blurred":
+        return img.copy(), {"seconds": 0.0}
+    d = options.get("kernel_size", db.KERNEL_SIZE)
+    restored = {}
+    for lab in [int(v) for v in np.unique(labels) if v > 0]:
+        mask = labels == lab
+        sigma = float(sigmas[lab])
+        if name in BLIND:
+            opts = {k: v for k, v in {**options, **BLIND[name]}.items() if k != "feather"}
+            if opts.get("k0") == "map":
+                opts["blur_map"] = np.where(mask, sigma, 0.0)
+            lr = db.deblur_layer(to_gray(img) if img.ndim == 3 else img, mask, **opts)
+            restored[lab] = lr.u if img.ndim == 2 else db.restore_channels(
+                img, mask, lr.k, weights=lr.weights if opts.get("residual", True) else None,
+                lam1=opts.get("lam1", db.LAM1), lam3=opts.get("lam3", db.LAM3), prior=opts.get("prior", "framelet"))
+            info[lab] = {"k": lr.k, "radius0": lr.radius0, "r0": lr.history[-1]["r0"],
+                         "c_pixels": lr.history[-1]["c_pixels"]}
+            continue
+        if name == "true-kernel":
+            true = scene.kernels[lab] if lab < len(scene.kernels) else None
+            if true is None or true.shape[0] > d:
+                raise ValueError(f"no true kernel that fits {d}x{d} for label {lab}")
+            k = _odd_box(true, d)
+        elif name in ("map-gaussian", "rl-gaussian", "wiener-gaussian"):
+            k = gaussian_kernel(sigma, d)
+        elif name == "map-disk":
+            k = _odd_box(disk_kernel(min(float(db.sigma_to_radius(sigma)), d // 2)), d)
+        else:
+            raise ValueError(f"method must be one of {METHODS}; got {name!r}")
+        lam1 = options.get("lam1", db.LAM1)
+        if name == "rl-gaussian":
+            restored[lab] = richardson_lucy(img, mask, k)
+        elif name == "wiener-gaussian":
+            restored[lab] = wiener(img, mask, k)
+        else:
+            restored[lab] = nonblind(img, mask, k, lam1=lam1)
+    out = db.compose(img, labels, restored, feather=options.get("feather", 2.0))
+    info["seconds"] = time.perf_counter() - t0
+    return out, info
+
+
+def true_sigmas(scene) -> dict:
+    """Label -> the moment-matched sigma of the layer's true radius (the perfect map)."""
+    return {lab: float(db.radius_to_sigma(r)) for lab, r in enumerate(scene.radii)}
+
+
+def estimated_labels(scene, method: str = "zhuo2011"):
+    """(labels, sigmas, map): the scene's layers found by the lab's ``method`` and thresholds at
+    the midpoints of the true layers' sigmas (the segmentation is the estimator's; the number of
+    layers and their levels are given, as the paper's thresholds are)."""
+    from ..pipeline import estimate_defocus
+    bm, _ = estimate_defocus(scene.blurred, method=method, units="sigma")
+    levels = sorted(true_sigmas(scene).values())
+    thresholds = [(a + b) / 2 for a, b in zip(levels[:-1], levels[1:])]
+    labels = db.layers_from_map(bm, thresholds=thresholds)
+    sig = {lab: (float(np.median(bm[labels == lab])) if np.any(labels == lab) else levels[lab])
+           for lab in range(len(levels))}
+    return labels, sig, bm
+
+
+def table(scene, *, methods=METHODS, labels=None, sigmas=None, options: dict | None = None) -> dict:
+    """method -> scores (:func:`scores`, against the true layers) and seconds, on ``labels``
+    (default the true ones) with the map's ``sigmas`` (default the true ones)."""
+    labels = scene.labels if labels is None else labels
+    sigmas = true_sigmas(scene) if sigmas is None else sigmas
+    rows = {}
+    for name in methods:
+        img, info = run_method(name, scene, labels, sigmas=sigmas, options=options)
+        rows[name] = {**scores(scene.sharp, img, scene.labels), "seconds": info["seconds"]}
+        rows[name]["kernels"] = {lab: v for lab, v in info.items() if lab != "seconds"}
+    return rows

@@ -50,3 +50,34 @@ def prior_update(Wu, t, first, q, d):
             qn = a - z
             q[n, y, x] = qn
             d[n, y, x] = z - qn
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def framelet_prior_update(t, taps, thr, q, d):
+    """:func:`prior_update` for the 9 framelet planes (the low-pass, plane 0, not penalised) with
+    W u formed on the fly from ``t`` (3, H, W), the horizontal pass of u
+    (kernels.framelet._rows): the vertical 3-tap filters of kernels.framelet._columns. The 9
+    planes of W u are never stored, which halves the memory traffic of the prior's half of an
+    iteration."""
+    _, H, W = t.shape
+    for y in prange(H):
+        yu = y - 1 if y > 0 else H - 1
+        yd = y + 1 if y < H - 1 else 0
+        for i in range(3):
+            a0, a1, a2 = taps[i, 0], taps[i, 1], taps[i, 2]
+            for j in range(3):
+                n = 3 * i + j
+                for x in range(W):
+                    wu = a0 * t[j, yd, x] + a1 * t[j, y, x] + a2 * t[j, yu, x]
+                    a = wu + q[n, y, x]
+                    z = a
+                    if n > 0:
+                        if a > thr:
+                            z = a - thr
+                        elif a < -thr:
+                            z = a + thr
+                        else:
+                            z = 0.0
+                    qn = a - z
+                    q[n, y, x] = qn
+                    d[n, y, x] = z - qn

@@ -130,25 +130,33 @@ def _rows_adjoint(t, taps, out):
 _TAPS = np.ascontiguousarray(np.stack(FILTERS_1D))
 
 
-def analysis_direct(u) -> np.ndarray:
-    """W u as :func:`analysis` gives it, by the direct separable passes (module docstring)."""
+def horizontal_pass(u, out=None) -> np.ndarray:
+    """(3, H, W): the three 1-D filters along the rows of ``u`` (the first half of
+    :func:`analysis_direct`; the ADMM's fused prior step does the second, kernels/admm.py)."""
     u = np.ascontiguousarray(u, dtype=np.float64)
     if u.ndim != 2 or min(u.shape) < 3:
         raise ValueError(f"u must be a grey (H, W) image of at least 3x3; got shape {u.shape}")
-    t = np.empty((3,) + u.shape)
-    _rows(u, _TAPS, t)
-    out = np.empty((9,) + u.shape)
+    out = np.empty((3,) + u.shape) if out is None else out
+    _rows(u, _TAPS, out)
+    return out
+
+
+def analysis_direct(u) -> np.ndarray:
+    """W u as :func:`analysis` gives it, by the direct separable passes (module docstring)."""
+    t = horizontal_pass(u)
+    out = np.empty((9,) + t.shape[1:])
     _columns(t, _TAPS, out)
     return out
 
 
-def synthesis_direct(c) -> np.ndarray:
-    """W^T c as :func:`synthesis` gives it, by the direct separable passes."""
+def synthesis_direct(c, out=None, work=None) -> np.ndarray:
+    """W^T c as :func:`synthesis` gives it, by the direct separable passes; ``out`` (H, W) and
+    ``work`` (3, H, W) are buffers to reuse (a solver calls this every iteration)."""
     c = np.ascontiguousarray(c, dtype=np.float64)
     if c.ndim != 3 or c.shape[0] != 9 or min(c.shape[1:]) < 3:
         raise ValueError(f"c must be the (9, H, W) coefficients of analysis(); got shape {c.shape}")
-    t = np.empty((3,) + c.shape[1:])
+    t = np.empty((3,) + c.shape[1:]) if work is None else work
     _columns_adjoint(c, _TAPS, t)
-    out = np.empty(c.shape[1:])
+    out = np.empty(c.shape[1:]) if out is None else out
     _rows_adjoint(t, _TAPS, out)
     return out

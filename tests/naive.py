@@ -551,3 +551,59 @@ def soft_threshold(x, t):
     """The l1 proximal map written by cases: x - t above t, x + t below -t, else 0."""
     x = np.asarray(x, dtype=np.float64)
     return np.where(x > t, x - t, np.where(x < -t, x + t, 0.0))
+
+
+def framelet_synthesis(c):
+    """W^T c by explicit loops: the adjoint of framelet_analysis, u[y - dy, x - dx] += f_n c_n[y, x]."""
+    h = [np.array([1.0, 2.0, 1.0]) / 4.0, np.sqrt(2.0) / 4.0 * np.array([1.0, 0.0, -1.0]),
+         np.array([-1.0, 2.0, -1.0]) / 4.0]
+    c = np.asarray(c, dtype=np.float64)
+    _, H, W = c.shape
+    u = np.zeros((H, W))
+    n = 0
+    for a in h:
+        for b in h:
+            f = np.outer(a, b)
+            for y in range(H):
+                for x in range(W):
+                    for dy in (-1, 0, 1):
+                        for dx in (-1, 0, 1):
+                            u[(y - dy) % H, (x - dx) % W] += f[dy + 1, dx + 1] * c[n, y, x]
+            n += 1
+    return u
+
+
+def admm_data_update(Ku, g, m2, rho, p):
+    """The data half of a scaled ADMM iteration, term by term: (p, v - p) after the update."""
+    v = (m2 * g + rho * (Ku + p)) / (m2 + rho)
+    p_new = p + Ku - v
+    return p_new, v - p_new
+
+
+def admm_prior_update(Wu, t, first, q):
+    """The prior half: z = soft(Wu + q, t) on planes >= first; (q, z - q) after the update."""
+    z = Wu + q
+    z[first:] = soft_threshold(z[first:], t)
+    q_new = q + Wu - z
+    return q_new, z - q_new
+
+
+def weighted_l0_minimiser(x, lam, weights):
+    """argmin over c of 1/2 (x - c)^2 + lam w [c != 0], pixel by pixel: compare the two costs."""
+    x = np.asarray(x, dtype=np.float64)
+    keep_cost = lam * np.asarray(weights, dtype=np.float64)  # c = x: no data cost, the l0 price
+    drop_cost = 0.5 * x * x  # c = 0
+    return np.where(keep_cost < drop_cost, x, 0.0)
+
+
+def kernel_objective(u, g, m, k, lam2):
+    """1/2 || m (k * u - g) ||^2 + lam2 ||k||^2 with k * u by explicit periodic loops (k centred)."""
+    H, W = u.shape
+    d = k.shape[0]
+    R = d // 2
+    ku = np.zeros((H, W))
+    for i in range(d):
+        for j in range(d):
+            ku += k[i, j] * np.roll(u, (i - R, j - R), axis=(0, 1))
+    r = m * (ku - g)
+    return 0.5 * float(np.sum(r * r)) + lam2 * float(np.sum(k * k))

@@ -30,3 +30,14 @@ def test_bad_shapes_are_refused():
         analysis(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="9, H, W"):
         synthesis(np.zeros((8, 4, 4)))
+
+
+def test_the_direct_passes_match_the_loops_and_the_fourier_form(rng):
+    from defocus_lab.kernels.framelet import analysis_direct, synthesis_direct
+    u = rng.random((9, 13))
+    c = rng.random((9, 9, 13))
+    np.testing.assert_allclose(analysis_direct(u), naive.framelet_analysis(u), atol=1e-12)
+    np.testing.assert_allclose(synthesis_direct(c), naive.framelet_synthesis(c), atol=1e-12)
+    np.testing.assert_allclose(synthesis_direct(c), synthesis(c), atol=1e-12)
+    with pytest.raises(ValueError, match="at least 3x3"):
+        analysis_direct(np.zeros((2, 8)))

@@ -590,8 +590,10 @@ def deblur_layer(f, mask, *, kernel_size: int = KERNEL_SIZE, iterations: int = I
 def layers_from_map(blur_map, *, thresholds=None, n_layers: int = 2, in_focus: float | None = None) -> np.ndarray:
     """The (H, W) integer layer image of a defocus map (sigma px): label 0 the in-focus layer,
     larger labels more blurred. ``thresholds`` (increasing sigmas) cut the map as given;
-    otherwise the map is cut into ``n_layers`` classes by multi-level Otsu (scikit-image), the
-    paper's "thresholding on the defocus map" with thresholds that adapt to the photo.
+    otherwise the map is cut into ``n_layers`` classes by multi-level Otsu (scikit-image), then
+    refined by Lloyd's steps on the exact values (Otsu's criterion is 1-D k-means; scikit-image
+    works on a 256-bin histogram, which can put a threshold inside a tight class): the paper's
+    "thresholding on the defocus map" with thresholds that adapt to the photo.
     ``in_focus`` (sigma px), when given, replaces the first threshold."""
     from skimage.filters import threshold_multiotsu
     bm = np.asarray(blur_map, dtype=np.float64)
@@ -601,7 +603,16 @@ def layers_from_map(blur_map, *, thresholds=None, n_layers: int = 2, in_focus: f
         n_layers = check_int(n_layers, "n_layers", minimum=2)
         if np.ptp(bm) == 0:
             raise ValueError("the map is constant: there are no layers to find; pass thresholds")
-        thresholds = threshold_multiotsu(bm, classes=n_layers)
+        thresholds = np.asarray(threshold_multiotsu(bm, classes=n_layers), dtype=np.float64)
+        for _ in range(20):  # Lloyd's steps on the exact values (Otsu's is 1-D k-means on 256 bins)
+            lab = np.digitize(bm, thresholds)
+            means = np.array([bm[lab == i].mean() if np.any(lab == i) else np.nan for i in range(n_layers)])
+            if np.isnan(means).any():
+                break
+            new = (means[:-1] + means[1:]) / 2
+            if np.allclose(new, thresholds):
+                break
+            thresholds = new
     t = np.sort(np.asarray(thresholds, dtype=np.float64).ravel())
     if in_focus is not None:
         t[0] = float(in_focus)

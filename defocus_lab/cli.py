@@ -63,7 +63,12 @@ def _outputs(args) -> dict:
                 raise ValueError(f"--png {args.png}: matplotlib cannot write .{suffix} files; use one of "
                                  f"{', '.join('.' + k for k in sorted(kinds))}")
             out["png"] = args.png
-    inputs = [p for p in (args.image, args.edges) if p]
+    return _checked(out, [p for p in (args.image, args.edges) if p])
+
+
+def _checked(out: dict, inputs) -> dict:
+    """``out`` (flag name -> path) after the checks of :func:`_outputs`: no output equal to an
+    input or to another output, folders that exist and are writable, no folder as a file."""
     seen = {}
     for key, path in out.items():
         flag = "--" + key.replace("_", "-")
@@ -123,6 +128,77 @@ def _estimate(args) -> int:
     if "png" in outputs:
         print(f"wrote {outputs['png']}: a colour preview of the map")
     return 0
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def _deblur(args) -> int:
+    """``defocus-lab deblur PHOTO --out SHARP.png``: the all-in-focus image (apps.deblur.deblur)."""
+    import time
+
+    from .apps.deblur import deblur
+    suffix = Path(args.out).suffix.lower()
+    if suffix and suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"--out {args.out}: write one of {', '.join(IMAGE_SUFFIXES)} (8-bit image)")
+    out = {"out": args.out if suffix else args.out + ".png"}
+    if args.labels_out:
+        out["labels_out"] = args.labels_out if args.labels_out.endswith(".npy") else args.labels_out + ".npy"
+    out = _checked(out, [p for p in (args.image, args.map, args.layers) if p])
+    if args.map and args.layers:
+        raise ValueError("give --map or --layers, not both (--layers is the segmentation itself)")
+    image = _load(args.image)
+    shape = image.shape[:2]
+    blur_map = labels = None
+    if args.map:
+        blur_map = _load_array(args.map, "--map", shape, float)
+    if args.layers:
+        labels = _load_array(args.layers, "--layers", shape, int)
+    options = _options(args.option, "-O/--option")
+    options["iterations"] = args.iterations
+    if args.k0:
+        options["k0"] = args.k0
+    t0 = time.perf_counter()
+    res = deblur(image, blur_map=blur_map, labels=labels, method=args.method, n_layers=args.n_layers,
+                 progress=not args.quiet, **options)
+    from skimage import io as skio
+    img8 = np.round(np.clip(res.image, 0, 1) * 255).astype(np.uint8)
+    skio.imsave(out["out"], img8, check_contrast=False)
+    if "labels_out" in out:
+        np.save(out["labels_out"], res.labels.astype(np.int32))
+    radii = ", ".join(f"layer {lab}: {len(r.history)} iterations, initial disk "
+                      f"{'given' if r.radius0 is None else f'{r.radius0:g} px'}, kernel rank {r.history[-1]['r0']}"
+                      for lab, r in res.layers.items())
+    source = "the given layers" if labels is not None else ("the given map" if blur_map is not None else
+                                                              f"a {args.method} map")
+    print(f"wrote {out['out']}: {shape[0]}x{shape[1]} all-in-focus image from {source}, "
+          f"{len(res.layers)} layer(s) deblurred ({radii}) in {time.perf_counter() - t0:.1f} s")
+    if "labels_out" in out:
+        print(f"wrote {out['labels_out']}: the layers used (0 = in focus)")
+    return 0
+
+
+def _load_array(path: str, flag: str, shape, kind) -> np.ndarray:
+    """An (H, W) .npy array of the photo's shape: a map (float, finite, >= 0) or layer labels
+    (integers >= 0)."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"{flag} {path}: no such file")
+    try:
+        a = np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{flag} {path}: not a .npy array ({exc})") from None
+    if a.shape != tuple(shape):
+        raise ValueError(f"{flag} {path} has shape {a.shape}; the photo is {shape[0]}x{shape[1]}")
+    if kind is int:
+        if not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
+            raise ValueError(f"{flag} {path}: layer labels must be integers >= 0 (0 = in focus)")
+        return a.astype(np.int64)
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)) or a.min() < 0:
+        raise ValueError(f"{flag} {path}: the map must be finite and >= 0 (Gaussian sigma in px, as `estimate` "
+                         f"writes it)")
+    return a
 
 
 def _fetch(args) -> int:
@@ -202,6 +278,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-P", "--propagator-option", action="append", metavar="KEY=VALUE",
                    help="an option of the propagator, e.g. -P downsample=4, -P psi=100; repeatable")
     e.set_defaults(func=_estimate)
+    b = sub.add_parser("deblur", help="an all-in-focus image: blind deblurring of each defocus layer "
+                                      "(symmetric low-rank kernels, the lab's third paper)")
+    b.add_argument("image")
+    b.add_argument("--out", required=True, help="the all-in-focus image, 8-bit (.png when no suffix)")
+    b.add_argument("--map", help="a defocus map .npy (sigma px, as `estimate --units sigma` writes it) instead "
+                                 "of estimating one")
+    b.add_argument("--layers", help="an (H, W) integer .npy of layers (0 = in focus) instead of a map")
+    b.add_argument("--method", default="zhuo2011", choices=list(METHODS),
+                   help="the estimator of the map when neither --map nor --layers is given")
+    b.add_argument("--n-layers", type=int, default=2, help="layers cut from the map (in focus + N-1 blurred; "
+                                                           "default 2)")
+    b.add_argument("--iterations", type=int, default=20, help="outer iterations N per layer (the paper's 20)")
+    b.add_argument("--k0", choices=["search", "map"], help="the initial kernel: Tung & Hwang's disk search "
+                                                           "(default) or the map's disk")
+    b.add_argument("--labels-out", help="write the layers used as an (H, W) .npy")
+    b.add_argument("-O", "--option", action="append", metavar="KEY=VALUE",
+                   help="an option of deblur_layer, e.g. -O lam1=0.005, -O kernel_size=21, -O residual=False")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_deblur)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")
     f.add_argument("paths", nargs="*", help="paths or folders as in `defocus-lab data`, e.g. weights/karaali2022 "
                                            "(default: everything but the weights)")
@@ -247,8 +342,9 @@ def main(argv=None) -> int:
         print(f"defocus-lab: error: {msg}", file=sys.stderr)
         return 2
     except TypeError as exc:  # an -E/-P option the function does not take
-        if args.func is _estimate and "unexpected keyword argument" in str(exc):
-            print(f"defocus-lab: error: {exc} (check the -E/-P option names)", file=sys.stderr)
+        if args.func in (_estimate, _deblur) and "unexpected keyword argument" in str(exc):
+            flags = "-E/-P" if args.func is _estimate else "-O"
+            print(f"defocus-lab: error: {exc} (check the {flags} option names)", file=sys.stderr)
             return 2
         raise
 

@@ -108,3 +108,41 @@ def test_galetto2022_from_the_command_line(tmp_path, capsys):
     assert np.median(m[:, 112:]) > np.median(m[:, :48]) + 2.0
     assert main(["estimate", str(p), "--method", "galetto2022", "--units", "disk", "--out", str(disk)]) == 0
     assert np.median(np.load(disk)[:, 112:]) > np.median(m[:, 112:])
+
+
+def test_deblur_from_layers_and_from_a_map(tmp_path, capsys):
+    """`deblur` with --layers restores the blurred layer (PSNR up against the sharp photo) and
+    keeps the in-focus one; with --map it cuts the layers itself; bad calls get one line."""
+    from scipy import ndimage as ndi
+    from skimage import data
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+    from defocus_lab.render import disk_kernel
+    sharp = data.camera()[::4, ::4] / 255.0
+    labels = np.zeros(sharp.shape, np.int32)
+    labels[:, 64:] = 1
+    blurred = np.where(labels == 1, ndi.convolve(sharp, disk_kernel(3.0), mode="reflect"), sharp)
+    photo, lab, bm = tmp_path / "photo.png", tmp_path / "labels.npy", tmp_path / "map.npy"
+    iio.imwrite(photo, np.round(blurred * 255).astype(np.uint8))
+    np.save(lab, labels)
+    np.save(bm, np.where(labels == 1, 1.5, 0.1))
+    out = tmp_path / "sharp.png"
+    assert main(["deblur", str(photo), "--out", str(out), "--layers", str(lab), "--iterations", "6", "--quiet"]) == 0
+    assert "1 layer(s) deblurred" in capsys.readouterr().out
+    got = iio.imread(out) / 255.0
+    right = np.s_[8:-8, 72:-8]
+    assert psnr(sharp[right], got[right], data_range=1) > psnr(sharp[right], blurred[right], data_range=1) + 1.0
+    np.testing.assert_allclose(got[:, :64], np.round(blurred[:, :64] * 255) / 255, atol=1e-9)
+    out2, lab2 = tmp_path / "b", tmp_path / "used"
+    assert main(["deblur", str(photo), "--out", str(out2), "--map", str(bm), "--iterations", "2", "--quiet",
+                 "--labels-out", str(lab2)]) == 0
+    np.testing.assert_array_equal(np.load(str(lab2) + ".npy"), labels)
+    assert (tmp_path / "b.png").exists()
+    capsys.readouterr()
+    assert main(["deblur", str(photo), "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["deblur", str(photo), "--out", str(photo)]) == 2
+    np.save(tmp_path / "small.npy", np.zeros((3, 3)))
+    assert main(["deblur", str(photo), "--out", str(out), "--map", str(tmp_path / "small.npy")]) == 2
+    assert main(["deblur", str(photo), "--out", str(out), "--layers", str(bm)]) == 2  # floats are not labels
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("defocus-lab: error:") for line in err)
+    assert "write one of" in err[0] and "input file" in err[1] and "has shape" in err[2] and "integers" in err[3]

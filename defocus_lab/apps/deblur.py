@@ -730,20 +730,23 @@ def deblur(image, *, blur_map=None, labels=None, method: str = "zhuo2011", thres
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo) * iterations, desc="deblurring layers", unit="iteration")
     results, restored = {}, {}
-    for lab in todo:
-        mask = labels == lab
-        if options.get("k0", "search") == "map" and blur_map is None:
-            raise ValueError('k0="map" needs a defocus map: pass blur_map (or no labels)')
-        callback = None if bar is None else (lambda n, r: bar.update(1))
-        res = deblur_layer(grey, mask, blur_map=blur_map, callback=callback, **options)
-        results[lab] = res
-        if img.ndim == 3:
-            restored[lab] = restore_channels(img, mask, res.k, weights=res.weights if options.get("residual", True) else None,
-                                             lam1=options.get("lam1", LAM1), lam3=options.get("lam3", LAM3),
-                                             prior=options.get("prior", "framelet"))
-        else:
-            restored[lab] = res.u
-    if bar is not None:
-        bar.close()
+    try:
+        for lab in todo:
+            mask = labels == lab
+            if options.get("k0", "search") == "map" and blur_map is None:
+                raise ValueError('k0="map" needs a defocus map: pass blur_map (or no labels)')
+            callback = None if bar is None else (lambda n, r: bar.update(1))
+            res = deblur_layer(grey, mask, blur_map=blur_map, callback=callback, **options)
+            results[lab] = res
+            if img.ndim == 3:
+                restored[lab] = restore_channels(img, mask, res.k,
+                                                 weights=res.weights if options.get("residual", True) else None,
+                                                 lam1=options.get("lam1", LAM1), lam3=options.get("lam3", LAM3),
+                                                 prior=options.get("prior", "framelet"))
+            else:
+                restored[lab] = res.u
+    finally:
+        if bar is not None:
+            bar.close()
     out = compose(img, labels, restored, feather=feather)
     return DeblurResult(out, labels, results, blur_map, time.perf_counter() - t0)

@@ -287,14 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--layers", help="an (H, W) integer .npy of layers (0 = in focus) instead of a map")
     b.add_argument("--method", default="zhuo2011", choices=list(METHODS),
                    help="the estimator of the map when neither --map nor --layers is given")
-    b.add_argument("--n-layers", type=int, default=2, help="layers cut from the map (in focus + N-1 blurred; "
-                                                           "default 2)")
+    b.add_argument("--n-layers", type=int, default=3, help="layers cut from the map (in focus + N-1 blurred; "
+                                                           "default 3)")
     b.add_argument("--iterations", type=int, default=20, help="outer iterations N per layer (the paper's 20)")
     b.add_argument("--k0", choices=["search", "map"], help="the initial kernel: Tung & Hwang's disk search "
                                                            "(default) or the map's disk")
     b.add_argument("--labels-out", help="write the layers used as an (H, W) .npy")
     b.add_argument("-O", "--option", action="append", metavar="KEY=VALUE",
-                   help="an option of deblur_layer, e.g. -O lam1=0.005, -O kernel_size=21, -O residual=False")
+                   help="an option of deblur_layer, e.g. -O lam1=0.005 (default 1e-3 for photos), -O kernel_size=21, "
+                        "-O residual=False")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_deblur)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")

@@ -1,0 +1,219 @@
+"""Figures and the explorer of notebook 03 (removing out-of-focus blur: blind deconvolution
+with symmetric low-rank kernels)."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.figure import Figure
+
+from .._validate import to_gray
+from ..apps import deblur as db
+from ..experiments import deblur as xd
+from ..kernels.psf import gaussian_kernel, pupil_kernel, rank_rule
+from ..render import disk_kernel
+from .base import Explorer, slider
+
+_LABEL = {"description_width": "initial"}
+
+
+def _off(ax, title=None):
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def fig3(patch, sigmas=(1, 2, 3, 4, 5, 5.5, 6, 6.5, 7), lam: float = 5e-3) -> Figure:
+    """Fig. 3: a defocused patch deblurred (non-blind, TV prior) with Gaussians of each sigma;
+    none is sharp without ringing, the paper's case for a non-parametric kernel."""
+    grey = to_gray(patch) if patch.ndim == 3 else patch
+    fig = Figure(figsize=(12, 2.8))
+    ax = fig.subplots(2, 5)
+    ax = ax.ravel()
+    ax[0].imshow(grey, cmap="gray", vmin=0, vmax=1)
+    _off(ax[0], "(a) input")
+    m = np.ones_like(grey, bool)
+    for a, s in zip(ax[1:], sigmas):
+        k = gaussian_kernel(s, 2 * int(np.ceil(3 * s)) + 1)
+        u = xd._pad_solve(grey, m, k, lambda fp, mp, kk: db.u_step(fp, kk, mp, lam=lam, prior="tv", iterations=100))
+        a.imshow(np.clip(u, 0, 1), cmap="gray", vmin=0, vmax=1)
+        _off(a, f"sigma = {s:g}")
+    fig.tight_layout()
+    return fig
+
+
+def fig4() -> Figure:
+    """Fig. 4: the three parametric defocus kernels with tight boxes, their singular values and
+    their ranks by the 1/30 rule (the paper: 1, 8, 7)."""
+    kernels = {"Gaussian 27x27, sigma 9": gaussian_kernel(9.0, 27), "pillbox, diameter 23": disk_kernel(11.5),
+               "Gaussian pupil 23, sigma 9": pupil_kernel(11.5, 9.0)}
+    fig = Figure(figsize=(11, 2.8))
+    ax = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.6])
+    for a, (name, k) in zip(ax, kernels.items()):
+        a.imshow(k, cmap="magma")
+        _off(a, f"{name}\nrank {rank_rule(k)} (1/30 rule)")
+        sv = np.linalg.svd(k, compute_uv=False)
+        ax[3].semilogy(np.arange(1, len(sv) + 1), sv / sv[0], ".-", label=name)
+    ax[3].axhline(1 / 30, color="k", lw=0.8, ls="--")
+    ax[3].set_ylim(1e-6, 2)
+    ax[3].set_xlabel("index")
+    ax[3].set_ylabel("singular value / largest")
+    ax[3].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def search_figure(curves: dict) -> Figure:
+    """Tung & Hwang's disk search: the re-blur error per radius for each layer, and the knee."""
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
+    for name, (radii, errors, found, true) in curves.items():
+        line, = ax.semilogy(radii, errors, ".-", label=f"{name}: found {found:g} px (true {true:g})")
+        ax.axvline(found, color=line.get_color(), ls="--", lw=0.8)
+    ax.set_xlabel("disk radius (px)")
+    ax.set_ylabel("re-blur error (MSE)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(sharp, panels: dict, kernels: dict | None = None, crop=None) -> Figure:
+    """Restored images side by side (``panels``: title -> image), each with its PSNR against
+    ``sharp`` and, where ``kernels`` has one, its kernel inset (scaled to its own maximum)."""
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+    crop = crop or np.s_[:, :]
+    n = len(panels)
+    fig = Figure(figsize=(2.6 * n, 2.9))
+    ax = fig.subplots(1, n, squeeze=False)[0]
+    for a, (name, img) in zip(ax, panels.items()):
+        shown = np.clip(img[crop], 0, 1)
+        a.imshow(shown, cmap=None if shown.ndim == 3 else "gray", vmin=0, vmax=1)
+        title = name if sharp is None else f"{name}\n{psnr(sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
+        _off(a, title)
+        if kernels and name in kernels:
+            k = kernels[name]
+            ins = a.inset_axes([0.0, 0.0, 0.3, 0.3])
+            ins.imshow(k / k.max(), cmap="magma")
+            ins.set_xticks([])
+            ins.set_yticks([])
+            ins.set_title(f"rank {rank_rule(k)}", fontsize=6, color="w", y=0.75)
+    fig.tight_layout()
+    return fig
+
+
+def c_figure(image, wrong, labels, c) -> Figure:
+    """Fig. 8: the wrong segmentation (the red piece belongs to the in-focus layer) and the
+    estimated c (absolute value), which takes the pixels the layer's kernel cannot explain."""
+    fig = Figure(figsize=(8, 2.8))
+    ax = fig.subplots(1, 2)
+    ax[0].imshow(image)
+    over = np.zeros(image.shape[:2] + (4,))
+    over[labels > 0] = [0.1, 0.8, 0.2, 0.35]
+    over[wrong] = [0.9, 0.1, 0.1, 0.6]
+    ax[0].imshow(over)
+    _off(ax[0], "layer (green) with a wrong piece (red)")
+    ax[1].imshow(np.abs(c), cmap="magma")
+    _off(ax[1], f"|c|: {np.count_nonzero(c)} pixels taken by c")
+    fig.tight_layout()
+    return fig
+
+
+def table_html(rows: dict, caption: str = "") -> str:
+    """A method table (experiments.deblur.table): PSNR / SSIM overall and PSNR per true layer."""
+    layers = sorted(int(k.split("_")[1]) for k in next(iter(rows.values())) if k.startswith("psnr_"))
+    head = "".join(f"<th>layer {i} PSNR</th>" for i in layers)
+    best = max(r["psnr"] for m, r in rows.items() if m != "true-kernel")
+    body = ""
+    for m, r in rows.items():
+        cells = "".join(f"<td>{r[f'psnr_{i}']:.2f}</td>" for i in layers)
+        ps = f"<b>{r['psnr']:.2f}</b>" if r["psnr"] == best else f"{r['psnr']:.2f}"
+        body += (f"<tr><td>{html.escape(m)}</td><td>{ps}</td><td>{r['ssim']:.3f}</td>{cells}"
+                 f"<td>{r['seconds']:.1f}</td></tr>")
+    cap = f"<caption style='caption-side: top'>{html.escape(caption)}</caption>" if caption else ""
+    return (f"<table>{cap}<tr><th>method</th><th>PSNR (dB)</th><th>SSIM</th>{head}<th>seconds</th></tr>"
+            f"{body}</table>")
+
+
+class DeblurExplorer(Explorer):
+    """The blind scheme live on a small ground-truth scene: lambdas, kernel size, iterations, the
+    r0 rule, which constraints are on, where the layers come from and their threshold; the
+    result beside the blurred input and the truth, the kernel found beside the true one."""
+    title = "deblur"
+    figsize = (11, 3.0)
+    note = ("A 0.25-scale motorcycle (125x185 px: the photo is downsampled so that a change answers in a "
+            "few seconds), one layer blurred by a 4 px kernel, noise 0.005.")
+
+    def __init__(self, kind: str = "pupil", scale: float = 0.25, radius: float = 4.0):
+        from ..synth.layers import layered_scene, motorcycle_layers
+        sharp, labels = motorcycle_layers(scale=scale, bands=2)
+        self.scene = layered_scene(sharp, labels, (0, radius), kind=kind, noise=0.005, name=f"explorer-{kind}")
+        self.grey = to_gray(self.scene.blurred)
+        self._map = None
+        self._search = {}
+        super().__init__({
+            "lam1": slider(db.LAM1, -5, -1.5, 0.25, "lambda1 (image prior)", log=True),
+            "lam3": slider(db.LAM3, -4, 0, 0.25, "lambda3 (c)", log=True),
+            "kernel_size": W.Dropdown(options=[15, 21, 31], value=31, description="kernel box", style=_LABEL,
+                                      layout=W.Layout(width="auto")),
+            "iterations": W.IntSlider(value=10, min=1, max=20, description="iterations N", style=_LABEL),
+            "rank_rule": W.IntSlider(value=30, min=3, max=300, description="r0: keep s >= s_max /", style=_LABEL),
+            "symmetric": W.Checkbox(value=True, description="symmetry"),
+            "low_rank": W.Checkbox(value=True, description="low rank"),
+            "residual": W.Checkbox(value=True, description="c term"),
+            "layers": W.Dropdown(options=["true masks", "zhuo2011 map"], value="true masks", description="layers",
+                                 style=_LABEL, layout=W.Layout(width="auto")),
+            "threshold": slider(1.0, 0.2, 4.0, 0.1, "map threshold (sigma px)"),
+        })
+
+    def applicable(self, values):
+        return {"threshold": values["layers"] != "true masks", "lam3": values["residual"],
+                "rank_rule": values["low_rank"]}
+
+    def _labels(self, layers, threshold):
+        if layers == "true masks":
+            return self.scene.labels
+        if self._map is None:
+            from ..pipeline import estimate_defocus
+            self._map, _ = estimate_defocus(self.scene.blurred, method="zhuo2011", units="sigma")
+        return db.layers_from_map(self._map, thresholds=[threshold])
+
+    def compute(self, lam1, lam3, kernel_size, iterations, rank_rule, symmetric, low_rank, residual, layers,
+                threshold):
+        labels = self._labels(layers, threshold)
+        mask = labels > 0
+        if not mask.any() or mask.all():
+            raise ValueError("the threshold leaves no blurred layer (or no in-focus one): move it")
+        key = (layers, round(threshold, 3), lam1, kernel_size)
+        if key not in self._search:  # the disk search does not depend on the other controls
+            self._search[key] = db.initial_disk(self.grey, mask, kernel_size=kernel_size, lam=lam1)
+        radius, k0, errors = self._search[key]
+        res = db.deblur_layer(self.grey, mask, k0=k0, kernel_size=kernel_size, iterations=iterations, lam1=lam1,
+                              lam3=lam3, symmetric=symmetric, low_rank=low_rank, residual=residual,
+                              ratio=1.0 / rank_rule)
+        colour = db.restore_channels(self.scene.blurred, mask, res.k, weights=res.weights if residual else None,
+                                     lam1=lam1, lam3=lam3)
+        out = db.compose(self.scene.blurred, labels, {1: colour})
+        return {"image": out, "k": res.k, "radius": radius, "labels": labels, "c": res.c,
+                "r0": res.history[-1]["r0"]}
+
+    def draw(self, fig, r):
+        from skimage.metrics import peak_signal_noise_ratio as psnr
+        ax = fig.subplots(1, 5, width_ratios=[1.5, 1.5, 1.5, 0.8, 0.8])
+        sharp = self.scene.sharp
+        for a, img, name in ((ax[0], self.scene.blurred, "blurred"), (ax[1], r["image"], "deblurred"),
+                             (ax[2], sharp, "truth")):
+            a.imshow(np.clip(img, 0, 1))
+            t = name if img is sharp else f"{name}: {psnr(sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
+            _off(a, t)
+        ax[1].contour(r["labels"] > 0, levels=[0.5], colors="w", linewidths=0.5)
+        true = db.embed_kernel(self.scene.kernels[1], r["k"].shape[0])
+        vmax = max(r["k"].max(), true.max())
+        ax[3].imshow(r["k"], cmap="magma", vmin=0, vmax=vmax)
+        _off(ax[3], f"kernel found\n(rank {r['r0']}, from disk {r['radius']:g})")
+        ax[4].imshow(true, cmap="magma", vmin=0, vmax=vmax)
+        _off(ax[4], f"true kernel\n({self.scene.kind} r {self.scene.radii[1]:g})")
+
+    def status_text(self, result) -> str:
+        return (f"computed in {self.seconds:.1f} s; c holds {np.count_nonzero(result['c'])} pixels; "
+                f"the outlined layer was deblurred")

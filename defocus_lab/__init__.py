@@ -15,9 +15,9 @@ if "NUMBA_THREADING_LAYER" not in _os.environ:
     _numba.config.THREADING_LAYER = "workqueue"
 
 from . import apps, conventions, data, estimate, kernels, metrics, propagate, synth
-from .pipeline import ESTIMATORS, METHODS, PROPAGATORS, estimate_defocus
+from .pipeline import ESTIMATORS, METHODS, PROPAGATORS, all_in_focus, estimate_defocus
 from .types import SparseBlur
 
 __version__ = "0.1.0"
 __all__ = ["apps", "conventions", "data", "estimate", "kernels", "metrics", "propagate", "synth",
-           "estimate_defocus", "METHODS", "ESTIMATORS", "PROPAGATORS", "SparseBlur", "__version__"]
+           "estimate_defocus", "all_in_focus", "METHODS", "ESTIMATORS", "PROPAGATORS", "SparseBlur", "__version__"]

@@ -138,6 +138,7 @@ def _deblur(args) -> int:
     import time
 
     from .apps.deblur import deblur
+    from .pipeline import all_in_focus
     suffix = Path(args.out).suffix.lower()
     if suffix and suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"--out {args.out}: write one of {', '.join(IMAGE_SUFFIXES)} (8-bit image)")
@@ -159,8 +160,11 @@ def _deblur(args) -> int:
     if args.k0:
         options["k0"] = args.k0
     t0 = time.perf_counter()
-    res = deblur(image, blur_map=blur_map, labels=labels, method=args.method, n_layers=args.n_layers,
-                 progress=not args.quiet, **options)
+    if blur_map is None and labels is None:
+        res = all_in_focus(image, method=args.method, n_layers=args.n_layers, progress=not args.quiet, **options)
+    else:
+        res = deblur(image, blur_map=blur_map, labels=labels, n_layers=args.n_layers, progress=not args.quiet,
+                     **options)
     from skimage import io as skio
     img8 = np.round(np.clip(res.image, 0, 1) * 255).astype(np.uint8)
     skio.imsave(out["out"], img8, check_contrast=False)

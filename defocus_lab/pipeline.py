@@ -205,3 +205,13 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         sparse = sparse.replace(values=convert_units(sparse.values, sparse.units, units, sparse.mask),
                                 raw_values=raw, units=units)
     return (dense, sparse, info) if return_info else (dense, sparse)
+
+
+def all_in_focus(image, *, method: str = "zhuo2011", propagation: str | None = None, **options):
+    """An all-in-focus image from one photo: :func:`estimate_defocus` with ``method`` (in sigma
+    px), then :func:`defocus_lab.apps.deblur.deblur` on that map (``options`` pass through:
+    ``n_layers``, ``thresholds``, ``iterations``, ``lam1``, ``k0``, ...). Returns its
+    :class:`~defocus_lab.apps.deblur.DeblurResult`."""
+    from .apps.deblur import deblur
+    blur_map, _ = estimate_defocus(image, method=method, propagation=propagation, units="sigma")
+    return deblur(image, blur_map=blur_map, **options)

@@ -117,6 +117,17 @@ def disk_kernel(radius: float) -> np.ndarray:
     return k / k.sum()
 
 
+def pupil_kernel(radius: float, sigma: float) -> np.ndarray:
+    """The Gaussian pupil of the paper's Fig. 4 (after its ref. 27): a disk of ``radius`` px
+    (anti-aliased as render.disk_kernel) weighted by a Gaussian of ``sigma`` px, normalised: a
+    lens whose aperture transmits less towards its rim."""
+    disk = disk_kernel(radius)
+    n = disk.shape[0] // 2
+    x = np.arange(-n, n + 1)
+    k = disk * np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * float(sigma) ** 2))
+    return k / k.sum()
+
+
 COARSE_ABOVE_PIXELS = PHOTO_ABOVE_PIXELS  # lens_blur(coarse=None): coarse layers above 0.52 MP, the photo size
 COARSE_RATIO = 8.0  # a layer of disk radius R is rendered on a copy k <= R / COARSE_RATIO times smaller
 

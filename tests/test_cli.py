@@ -133,7 +133,7 @@ def test_deblur_from_layers_and_from_a_map(tmp_path, capsys):
     assert psnr(sharp[right], got[right], data_range=1) > psnr(sharp[right], blurred[right], data_range=1) + 1.0
     np.testing.assert_allclose(got[:, :64], np.round(blurred[:, :64] * 255) / 255, atol=1e-9)
     out2, lab2 = tmp_path / "b", tmp_path / "used"
-    assert main(["deblur", str(photo), "--out", str(out2), "--map", str(bm), "--iterations", "2", "--quiet",
+    assert main(["deblur", str(photo), "--out", str(out2), "--map", str(bm), "--iterations", "2", "--quiet", "--n-layers", "2",
                  "--labels-out", str(lab2)]) == 0
     np.testing.assert_array_equal(np.load(str(lab2) + ".npy"), labels)
     assert (tmp_path / "b.png").exists()

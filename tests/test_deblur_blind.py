@@ -9,8 +9,8 @@ import naive
 from defocus_lab.apps import deblur as db
 from defocus_lab.kernels.admm import data_update, framelet_prior_update, prior_update
 from defocus_lab.kernels.framelet import _TAPS, analysis_direct, horizontal_pass
-from defocus_lab.kernels.psf import gaussian_kernel, pupil_kernel, rank_rule
-from defocus_lab.render import disk_kernel
+from defocus_lab.kernels.psf import gaussian_kernel, rank_rule
+from defocus_lab.render import disk_kernel, pupil_kernel
 
 
 def test_the_fused_admm_steps_match_numpy(rng):
@@ -155,7 +155,7 @@ def test_bad_input_gets_clear_errors(rng):
 def test_a_layer_with_its_true_kernel_given_gains_like_the_non_blind_bound():
     """deblur_layer from the true disk (k0 given) lands within 0.3 dB of the u-step that knows
     the kernel, and both gain over the blurred layer: the alternation does not lose the kernel."""
-    from skimage import data, color
+    from skimage import data
     from skimage.metrics import peak_signal_noise_ratio as psnr
     rng = np.random.default_rng(1)
     img = data.camera()[::4, ::4] / 255.0

@@ -351,7 +351,6 @@ def k_step(u, g, mask, k, *, lam2: float = 0.0, steps: int = 5, symmetric: bool 
     d = k.shape[0]
     steps = check_int(steps, "steps", minimum=1)
     lam2 = check_positive(lam2, "lam2", allow_zero=True)
-    m2 = m * m
     U = _rfft(u)
 
     def residual(kk):
@@ -632,6 +631,9 @@ def layers_from_map(blur_map, *, thresholds=None, n_layers: int = 2, in_focus: f
         n_layers = check_int(n_layers, "n_layers", minimum=2)
         if np.ptp(bm) == 0:
             raise ValueError("the map is constant: there are no layers to find; pass thresholds")
+        if np.unique(bm).size < n_layers:
+            raise ValueError(f"the map takes fewer than {n_layers} values: ask for fewer layers (n_layers) "
+                             f"or pass thresholds")
         thresholds = np.asarray(threshold_multiotsu(bm, classes=n_layers), dtype=np.float64)
         for _ in range(20):  # Lloyd's steps on the exact values (Otsu's is 1-D k-means on 256 bins)
             lab = np.digitize(bm, thresholds)
@@ -724,14 +726,14 @@ class DeblurResult:
     seconds: float
 
 
-def deblur(image, *, blur_map=None, labels=None, method: str = "zhuo2011", thresholds=None, n_layers: int = 3,
+def deblur(image, *, blur_map=None, labels=None, thresholds=None, n_layers: int = 3,
            feather: float = 2.0, progress: bool | None = None, **options) -> DeblurResult:
     """An all-in-focus image from one photo (the paper's whole scheme, its Fig. 5).
 
     ``image`` (H, W[, 3]), uint8/uint16 or float in [0, 1]. The layers come from ``labels``
     ((H, W) int, 0 in focus) if given, else from ``blur_map`` (sigma px) by
-    :func:`layers_from_map` (``thresholds`` / ``n_layers``), else from the map that
-    :func:`defocus_lab.estimate_defocus` makes with ``method``. Each label above 0 is deblurred
+    :func:`layers_from_map` (``thresholds`` / ``n_layers``); :func:`defocus_lab.pipeline.all_in_focus`
+    estimates the map first. Each label above 0 is deblurred
     by :func:`deblur_layer` on the luminance (``options`` pass through: ``iterations``,
     ``kernel_size``, ``lam1``, ``k0``, ``symmetric``, ``low_rank``, ``residual``, ...), its
     colour restored by :func:`restore_channels`, and the layers composed by :func:`compose`
@@ -744,8 +746,8 @@ def deblur(image, *, blur_map=None, labels=None, method: str = "zhuo2011", thres
     shape = img.shape[:2]
     if labels is None:
         if blur_map is None:
-            from ..pipeline import estimate_defocus
-            blur_map, _ = estimate_defocus(img, method=method, units="sigma")
+            raise ValueError("deblur needs blur_map (sigma px, e.g. estimate_defocus(image, units='sigma')) or "
+                             "labels; defocus_lab.all_in_focus(image) estimates the map for you")
         blur_map = np.asarray(blur_map, dtype=np.float64)
         if blur_map.shape != shape:
             raise ValueError(f"blur_map {blur_map.shape} and image {shape} must share a shape")

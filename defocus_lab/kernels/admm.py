@@ -12,7 +12,6 @@ numba pass each is about five times faster at 0.5 MP (benchmarks/bench_deblur.py
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 

@@ -156,14 +156,3 @@ def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
     k = np.outer(g, g)
     return k / k.sum()
 
-
-def pupil_kernel(radius: float, sigma: float) -> np.ndarray:
-    """The Gaussian pupil of the paper's Fig. 4 (after its ref. 27): a disk of ``radius`` px
-    (anti-aliased as render.disk_kernel) weighted by a Gaussian of ``sigma`` px, normalised: a
-    lens whose aperture transmits less towards its rim."""
-    from ..render import disk_kernel
-    disk = disk_kernel(radius)
-    n = disk.shape[0] // 2
-    x = np.arange(-n, n + 1)
-    k = disk * np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * float(sigma) ** 2))
-    return k / k.sum()

@@ -22,8 +22,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import fftconvolve
 
-from ..kernels.psf import pupil_kernel
-from ..render import disk_kernel, lens_blur
+from ..render import disk_kernel, lens_blur, pupil_kernel
 
 KINDS = ("disk", "pupil")
 PUPIL_SIGMA_RATIO = 9.0 / 11.5  # Fig. 4's pupil: disk diameter 23, Gaussian sigma 9

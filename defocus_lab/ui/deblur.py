@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from .._validate import to_gray
 from ..apps import deblur as db
 from ..experiments import deblur as xd
-from ..kernels.psf import gaussian_kernel, pupil_kernel, rank_rule
-from ..render import disk_kernel
+from ..kernels.psf import gaussian_kernel, rank_rule
+from ..render import disk_kernel, pupil_kernel
 from .base import Explorer, slider
 
 _LABEL = {"description_width": "initial"}

@@ -15,6 +15,21 @@ from __future__ import annotations
 from numba import njit, prange
 
 
+@njit(cache=True, inline="always")
+def _shrunk(a, t, penalised):
+    """(q, z - q) after z = soft(a, t) (or z = a where not ``penalised``), a = W u + q_old."""
+    z = a
+    if penalised:
+        if a > t:
+            z = a - t
+        elif a < -t:
+            z = a + t
+        else:
+            z = 0.0
+    qn = a - z
+    return qn, z - qn
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def data_update(Ku, g, m2, rho, p, e):
     """v = (m2 g + rho (Ku + p)) / (m2 + rho); p += Ku - v; e = v - p (all (H, W), in place)."""
@@ -37,18 +52,7 @@ def prior_update(Wu, t, first, q, d):
         n = task // H
         y = task - n * H
         for x in range(W):
-            a = Wu[n, y, x] + q[n, y, x]
-            z = a
-            if n >= first:
-                if a > t:
-                    z = a - t
-                elif a < -t:
-                    z = a + t
-                else:
-                    z = 0.0
-            qn = a - z
-            q[n, y, x] = qn
-            d[n, y, x] = z - qn
+            q[n, y, x], d[n, y, x] = _shrunk(Wu[n, y, x] + q[n, y, x], t, n >= first)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -68,15 +72,4 @@ def framelet_prior_update(t, taps, thr, q, d):
                 n = 3 * i + j
                 for x in range(W):
                     wu = a0 * t[j, yd, x] + a1 * t[j, y, x] + a2 * t[j, yu, x]
-                    a = wu + q[n, y, x]
-                    z = a
-                    if n > 0:
-                        if a > thr:
-                            z = a - thr
-                        elif a < -thr:
-                            z = a + thr
-                        else:
-                            z = 0.0
-                    qn = a - z
-                    q[n, y, x] = qn
-                    d[n, y, x] = z - qn
+                    q[n, y, x], d[n, y, x] = _shrunk(wu + q[n, y, x], thr, n > 0)

@@ -217,3 +217,107 @@ class DeblurExplorer(Explorer):
     def status_text(self, result) -> str:
         return (f"computed in {self.seconds:.1f} s; c holds {np.count_nonzero(result['c'])} pixels; "
                 f"the outlined layer was deblurred")
+
+
+class KernelExplorer(Explorer):
+    """Fig. 4 live: a parametric defocus kernel, its singular values and the rank the 1/ratio rule
+    keeps, and its projection onto the feasible set (kernels.psf.project_kernel) with noise
+    added, as a gradient step would leave it."""
+    title = "deblur-kernel"
+    figsize = (11, 2.8)
+
+    def __init__(self):
+        super().__init__({
+            "kind": W.Dropdown(options=["Gaussian", "pillbox", "Gaussian pupil"], value="pillbox",
+                               description="kernel", style=_LABEL, layout=W.Layout(width="auto")),
+            "radius": slider(11.5, 1.0, 15.0, 0.5, "radius / 3 sigma (px)"),
+            "pupil_sigma": slider(9.0, 1.0, 20.0, 0.5, "pupil sigma (px)"),
+            "rank_rule": W.IntSlider(value=30, min=3, max=300, description="r0: keep s >= s_max /", style=_LABEL),
+            "noise": slider(0.02, -4, -0.5, 0.25, "noise of the step (x max)", log=True),
+        })
+
+    def applicable(self, values):
+        return {"pupil_sigma": values["kind"] == "Gaussian pupil"}
+
+    def compute(self, kind, radius, pupil_sigma, rank_rule, noise):
+        if kind == "Gaussian":
+            k = gaussian_kernel(radius / 3.0, 2 * int(np.ceil(radius)) + 1)
+        elif kind == "pillbox":
+            k = disk_kernel(radius)
+        else:
+            k = pupil_kernel(radius, pupil_sigma)
+        rng = np.random.default_rng(0)
+        stepped = k + noise * k.max() * rng.normal(size=k.shape)
+        from ..kernels.psf import project_kernel
+        projected, info = project_kernel(stepped, ratio=1.0 / rank_rule, info=True)
+        return {"k": k, "stepped": stepped, "projected": projected, "info": info, "ratio": 1.0 / rank_rule,
+                "rank": _rank(k, 1.0 / rank_rule)}
+
+    def draw(self, fig, r):
+        ax = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.6])
+        vmax = r["k"].max()
+        for a, key, title in ((ax[0], "k", f"kernel: rank {r['rank']}"), (ax[1], "stepped", "after a noisy step"),
+                              (ax[2], "projected", f"projected: rank {r['info']['r0']}")):
+            a.imshow(r[key], cmap="magma", vmin=min(0, r[key].min()), vmax=vmax)
+            _off(a, title)
+        for key, lab in (("k", "kernel"), ("stepped", "noisy"), ("projected", "projected")):
+            sv = np.linalg.svd(r[key], compute_uv=False)
+            ax[3].semilogy(np.arange(1, len(sv) + 1), np.maximum(sv / sv[0], 1e-12), ".-", label=lab)
+        ax[3].axhline(r["ratio"], color="k", ls="--", lw=0.8)
+        ax[3].set_ylim(1e-6, 2)
+        ax[3].set_xlabel("index")
+        ax[3].set_ylabel("s / s_max")
+        ax[3].legend(fontsize=7)
+
+    def status_text(self, result) -> str:
+        i = result["info"]
+        return (f"drawn in {self.seconds * 1e3:.0f} ms; projection: {i['sweeps']} sweeps, last clip {i['clip']:.1e}, "
+                f"rank gap <= {i['rank_gap']:.1e}")
+
+
+def _rank(k, ratio):
+    """rank_rule under another name: the explorer's control is called rank_rule."""
+    return rank_rule(k, ratio)
+
+
+class GaussianExplorer(Explorer):
+    """Fig. 3 live: one blurred patch deconvolved non-blind by a Gaussian of any sigma (and TV or
+    framelet prior, lambda), beside the deconvolution with the true kernel."""
+    title = "deblur-gaussian"
+    figsize = (10, 2.8)
+
+    def __init__(self, patch, true_kernel, sharp=None):
+        self.patch = to_gray(patch) if patch.ndim == 3 else patch
+        self.sharp = None if sharp is None else (to_gray(sharp) if sharp.ndim == 3 else sharp)
+        self.true = true_kernel
+        self._true_u = {}
+        super().__init__({
+            "sigma": slider(3.0, 0.5, 8.0, 0.25, "Gaussian sigma (px)"),
+            "lam": slider(5e-3, -4, -1, 0.25, "lambda", log=True),
+            "prior": W.Dropdown(options=["tv", "framelet"], value="tv", description="prior", style=_LABEL,
+                                layout=W.Layout(width="auto")),
+        })
+
+    def _solve(self, k, lam, prior):
+        m = np.ones_like(self.patch, bool)
+        return xd._pad_solve(self.patch, m, k, lambda fp, mp, kk: db.u_step(fp, kk, mp, lam=lam, prior=prior,
+                                                                          iterations=100))
+
+    def compute(self, sigma, lam, prior):
+        k = gaussian_kernel(sigma, 2 * int(np.ceil(3 * sigma)) + 1)
+        key = (lam, prior)
+        if key not in self._true_u:
+            self._true_u[key] = self._solve(self.true, lam, prior)
+        return {"u": self._solve(k, lam, prior), "true": self._true_u[key], "sigma": sigma}
+
+    def draw(self, fig, r):
+        from skimage.metrics import peak_signal_noise_ratio as psnr
+        panels = [(self.patch, "blurred"), (r["u"], f"Gaussian sigma {r['sigma']:g}"), (r["true"], "true kernel")]
+        if self.sharp is not None:
+            panels.append((self.sharp, "truth"))
+        ax = fig.subplots(1, len(panels))
+        for a, (img, title) in zip(ax, panels):
+            a.imshow(np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1)
+            if self.sharp is not None and img is not self.sharp:
+                title += f": {psnr(self.sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
+            _off(a, title)

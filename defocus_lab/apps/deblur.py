@@ -306,7 +306,7 @@ def u_step(f, k, mask=None, *, lam: float = LAM1, prior: str = "framelet", rho_v
     """The image of one layer given its kernel (module docstring): ``f`` the blurred grey image
     (H, W) in [0, 1] (with c already added: the data is m (k * u - f)), ``k`` the (d, d) kernel,
     ``mask`` (H, W) bool or weights in [0, 1] (default every pixel), ``lam`` the l1 weight (the
-    paper: 0.005). Periodic: pad the image first (:func:`deblur_layer` does). ``iterations``
+    lab's :data:`LAM1`; the paper's is :data:`PAPER_LAM1`, module docstring). Periodic: pad the image first (:func:`deblur_layer` does). ``iterations``
     bounds the work. Returns u (H, W) float64 (and with ``info`` the primal residuals
     ||k*u - v||, ||Wu - z|| per iteration)."""
     f = _grey(f)

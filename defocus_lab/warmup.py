@@ -32,6 +32,12 @@ def warmup(verbose: bool = True) -> float:
     lens_blur(img, ramp, coarse=True)  # magnification: layers by row steps, on halved copies from radius 16
     lens_blur(img.mean(axis=2), ramp, coarse=True)
     estimate_defocus(img, method="galetto2022")  # patch mean, WGIF (guide and map)
+    from .apps.deblur import deblur_layer, u_step
+    grey = img.mean(axis=2)
+    layer = np.zeros(grey.shape, bool)
+    layer[:, 64:] = True  # the deblurring: fused ADMM steps, direct framelets, the k-step
+    deblur_layer(grey, layer, kernel_size=7, iterations=1, k0=np.full((3, 3), 1 / 9))
+    u_step(grey, np.full((3, 3), 1 / 9), prior="tv", iterations=1)
     seconds = time.perf_counter() - t
     if verbose:
         print(f"defocus_lab: kernels compiled and cached in {seconds:.1f} s")

@@ -328,8 +328,14 @@ def kernel_gradient(u, g, mask, k, lam2: float = 0.0) -> np.ndarray:
     m = _mask_of(mask, g)
     k = _check_kernel(k)
     U = _rfft(u)
-    r = (m * m) * (_irfft(_rtransfer(k, g.shape) * U, g.shape) - g)
-    return _crop_offsets(_irfft(np.conj(U) * _rfft(r), g.shape), k.shape[0]) + 2.0 * lam2 * k
+    return _gradient(U, m * m * (_irfft(_rtransfer(k, g.shape) * U, g.shape) - g), k, lam2)
+
+
+def _gradient(U, weighted_residual, k, lam2):
+    """The k-gradient from the FFT of u and the residual m^2 (k * u - g): their correlation at the
+    kernel's offsets, plus 2 lam2 k."""
+    G = _irfft(np.conj(U) * _rfft(weighted_residual), weighted_residual.shape)
+    return _crop_offsets(G, k.shape[0]) + 2.0 * lam2 * k
 
 
 def _crop_offsets(a, d):
@@ -348,7 +354,6 @@ def k_step(u, g, mask, k, *, lam2: float = 0.0, steps: int = 5, symmetric: bool 
     u, g = _grey(u, "u"), _grey(g, "g")
     m = _mask_of(mask, g)
     k = _check_kernel(k)
-    d = k.shape[0]
     steps = check_int(steps, "steps", minimum=1)
     lam2 = check_positive(lam2, "lam2", allow_zero=True)
     U = _rfft(u)
@@ -363,7 +368,7 @@ def k_step(u, g, mask, k, *, lam2: float = 0.0, steps: int = 5, symmetric: bool 
     record = {"objective": [objective(r, k)], "r0": []}
     eta = None
     for n in range(steps):
-        grad = _crop_offsets(_irfft(np.conj(U) * _rfft(m * r), g.shape), d) + 2.0 * lam2 * k
+        grad = _gradient(U, m * r, k, lam2)
         grad -= grad.mean()
         gg = float(np.sum(grad * grad))
         if gg == 0.0:
@@ -387,16 +392,20 @@ def k_step(u, g, mask, k, *, lam2: float = 0.0, steps: int = 5, symmetric: bool 
 class LayerResult:
     """What :func:`deblur_layer` found for one layer: the sharp grey image ``u`` (the input's
     shape; outside the layer's box it is the input), the kernel ``k``, the residual term ``c``
-    and its weights ``weights`` (Lambda), the initial kernel ``k0`` and its radius ``radius0``
-    (None when given), ``lam2`` used, and ``history``: per outer iteration the objective's
-    parts, the rank kept and the kernel's change."""
+    and its weights ``weights`` (Lambda; None without the c term), the initial kernel ``k0`` and
+    its radius ``radius0`` (None when given), the weights ``lam1``, ``lam2``, ``lam3`` and the
+    ``prior`` used (:func:`restore_layer` restores the colours with them), and ``history``: per
+    outer iteration the objective's parts, the rank kept and the kernel's change."""
     u: np.ndarray
     k: np.ndarray
     c: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | None
     k0: np.ndarray
     radius0: float | None
+    lam1: float
     lam2: float
+    lam3: float
+    prior: str
     box: tuple
     history: list = field(default_factory=list)
 
@@ -580,8 +589,8 @@ def deblur_layer(f, mask, *, kernel_size: int = KERNEL_SIZE, iterations: int = I
     pr = _Prior(prior, fp.shape)
     solver = _ADMM(fp, pr, rho_v, rho_z)
     k, c, weights = k0.copy(), np.zeros_like(fp), None
-    result = LayerResult(u=f.copy(), k=k, c=np.zeros_like(f), weights=np.ones_like(f), k0=k0, radius0=radius0,
-                         lam2=lam2, box=grid.box)
+    result = LayerResult(u=f.copy(), k=k, c=np.zeros_like(f), weights=None, k0=k0, radius0=radius0, lam1=lam1,
+                         lam2=lam2, lam3=lam3, prior=prior, box=grid.box)
     for n in range(iterations):
         g = fp + c
         up = solver.run(g, _rtransfer(k, fp.shape), m2, lam1, admm_iterations * (FIRST_PASS if n == 0 else 1))
@@ -609,6 +618,7 @@ def deblur_layer(f, mask, *, kernel_size: int = KERNEL_SIZE, iterations: int = I
     result.k = k
     result.c[grid.box] = grid.crop(c)
     if weights is not None:
+        result.weights = np.ones_like(f)  # outside the box: no residual, Lambda = 1
         result.weights[grid.box] = grid.crop(weights)
     return result
 
@@ -690,28 +700,48 @@ def compose(image, labels, layers: dict, *, feather: float = 2.0) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def restore_channels(image, mask, k, *, weights=None, lam1: float = LAM1, lam3: float = LAM3,
-                     residual: bool = True, prior: str = "framelet", admm_iterations: int = 50) -> np.ndarray:
-    """Each colour channel of ``image`` (H, W, 3) restored inside ``mask`` with the kernel ``k``:
-    a u-step, then (with ``residual``) the c-step with ``weights`` (Lambda) and a second u-step
-    on f + c. Returns (H, W, 3); outside the layer's box the input."""
+def on_layer_grid(image, mask, d: int, solve) -> np.ndarray:
+    """``solve(fp, mp, grid)`` for every channel of ``image`` (H, W[, 3]) on the padded grid of the
+    layer ``mask`` for a d x d kernel (fp the padded channel, mp the padded mask, 0 in the pad);
+    the results put back in the frame, the input outside the layer's box. Every solver of a
+    layer (the colour restoration, the table's non-blind baselines) runs through here."""
     img = np.asarray(image, dtype=np.float64)
     m = np.asarray(mask) > 0
-    k = _check_kernel(k)
-    grid = _Grid(m, k.shape[0])
+    grid = _Grid(m, d)
     mp = grid.pad(m.astype(np.float64), "zero")
-    wp = None if weights is None else grid.pad(np.asarray(weights, dtype=np.float64))
     out = img.copy()
-    for ch in range(img.shape[2]):
-        fp = grid.pad(img[..., ch])
+    planes = out[..., None] if img.ndim == 2 else out
+    for ch in range(planes.shape[2]):
+        planes[..., ch][grid.box] = grid.crop(solve(grid.pad(planes[..., ch]), mp, grid))
+    return out
+
+
+def restore_channels(image, mask, k, *, weights=None, lam1: float = LAM1, lam3: float = LAM3,
+                     prior: str = "framelet", admm_iterations: int = 50) -> np.ndarray:
+    """Each colour channel of ``image`` (H, W, 3) restored inside ``mask`` with the kernel ``k``:
+    a u-step, then (with ``weights``, the Lambda of the c term) the c-step and a second u-step on
+    f + c. Returns (H, W, 3); outside the layer's box the input."""
+    k = _check_kernel(k)
+
+    def solve(fp, mp, grid):
         solver = _ADMM(fp, _Prior(prior, fp.shape), 1.0, 0.05)
         K = _rtransfer(k, fp.shape)
         up = solver.run(fp, K, mp, lam1, admm_iterations)
-        if residual and wp is not None:
-            c = c_step(mp * (_irfft(K * _rfft(up), fp.shape) - fp), wp, lam3)
+        if weights is not None:
+            c = c_step(mp * (_irfft(K * _rfft(up), fp.shape) - fp), grid.pad(np.asarray(weights, float)), lam3)
             up = solver.run(fp + c, K, mp, lam1, admm_iterations)
-        out[..., ch][grid.box] = grid.crop(up)
-    return out
+        return up
+    return on_layer_grid(image, mask, k.shape[0], solve)
+
+
+def restore_layer(image, mask, layer: LayerResult) -> np.ndarray:
+    """The restored layer in ``image``'s shape: the grey u of :func:`deblur_layer`, or for colour
+    every channel by :func:`restore_channels` with the layer's kernel, c weights and settings."""
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 2:
+        return layer.u
+    return restore_channels(img, mask, layer.k, weights=layer.weights, lam1=layer.lam1, lam3=layer.lam3,
+                            prior=layer.prior)
 
 
 @dataclass
@@ -736,7 +766,7 @@ def deblur(image, *, blur_map=None, labels=None, thresholds=None, n_layers: int 
     estimates the map first. Each label above 0 is deblurred
     by :func:`deblur_layer` on the luminance (``options`` pass through: ``iterations``,
     ``kernel_size``, ``lam1``, ``k0``, ``symmetric``, ``low_rank``, ``residual``, ...), its
-    colour restored by :func:`restore_channels`, and the layers composed by :func:`compose`
+    colour restored by :func:`restore_layer`, and the layers composed by :func:`compose`
     (``feather`` px). ``progress``: a tqdm bar over layers and iterations (None: shown above
     0.25 MP). ``lam1`` defaults to :data:`PHOTO_LAM1` here (module docstring); with a map and
     ``k0="search"``, the search stays near the map's disk (:func:`map_radii`)."""
@@ -771,13 +801,7 @@ def deblur(image, *, blur_map=None, labels=None, thresholds=None, n_layers: int 
             callback = None if bar is None else (lambda n, r: bar.update(1))
             res = deblur_layer(grey, mask, blur_map=blur_map, callback=callback, **options)
             results[lab] = res
-            if img.ndim == 3:
-                restored[lab] = restore_channels(img, mask, res.k,
-                                                 weights=res.weights if options.get("residual", True) else None,
-                                                 lam1=options.get("lam1", LAM1), lam3=options.get("lam3", LAM3),
-                                                 prior=options.get("prior", "framelet"))
-            else:
-                restored[lab] = res.u
+            restored[lab] = restore_layer(img, mask, res)
     finally:
         if bar is not None:
             bar.close()

@@ -6,7 +6,7 @@ Methods (:data:`METHODS`), each restoring every out-of-focus layer and composed 
 (apps.deblur.compose):
 
 - ``blurred``: the input itself;
-- ``proposed``: the paper's blind scheme (apps.deblur.deblur_layer + restore_channels);
+- ``proposed``: the paper's blind scheme (apps.deblur.deblur_layer + restore_layer);
 - ``no-symmetry``, ``no-low-rank``, ``no-c``: the paper's ablations (one constraint dropped);
 - ``true-kernel``: the non-blind u-step (same prior, lambda and work) with the layer's true
   kernel: the upper bound on synthetic data;
@@ -37,19 +37,9 @@ METHODS = ("blurred",) + tuple(BLIND) + NONBLIND
 RL_ITERATIONS = 30  # Richardson-Lucy's iterations in the table (its own regularisation: stopping early)
 
 
-def _pad_solve(image_channel, mask, k, solve):
-    """Run ``solve(fp, mp, k)`` on the layer's padded grid and put the result back in the frame."""
-    grid = db._Grid(mask, k.shape[0])
-    fp = grid.pad(image_channel)
-    out = np.array(image_channel, dtype=np.float64)
-    out[grid.box] = grid.crop(solve(fp, grid.pad(mask.astype(np.float64), "zero"), k))
-    return out
-
-
 def _per_channel(img, mask, k, solve):
-    if img.ndim == 2:
-        return _pad_solve(img, mask, k, solve)
-    return np.stack([_pad_solve(img[..., c], mask, k, solve) for c in range(img.shape[2])], axis=2)
+    """``solve(fp, mp, k)`` on the layer's padded grid, every channel (apps.deblur.on_layer_grid)."""
+    return db.on_layer_grid(img, mask, k.shape[0], lambda fp, mp, grid: solve(fp, mp, k))
 
 
 def _odd_box(k, d):
@@ -118,9 +108,7 @@ def run_method(name: str, scene, labels, *, sigmas: dict, options: dict | None =
             elif opts.get("k0") == "map":
                 opts["blur_map"] = np.where(mask, sigma, 0.0)
             lr = db.deblur_layer(to_gray(img) if img.ndim == 3 else img, mask, **opts)
-            restored[lab] = lr.u if img.ndim == 2 else db.restore_channels(
-                img, mask, lr.k, weights=lr.weights if opts.get("residual", True) else None,
-                lam1=opts.get("lam1", db.LAM1), lam3=opts.get("lam3", db.LAM3), prior=opts.get("prior", "framelet"))
+            restored[lab] = db.restore_layer(img, mask, lr)
             info[lab] = {"k": lr.k, "radius0": lr.radius0, "r0": lr.history[-1]["r0"],
                          "c_pixels": lr.history[-1]["c_pixels"]}
             continue

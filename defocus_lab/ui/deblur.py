@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from .._validate import to_gray
 from ..apps import deblur as db
-from ..experiments import deblur as xd
+from ..kernels import psf
 from ..kernels.psf import gaussian_kernel, rank_rule
 from ..render import disk_kernel, pupil_kernel
 from .base import Explorer, slider
@@ -24,6 +24,13 @@ def _off(ax, title=None):
         ax.set_title(title, fontsize=8)
 
 
+def deconvolve_patch(grey, k, lam: float, prior: str, iterations: int = 100) -> np.ndarray:
+    """The non-blind u-step of a whole grey patch with the kernel ``k`` (mirrored borders: the
+    patch's padded grid): Fig. 3 and its explorer."""
+    return db.on_layer_grid(grey, np.ones(grey.shape, bool), k.shape[0],
+                            lambda fp, mp, grid: db.u_step(fp, k, mp, lam=lam, prior=prior, iterations=iterations))
+
+
 def fig3(patch, sigmas=(1, 2, 3, 4, 5, 5.5, 6, 6.5, 7), lam: float = 5e-3) -> Figure:
     """Fig. 3: a defocused patch deblurred (non-blind, TV prior) with Gaussians of each sigma;
     none is sharp without ringing, the paper's case for a non-parametric kernel."""
@@ -33,10 +40,8 @@ def fig3(patch, sigmas=(1, 2, 3, 4, 5, 5.5, 6, 6.5, 7), lam: float = 5e-3) -> Fi
     ax = ax.ravel()
     ax[0].imshow(grey, cmap="gray", vmin=0, vmax=1)
     _off(ax[0], "(a) input")
-    m = np.ones_like(grey, bool)
     for a, s in zip(ax[1:], sigmas):
-        k = gaussian_kernel(s, 2 * int(np.ceil(3 * s)) + 1)
-        u = xd._pad_solve(grey, m, k, lambda fp, mp, kk: db.u_step(fp, kk, mp, lam=lam, prior="tv", iterations=100))
+        u = deconvolve_patch(grey, gaussian_kernel(s, 2 * int(np.ceil(3 * s)) + 1), lam, "tv")
         a.imshow(np.clip(u, 0, 1), cmap="gray", vmin=0, vmax=1)
         _off(a, f"sigma = {s:g}")
     fig.tight_layout()
@@ -191,8 +196,7 @@ class DeblurExplorer(Explorer):
         res = db.deblur_layer(self.grey, mask, k0=k0, kernel_size=kernel_size, iterations=iterations, lam1=lam1,
                               lam3=lam3, symmetric=symmetric, low_rank=low_rank, residual=residual,
                               ratio=1.0 / rank_rule)
-        colour = db.restore_channels(self.scene.blurred, mask, res.k, weights=res.weights if residual else None,
-                                     lam1=lam1, lam3=lam3)
+        colour = db.restore_layer(self.scene.blurred, mask, res)
         out = db.compose(self.scene.blurred, labels, {1: colour})
         return {"image": out, "k": res.k, "radius": radius, "labels": labels, "c": res.c,
                 "r0": res.history[-1]["r0"]}
@@ -248,10 +252,9 @@ class KernelExplorer(Explorer):
             k = pupil_kernel(radius, pupil_sigma)
         rng = np.random.default_rng(0)
         stepped = k + noise * k.max() * rng.normal(size=k.shape)
-        from ..kernels.psf import project_kernel
-        projected, info = project_kernel(stepped, ratio=1.0 / rank_rule, info=True)
+        projected, info = psf.project_kernel(stepped, ratio=1.0 / rank_rule, info=True)
         return {"k": k, "stepped": stepped, "projected": projected, "info": info, "ratio": 1.0 / rank_rule,
-                "rank": _rank(k, 1.0 / rank_rule)}
+                "rank": psf.rank_rule(k, 1.0 / rank_rule)}
 
     def draw(self, fig, r):
         ax = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.6])
@@ -275,11 +278,6 @@ class KernelExplorer(Explorer):
                 f"rank gap <= {i['rank_gap']:.1e}")
 
 
-def _rank(k, ratio):
-    """rank_rule under another name: the explorer's control is called rank_rule."""
-    return rank_rule(k, ratio)
-
-
 class GaussianExplorer(Explorer):
     """Fig. 3 live: one blurred patch deconvolved non-blind by a Gaussian of any sigma (and TV or
     framelet prior, lambda), beside the deconvolution with the true kernel."""
@@ -299,9 +297,7 @@ class GaussianExplorer(Explorer):
         })
 
     def _solve(self, k, lam, prior):
-        m = np.ones_like(self.patch, bool)
-        return xd._pad_solve(self.patch, m, k, lambda fp, mp, kk: db.u_step(fp, kk, mp, lam=lam, prior=prior,
-                                                                          iterations=100))
+        return deconvolve_patch(self.patch, k, lam, prior)
 
     def compute(self, sigma, lam, prior):
         k = gaussian_kernel(sigma, 2 * int(np.ceil(3 * sigma)) + 1)

@@ -12,6 +12,14 @@
                                      train Karaali 2022's networks on synthetic data (resumable)
     defocus-lab train galetto --out WEIGHTS.npz [--minutes 60] [--width 1]
                                      train Galetto & Deng 2022's patch classifier (resumable)
+    defocus-lab evaluate --dataset motorcycle|rtf|cuhk|dut|FOLDER [--method all|M1,M2]
+                                     every method against ground truth, the papers' figures beside
+    defocus-lab sweep METHOD --param lam=0.001,0.005 [--param ...] --dataset cuhk|rtf|dut|FOLDER
+                         --out results.csv [--workers N | --scheduler ADDRESS] [--random N]
+                                     a parameter sweep over a dataset on Dask (resumable)
+
+The torch methods (karaali2022, galetto2022, training) take --device auto|cpu|cuda (auto: CUDA
+when present); the numba methods run on the CPU.
 """
 from __future__ import annotations
 
@@ -90,10 +98,23 @@ def _checked(out: dict, inputs) -> dict:
     return out
 
 
+def _device_option(method: str, device: str, est_opts: dict) -> dict:
+    """``est_opts`` with ``device`` added when ``method``'s estimator runs torch (checked here,
+    so that --device cuda on a machine without one fails before any work)."""
+    import inspect
+
+    from .models.device import resolve_device
+    from .pipeline import METHODS
+    resolve_device(device)
+    if method in METHODS and "device" in inspect.signature(METHODS[method].estimate).parameters:
+        return {"device": device, **est_opts}
+    return est_opts
+
+
 def _estimate(args) -> int:
     from .pipeline import estimate_defocus
     outputs = _outputs(args)
-    est_opts = _options(args.estimator_option, "-E/--estimator-option")
+    est_opts = _device_option(args.method, args.device, _options(args.estimator_option, "-E/--estimator-option"))
     prop_opts = _options(args.propagator_option, "-P/--propagator-option")
     image = _load(args.image)
     edges = _load(args.edges) if args.edges else None
@@ -243,17 +264,108 @@ def _train(args) -> int:
         from .models.train_galetto import GalettoConfig, train_galetto
         cfg = GalettoConfig(minutes=args.minutes, seed=args.seed, batch=args.batch or 128, lr=args.lr,
                             width=args.width, per_image=args.per_image, threads=args.threads,
-                            max_steps=args.max_steps, arch=args.arch)
+                            max_steps=args.max_steps, arch=args.arch, device=args.device)
         report = train_galetto(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     else:
         from .models.train import TrainConfig, train
         cfg = TrainConfig(kind=args.kind, minutes=args.minutes, seed=args.seed, batch=args.batch or 64, lr=args.lr,
                           chunk=args.chunk, validation=args.validation, bnet=args.bnet, threads=args.threads,
-                          max_steps=args.max_steps)
+                          max_steps=args.max_steps, device=args.device)
         report = train(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=2)
+    return 0
+
+
+def _method_list(text: str) -> list[str]:
+    from .experiments.galetto import lab_methods
+    from .pipeline import METHODS
+    if text == "all":
+        return lab_methods()
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in names if m not in METHODS]
+    if bad or not names:
+        raise ValueError(f"--method {text}: choose 'all' or a comma-separated list of {list(METHODS)}")
+    return names
+
+
+def _evaluate(args) -> int:
+    from .experiments import evaluate as ev
+    from .models.device import resolve_device
+    resolve_device(args.device)
+    methods = _method_list(args.method)
+    est = _options(args.estimator_option, "-E/--estimator-option")
+    pro = _options(args.propagator_option, "-P/--propagator-option")
+    out = _checked({"out": args.out}, []) if args.out else None
+    refs, skipped = ev.samples(args.dataset, limit=args.limit)
+    if not refs:
+        raise ValueError(f"dataset {args.dataset!r} has no image here (missing: {', '.join(skipped) or 'none'}); "
+                         f"set DEFOCUS_LAB_DATA to the shared data folder, or use --dataset motorcycle")
+    bar = None if args.quiet else __import__("tqdm").tqdm
+    result = ev.evaluate(args.dataset, methods, propagation=args.propagation, estimator_options=est,
+                         propagator_options=pro, limit=args.limit, device=args.device, progress=bar)
+    print(ev.format_table(result))
+    for r in result["rows"]:
+        if r["error"]:
+            print(f"failed: {r['method']} on {r['image']}: {r['error']}")
+    if out:
+        import csv
+        cols = ["dataset", "image", "method", "propagation"] + list(result["metrics"]) + ["seconds", "error"]
+        with open(out["out"], "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(result["rows"])
+        print(f"wrote {out['out']}: one row per (image, method)")
+    return 0
+
+
+def _param_values(items) -> dict:
+    """--param NAME=V1,V2,... as {NAME: [V1, V2, ...]} (each a Python literal, else a string)."""
+    space = {}
+    for item in items or ():
+        key, sep, values = item.partition("=")
+        name = key.rpartition(".")[2]
+        if not sep or not name.isidentifier() or not values:
+            raise ValueError(f"--param takes NAME=V1,V2,... (e.g. --param lam=0.001,0.005); got {item!r}")
+        if key in space:
+            raise ValueError(f"--param {key} is given twice: put every value in one list")
+        parsed = []
+        for v in values.split(","):
+            try:
+                parsed.append(ast.literal_eval(v))
+            except (ValueError, SyntaxError):
+                parsed.append(v)
+        space[key] = parsed
+    return space
+
+
+def _sweep(args) -> int:
+    from . import sweep
+    from .models.device import resolve_device
+    resolve_device(args.device)
+    out = _checked({"out": args.out}, [])["out"]
+    settings = sweep.grid(**_param_values(args.param)) if args.param else [{}]
+    if args.random is not None:
+        if args.random < 1:
+            raise ValueError(f"--random takes a positive number of settings; got {args.random}")
+        rng = np.random.default_rng(args.seed)
+        keep = np.sort(rng.choice(len(settings), size=min(args.random, len(settings)), replace=False))
+        settings = [settings[i] for i in keep]
+    workers = args.workers
+    rows = sweep.run(args.method, settings, args.dataset, out=out, propagation=args.propagation, workers=workers,
+                     scheduler=args.scheduler, threads=args.threads, limit=args.limit, device=args.device,
+                     progress=not args.quiet)
+    from .experiments.evaluate import metric_names
+    metric = metric_names(args.dataset)[0]
+    failed = [r for r in rows if r["error"]]
+    print(f"wrote {out}: {len(rows)} rows ({len(settings)} settings x {len(rows) // max(len(settings), 1)} images), "
+          f"{len(failed)} failed")
+    for r in failed[:10]:
+        print(f"failed: {r['image']} {r['setting']}: {r['error']}")
+    if len(rows) > len(failed):
+        b = sweep.best(rows, metric)
+        print(f"best mean {metric}: {b[metric]:.4f} over {b['images']} images with {b['setting']}")
     return 0
 
 
@@ -281,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(karaali2022), -E canny_high=0.05; repeatable")
     e.add_argument("-P", "--propagator-option", action="append", metavar="KEY=VALUE",
                    help="an option of the propagator, e.g. -P downsample=4, -P psi=100; repeatable")
+    e.add_argument("--device", default="auto", help="karaali2022 and galetto2022: where the networks run "
+                                                     "(auto: CUDA when present; cpu; cuda; cuda:N)")
     e.set_defaults(func=_estimate)
     b = sub.add_parser("deblur", help="an all-in-focus image: blind deblurring of each defocus layer "
                                       "(symmetric low-rank kernels, the lab's third paper)")
@@ -330,7 +444,43 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     t.add_argument("--report", help="write the training report as JSON")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--device", default="auto", help="where the network trains (auto: CUDA when present; cpu; cuda)")
     t.set_defaults(func=_train)
+    v = sub.add_parser("evaluate", help="every method against ground truth on a dataset, the papers' figures "
+                                        "beside ours")
+    v.add_argument("--dataset", required=True, help="motorcycle (synthetic, always here), rtf, cuhk, dut, or a "
+                                                    "FOLDER with image/ and gt/ of matching names")
+    v.add_argument("--method", default="all", help="'all' (every method that can run here) or M1,M2,... of "
+                                                   f"{list(METHODS)}")
+    v.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
+                   help="default: each method's own")
+    v.add_argument("--limit", type=int, help="only the first N images")
+    v.add_argument("--out", help="also write one CSV row per (image, method)")
+    v.add_argument("-E", "--estimator-option", action="append", metavar="KEY=VALUE", help="as in `estimate`")
+    v.add_argument("-P", "--propagator-option", action="append", metavar="KEY=VALUE", help="as in `estimate`")
+    v.add_argument("--device", default="auto", help="karaali2022 and galetto2022: auto, cpu, cuda")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(func=_evaluate)
+    s = sub.add_parser("sweep", help="a parameter sweep of one method over a dataset, on a Dask LocalCluster or "
+                                     "cluster; one CSV row per (image, setting); resumable")
+    s.add_argument("method", choices=list(METHODS))
+    s.add_argument("--param", action="append", metavar="NAME=V1,V2,...",
+                   help="a parameter and its values (the grid is every combination); NAME is an option of the "
+                        "estimator or the propagator (est.NAME / prop.NAME when both take it); repeatable")
+    s.add_argument("--dataset", required=True, help="cuhk, dut, rtf, motorcycle or a FOLDER with image/ and gt/")
+    s.add_argument("--out", required=True, help="the CSV; a rerun with the same file skips the finished rows")
+    s.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS), help="default: the method's own")
+    s.add_argument("--workers", type=int, help="LocalCluster processes (default: one per core; 0: in this process)")
+    s.add_argument("--scheduler", help="a running Dask scheduler, tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)")
+    s.add_argument("--threads", type=int, help="numba/torch threads per task (default: cores / workers; 1 on a "
+                                               "cluster)")
+    s.add_argument("--random", type=int, metavar="N", help="run N settings drawn from the grid instead of all")
+    s.add_argument("--seed", type=int, default=0, help="the seed of --random")
+    s.add_argument("--limit", type=int, help="only the first N images")
+    s.add_argument("--device", default="cpu", help="karaali2022 and galetto2022: cpu (default: workers share "
+                                                   "no GPU by surprise), cuda, auto")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_sweep)
     return p
 
 
@@ -347,7 +497,7 @@ def main(argv=None) -> int:
         print(f"defocus-lab: error: {msg}", file=sys.stderr)
         return 2
     except TypeError as exc:  # an -E/-P option the function does not take
-        if args.func in (_estimate, _deblur) and "unexpected keyword argument" in str(exc):
+        if args.func in (_estimate, _deblur, _evaluate) and "unexpected keyword argument" in str(exc):
             flags = "-E/-P" if args.func is _estimate else "-O"
             print(f"defocus-lab: error: {exc} (check the {flags} option names)", file=sys.stderr)
             return 2

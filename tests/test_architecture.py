@@ -23,7 +23,7 @@ FLOORS = [
     {"apps"},
     {"pipeline"},
     {"experiments"},
-    {"ui", "warmup"},
+    {"ui", "warmup", "sweep"},
     {"cli"},
     {"__init__"},
 ]

@@ -96,10 +96,17 @@ def patch_windows(padded: np.ndarray, ys, xs, stride: int) -> np.ndarray:
     return sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
 
 
-def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 1024, progress=None):
+def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 1024, progress=None,
+                     device="auto"):
     """(classes (ny, nx) int64, probabilities (ny, nx, C) float32, pad, ys, xs): every patch of
-    the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients)."""
+    the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients), on
+    ``device`` (:func:`~defocus_lab.models.device.resolve_device`), ``batch`` patches at a time
+    there as on the CPU."""
     import torch
+
+    from ..models.device import on_device, resolve_device
+    dev = resolve_device(device)
+    net = on_device(net, dev)
 
     padded, pad, ys, xs = padded_for_patches(np.asarray(grey, dtype=np.float32), stride)
     flat = patch_windows(padded, ys, xs, stride).reshape(-1, PATCH, PATCH)
@@ -112,14 +119,14 @@ def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 10
         steps = tqdm(steps, desc="classifying patches", unit="batch")
     with torch.inference_mode():
         for a in steps:
-            x = torch.from_numpy(np.ascontiguousarray(flat[a:a + batch])[:, None])
-            probs[a:a + batch] = torch.softmax(net(x), dim=1).numpy()
+            x = torch.from_numpy(np.ascontiguousarray(flat[a:a + batch])[:, None]).to(dev)
+            probs[a:a + batch] = torch.softmax(net(x), dim=1).cpu().numpy()
     probs = probs.reshape(len(ys), len(xs), -1)
     return probs.argmax(-1), probs, pad, ys, xs
 
 
 def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", weights="self-trained",
-                batch: int = 1024, progress=None):
+                batch: int = 1024, progress=None, device="auto"):
     """Galetto & Deng's patch-classification estimate: a dense, blocky map of Gaussian sigma
     (px, 0..19) as a :class:`~defocus_lab.types.SparseBlur` with ``mask`` all True (module
     docstring). Its preset refines it with :func:`defocus_lab.propagate.wgif.wgif`.
@@ -135,16 +142,20 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
         Eq. 6's mean of the classes, or the authors' demo (pre-denoised, max(class - 1, 0)).
     weights : "self-trained" or path
         The classifier (:func:`defocus_lab.models.mobilenet.load_classifier`).
+    device : "auto", "cpu", "cuda", ...
+        Where the classifier runs (CUDA when present; ``batch`` patches at a time there too).
     """
+    from ..models.device import resolve_device
     from ..models.mobilenet import load_classifier
     from ..types import SparseBlur
 
     if edges is not None:
         raise ValueError("galetto2022 classifies whole patches and takes no edge map: drop edges=")
+    device = resolve_device(device)  # refused before any work
     img = as_image(image, copy=False)
     grey = grey_for_patches(img, variant)
     net = load_classifier(weights)
-    classes, _, pad, ys, xs = classify_patches(grey, net, stride, batch=batch, progress=progress)
+    classes, _, pad, ys, xs = classify_patches(grey, net, stride, batch=batch, progress=progress, device=device)
     if variant == "demo":
         classes = np.maximum(classes - 1, 0)
     dense = patch_mean(classes, ys, xs, grey.shape, pad)

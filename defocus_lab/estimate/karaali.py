@@ -137,7 +137,7 @@ def _softmax(z):
 def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: float = SQRT2,
                    canny_low: float = 0.05, canny_high: float = 0.06, bnet="authors", enet="authors",
                    zero_branches=(), tile: int = 192, batch: int = 4096, progress=None,
-                   download: bool = True) -> EdgeClassification:
+                   download: bool = True, device="auto") -> EdgeClassification:
     """Run B-NET and E-NET at every edge pixel of ``image``.
 
     Parameters
@@ -158,8 +158,13 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
         A tqdm bar over the image tiles; None: shown when there are more than 100 000 edges.
     download : bool
         Allow downloading the authors' weights when they are not on this machine.
+    device : "auto", "cpu", "cuda", ...
+        Where the networks run (:func:`defocus_lab.models.device.resolve_device`: CUDA when
+        present); the tile bound holds there too.
     """
+    from ..models.device import resolve_device
     from ..models.karaali import edge_logits, load_network
+    device = resolve_device(device)  # a bad device is refused before the edges are found
     img = as_image(image, copy=False)  # only read
     tile = check_int(tile, "tile", minimum=16)
     batch = check_int(batch, "batch", minimum=1)
@@ -183,7 +188,7 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
         callback = _tick
     try:
         lb, le = edge_logits(img, ys, xs, [b, n], zero_branches=[tuple(zero_branches), ()],
-                             tile=tile, batch=batch, progress=callback)
+                             tile=tile, batch=batch, progress=callback, device=device)
     finally:
         if bar is not None:
             bar.close()

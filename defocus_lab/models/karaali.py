@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..conventions import KARAALI_BLUR_LEVELS, KARAALI_PAD, KARAALI_PATCH
+from .device import on_device, resolve_device
 
 PATCH = KARAALI_PATCH
 PAD = KARAALI_PAD
@@ -197,9 +198,9 @@ class MultiScaleNet(nn.Module):
     def tensors(self) -> list[np.ndarray]:
         """The weights in the authors' file order and layout (inverse of :meth:`load_tensors`)."""
         convs = [c for name in FILE_ORDER[self.kind] for c in self.branches[name].convs] + list(self.head)
-        out = [c.weight.detach().numpy().transpose(2, 3, 1, 0).copy() for c in convs]
+        out = [c.weight.detach().cpu().numpy().transpose(2, 3, 1, 0).copy() for c in convs]
         for lin in self.fc:
-            out += [lin.weight.detach().numpy().T.copy(), lin.bias.detach().numpy()[None, :].copy()]
+            out += [lin.weight.detach().cpu().numpy().T.copy(), lin.bias.detach().cpu().numpy()[None, :].copy()]
         return out
 
     def save_npz(self, path) -> None:
@@ -289,7 +290,7 @@ def _shared_f1(nets) -> bool:
 
 @torch.no_grad()
 def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero_branches=None,
-                tile: int = 192, batch: int = 4096, progress=None) -> list[np.ndarray]:
+                tile: int = 192, batch: int = 4096, progress=None, device="auto") -> list[np.ndarray]:
     """Logits of each network in ``nets`` at the edge pixels (ys, xs) of ``image``.
 
     Parameters
@@ -308,12 +309,15 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
         Edge pixels per head evaluation.
     progress : callable(done, total), optional
         Called after each tile.
+    device : "auto", "cpu", "cuda", ... (:func:`~defocus_lab.models.device.resolve_device`)
+        Where the networks run; the tile bound holds there too. The logits come back as NumPy.
 
     Returns
     -------
     list of float32 arrays (N, classes), one per network.
     """
-    nets = list(nets)
+    dev = resolve_device(device)
+    nets = [on_device(n, dev) for n in nets]
     zero = [n._check_zero(z) for n, z in zip(nets, zero_branches or [()] * len(nets))]
     ys = np.asarray(ys, dtype=np.int64)
     xs = np.asarray(xs, dtype=np.int64)
@@ -325,12 +329,12 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
     out = [np.zeros((len(ys), n.n_classes), np.float32) for n in nets]
     if len(ys) == 0:
         return out
-    timg = _padded_tensor(image)
+    timg = _padded_tensor(image).to(dev)
     share = len(nets) == 2 and _shared_f1(nets)
     tiles = _tiles_of(ys, xs, W, tile)
     for t, (y0, x0, sel) in enumerate(tiles):
         x = _tile_input(timg, y0, x0, tile, (H, W))
-        ly, lx = torch.from_numpy(ys[sel] - y0), torch.from_numpy(xs[sel] - x0)
+        ly, lx = torch.from_numpy(ys[sel] - y0).to(dev), torch.from_numpy(xs[sel] - x0).to(dev)
         cache = {}
         for k, net in enumerate(nets):
             g = _first_head_conv(net, x, zero[k], cache if share else {})
@@ -370,14 +374,15 @@ def _gather_classify(net, maps, ly, lx, batch):
     out = np.zeros((len(ly), net.n_classes), np.float32)
     for a in range(0, len(ly), batch):
         by, bx = ly[a:a + batch], lx[a:a + batch]
-        hsum = torch.zeros((len(by), 5, 5, 64))
+        hsum = torch.zeros((len(by), 5, 5, 64), device=ly.device)
+        five = torch.arange(5, device=ly.device)
         for gmap, step in maps:
             # channels-last: gmap[0] viewed as (rows, columns, 64); each gather copies
             # 64 contiguous floats.
-            iy = by[:, None] + step * torch.arange(5)
-            ix = bx[:, None] + step * torch.arange(5)
+            iy = by[:, None] + step * five
+            ix = bx[:, None] + step * five
             hsum += gmap[0].permute(1, 2, 0)[iy[:, :, None], ix[:, None, :]]
-        out[a:a + batch] = net.classify(F.relu(hsum.permute(0, 3, 1, 2))).numpy()
+        out[a:a + batch] = net.classify(F.relu(hsum.permute(0, 3, 1, 2))).cpu().numpy()
     return out
 
 
@@ -394,9 +399,10 @@ class DenseHeads:
     when it does not fit.
     """
 
-    def __init__(self, image: np.ndarray, nets, *, tile: int = 192):
+    def __init__(self, image: np.ndarray, nets, *, tile: int = 192, device="auto"):
         from .._validate import check_memory
-        self.nets = list(nets)
+        self.device = resolve_device(device)
+        self.nets = [on_device(n, self.device) for n in nets]
         self.shape = image.shape[:2]
         self.tile = tile
         H, W = self.shape
@@ -404,7 +410,7 @@ class DenseHeads:
         check_memory(n_maps * 64 * (H + 12) * (W + 12) * 4 * 1.3, f"the dense heads of a {W}x{H} image",
                      "use a smaller copy of the image, or edge_logits (which keeps nothing)")
         share = len(self.nets) == 2 and _shared_f1(self.nets)
-        timg = _padded_tensor(image)
+        timg = _padded_tensor(image).to(self.device)
         self.maps = {}  # (tile y0, x0) -> per network {branch: (map, step)}
         with torch.no_grad():
             for y0 in range(0, H, tile):
@@ -436,7 +442,8 @@ class DenseHeads:
             raise ValueError(f"edge pixels must lie inside the {H}x{W} image")
         out = [np.zeros((len(ys), n.n_classes), np.float32) for n in self.nets]
         for y0, x0, sel in (_tiles_of(ys, xs, W, self.tile) if len(ys) else []):
-            ly, lx = torch.from_numpy(ys[sel] - y0), torch.from_numpy(xs[sel] - x0)
+            ly = torch.from_numpy(ys[sel] - y0).to(self.device)
+            lx = torch.from_numpy(xs[sel] - x0).to(self.device)
             for k, net in enumerate(self.nets):
                 parts = [m for name, m in self.maps[(y0, x0)][k].items() if name not in zero[k]]
                 out[k][sel] = _gather_classify(net, parts, ly, lx, batch)

@@ -48,6 +48,7 @@ class GalettoConfig:
     checkpoint_steps: int = 200
     augment: bool = True
     arch: str = "mobilenetv2"  # or "plain4": the small alternative of the lab's Table 2
+    device: str = "auto"  # where the network trains (models.device.resolve_device: CUDA when present)
 
 
 def _symmetries(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -70,12 +71,14 @@ def _symmetries(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
 
 
 def predict(net, x: np.ndarray, batch: int = 1024) -> np.ndarray:
-    """(N, classes) logits of (N, 1, 32, 32) float32 patches, in eval mode, by batches."""
+    """(N, classes) logits of (N, 1, 32, 32) float32 patches, in eval mode, by batches, on the
+    device that holds ``net``."""
     net.eval()
+    dev = next(net.parameters()).device
     out = []
     with torch.no_grad():
         for a in range(0, len(x), batch):
-            out.append(net(torch.from_numpy(x[a:a + batch])).numpy())
+            out.append(net(torch.from_numpy(x[a:a + batch]).to(dev)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, net.config["classes"]), np.float32)
 
 
@@ -101,20 +104,20 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
         raise ValueError("minutes must be > 0, batch >= 1 and checkpoint_steps >= 1")
     if cfg.arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {sorted(ARCHITECTURES)}; got {cfg.arch!r}")
-    out, ckpt = start_run(out, cfg)  # checks max_steps before any data is made
+    out, ckpt, device = start_run(out, cfg)  # checks max_steps and device before any data is made
     if datasets is None:
         datasets = {s: patch_dataset(s, per_image=cfg.per_image, seed=cfg.seed, progress=progress) for s in SPLITS}
     train, val, test = (datasets[s] for s in SPLITS)
     if len(train) < cfg.batch:
         raise ValueError(f"the training split has {len(train)} patches, fewer than one batch ({cfg.batch}): "
                          "point DEFOCUS_LAB_DATA at the shared data (sharp/ photos) or lower batch")
-    net = ARCHITECTURES[cfg.arch](classes=CLASSES, width=cfg.width).to(memory_format=torch.channels_last)
+    net = ARCHITECTURES[cfg.arch](classes=CLASSES, width=cfg.width).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     step = epoch = pos = 0
     spent = 0.0
     history = []
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=True)
+        state = torch.load(ckpt, weights_only=True, map_location=device)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, epoch, pos, spent = int(state["step"]), int(state["epoch"]), int(state["pos"]), float(state["spent"])
@@ -161,7 +164,7 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
             xb = torch.from_numpy(train.as_float(sel))
             if cfg.augment:
                 xb = _symmetries(xb, aug)
-            yb = torch.from_numpy(train.y[sel])
+            xb, yb = xb.to(device), torch.from_numpy(train.y[sel]).to(device)
             logits = net(xb.contiguous(memory_format=torch.channels_last))
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad()

@@ -118,7 +118,7 @@ class AccelerationExplorer(ImageExplorer):
         for j, k in enumerate(("direct", "accelerated")):
             info, sec = r["info"][k], r["seconds"][k]
             at = f" (1/{info.downsample})" if info.downsample > 1 else ""
-            im = show_map(ax[0, j], r["maps"][k], f"{k}{at}: {info.iterations} it, {sec:.2f} s, residual "
+            show_map(ax[0, j], r["maps"][k], f"{k}{at}: {info.iterations} it, {sec:.2f} s, residual "
                           f"{info.residual:.1e}", vmax=vmax)
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)

@@ -456,7 +456,7 @@ def plot(rows, param: str, metric: str, *, ax=None, by: str | None = None):
     b = best(rows, metric)
     ax.plot([b[param]], [b[metric]], "*", color="crimson", markersize=14, label=f"best: {param} = {b[param]:g}")
     values = [x[param] for x in s if isinstance(x[param], (int, float))]
-    if values and min(values) > 0 and max(values) / min(values) > 20:
+    if values and min(values) > 0 and max(values) / min(values) >= 10:
         ax.set_xscale("log")
     ax.set_xlabel(param)
     ax.set_ylabel(f"mean {metric} ({s[0]['images'] + s[0]['errors']} images)")

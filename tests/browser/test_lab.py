@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-NOTEBOOKS = ["01_zhuo_sim_2011.ipynb", "02_karaali_2022.ipynb", "03_blind_defocus_deblurring.ipynb", "04_kriener_2013.ipynb",
+NOTEBOOKS = ["00_tour.ipynb", "01_zhuo_sim_2011.ipynb", "02_karaali_2022.ipynb", "03_blind_defocus_deblurring.ipynb", "04_kriener_2013.ipynb",
              "05_galetto_deng_2022.ipynb"]
 
 pytestmark = pytest.mark.browser

@@ -80,7 +80,8 @@ def explain_empty(image, sparse: SparseBlur) -> str:
 def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None = None, edges=None,
                      exclude=None, estimator_options: dict | None = None,
                      propagator_options: dict | None = None,
-                     units: str | None = None, return_info: bool = False, progress: bool | None = None):
+                     units: str | None = None, return_info: bool = False, progress: bool | None = None,
+                     sparse: SparseBlur | None = None):
     """Estimate a dense defocus map: a method's sparse estimate, then a propagator.
 
     Parameters
@@ -110,6 +111,11 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         A tqdm bar (the notebook's bar in Jupyter) over the two stages, naming the one under way
         and the resolution of the propagation; None: shown above :data:`PROGRESS_PIXELS`
         pixels (where the whole call takes more than about 2 s on 2 cores).
+    sparse : SparseBlur, optional
+        The method's sparse estimate of this image, already computed (with the same ``edges`` and
+        ``estimator_options``): the estimator is skipped and only the propagation runs (what a
+        sweep over propagator options does, :mod:`defocus_lab.sweep`). Its shape must be the
+        image's; ``info["seconds"]["estimate"]`` is then 0.
     return_info : bool
         Also return a dict of what ran: ``method``, ``propagation``, the propagator's
         ``options`` (the preset merged with yours), ``seconds`` per stage (``estimate``,
@@ -175,7 +181,12 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
         bar = tqdm(total=2, desc=f"{method}: estimating", unit="stage")
     try:
         t0 = time.perf_counter()
-        sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
+        if sparse is None:
+            sparse = preset.estimate(img, edges=edges, **(estimator_options or {}))
+        elif not isinstance(sparse, SparseBlur) or sparse.shape != img.shape[:2]:
+            raise ValueError(f"sparse must be the SparseBlur of this {img.shape[1]}x{img.shape[0]} image "
+                             f"(from {method}'s estimator); got {type(sparse).__name__} "
+                             f"{getattr(sparse, 'shape', '')}")
         if exclude is not None:
             sparse = sparse.excluding(exclude)
         if not sparse.mask.any():

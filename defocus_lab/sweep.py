@@ -359,9 +359,11 @@ def _run_dask(todo, method, propagation, threads, device, record, progress, work
     own = client is None
     if own:
         client, threads_default, _ = start_client(workers, scheduler, threads=threads)
-    else:
+    else:  # a client made by the caller: a LocalCluster shares this machine's cores, a cluster gets 1
+        from distributed import LocalCluster
         n = len(client.scheduler_info().get("workers", {})) or 1
-        threads_default = threads or max(1, (os.cpu_count() or 1) // n)
+        local = isinstance(getattr(client, "cluster", None), LocalCluster)
+        threads_default = threads or (max(1, (os.cpu_count() or 1) // n) if local else 1)
     try:
         futures = [client.submit(task, ref, method, propagation, s, threads or threads_default, device, pure=False)
                    for ref, s in todo]

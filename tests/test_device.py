@@ -1,5 +1,7 @@
 """device="auto" for every torch path: resolution, bad devices refused, and (where a GPU exists)
 the CUDA results equal to the CPU's."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -102,3 +104,15 @@ def test_training_steps_on_cuda(tmp_path):
     report = train_galetto(tmp_path / "w.npz", GalettoConfig(max_steps=3, batch=16, width=0.35, device="cuda"),
                            progress=False, log=lambda *a: None, datasets=data)
     assert report["steps"] == 3 and (tmp_path / "w.npz").exists()
+
+
+@pytest.mark.skipif(HAVE_CUDA, reason="checks the refusal on a machine without a GPU")
+@pytest.mark.parametrize("method", ["karaali2022", "galetto2022"])
+def test_the_device_reaches_every_torch_estimator_from_evaluate(method):
+    """evaluate.run_one (the unit of the table and the sweeps) hands its device to the torch
+    estimators: "cuda" here is refused by the estimator, and recorded as the row's error."""
+    from defocus_lab.experiments import evaluate as ev
+    row = ev.run_one(ev.SampleRef("motorcycle", "focus50"), method, device="cuda")
+    assert "no CUDA GPU" in row["error"] and math.isnan(row["mae"])
+    ok = ev.run_one(ev.SampleRef("motorcycle", "focus50"), "zhuo2011", device="cuda")  # numba: the CPU
+    assert ok["error"] == "" and ok["mae"] < 1.0

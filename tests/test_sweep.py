@@ -150,6 +150,31 @@ def test_dask_local_cluster_equals_serial(tmp_path, folder):
             assert b[k] == pytest.approx(a[k], rel=1e-12), (a["image"], a["setting"], k)
 
 
+def test_a_sweep_over_propagator_options_estimates_each_image_once(monkeypatch, folder):
+    import dataclasses
+
+    from defocus_lab import pipeline
+    calls = []
+    orig = pipeline.METHODS["zhuo2011"]
+
+    def counting(image, **kw):
+        calls.append(1)
+        return orig.estimate(image, **kw)
+    monkeypatch.setitem(pipeline.METHODS, "zhuo2011", dataclasses.replace(orig, estimate=counting))
+    ev._SPARSE.clear()
+    rows = sweep.run("zhuo2011", sweep.grid(lam=[0.001, 0.005, 0.02]), str(folder), workers=0, progress=False)
+    assert len(calls) == 4 and len(rows) == 12  # one estimate per image, three propagations each
+    ref = ev.samples(str(folder))[0][1]
+    sample = ev.load_sample(ref)
+    dense, _ = pipeline.estimate_defocus(sample.image, propagator_options={"lam": 0.005})  # no cache there
+    assert (rows[4]["image"], rows[4]["lam"]) == (ref.name, 0.005)
+    assert rows[4]["accuracy"] == ev.score(dense, sample)["accuracy"]
+    assert rows[4]["seconds"] > 0  # the method's cost: the cached estimate's seconds are counted
+    ev._SPARSE.clear()
+    with pytest.raises(ValueError, match="SparseBlur of this"):
+        pipeline.estimate_defocus(sample.image, sparse=np.zeros(sample.image.shape[:2]))
+
+
 def test_resume_after_an_interrupted_run_recomputes_nothing_finished(tmp_path, folder):
     out = tmp_path / "r.csv"
 

@@ -196,10 +196,11 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
 
 
 def karaali2022(image, *, edges=None, max_pixels: int | None = PHOTO_WORKING_PIXELS,
-                photo_above: int | None = PHOTO_ABOVE_PIXELS, **options) -> SparseBlur:
+                photo_above: int | None = PHOTO_ABOVE_PIXELS, device="auto", **options) -> SparseBlur:
     """Sparse blur (disk radius, px) at the pattern edges, depth edges marked (Karaali et al. 2022).
 
-    Takes the options of :func:`classify_edges`. The SparseBlur's ``raw_values`` hold B-NET's
+    Takes the options of :func:`classify_edges`; ``device`` is where the networks run ("auto":
+    CUDA when present, :func:`defocus_lab.models.device.resolve_device`). The SparseBlur's ``raw_values`` hold B-NET's
     value at every edge pixel, depth edges included; ``depth_edges`` marks E-NET's depth edges.
 
     Photo size: the networks cost ~16 us per pixel of the image on 2 cores (they run densely
@@ -228,11 +229,11 @@ def karaali2022(image, *, edges=None, max_pixels: int | None = PHOTO_WORKING_PIX
     photo_above = None if photo_above is None else check_int(photo_above, "photo_above", minimum=0)
     f = photo_factor(img.shape[:2], max_pixels, photo_above=photo_above)
     if f == 1:
-        return classify_edges(img, edges=edges, **options).sparse()
+        return classify_edges(img, edges=edges, device=device, **options).sparse()
     log.info("karaali2022: the %dx%d image is classified on a copy at 1/%d (photo size: max_pixels=%d)",
              img.shape[0], img.shape[1], f, max_pixels)
     small_edges = None if edges is None else block_any(as_edge_map(edges, img.shape[:2]), f)
-    small = classify_edges(shrink(img, f), edges=small_edges, **options).sparse()
+    small = classify_edges(shrink(img, f), edges=small_edges, device=device, **options).sparse()
     return to_full_resolution(small, f, img.shape[:2])
 
 

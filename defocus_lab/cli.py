@@ -309,9 +309,11 @@ def _evaluate(args) -> int:
     for r in result["rows"]:
         if r["error"]:
             print(f"failed: {r['method']} on {r['image']}: {r['error']}")
+        elif r["warnings"]:
+            print(f"warning: {r['method']} on {r['image']}: {r['warnings']}")
     if out:
         import csv
-        cols = ["dataset", "image", "method", "propagation"] + list(result["metrics"]) + ["seconds", "error"]
+        cols = ["dataset", "image", "method", "propagation"] + list(result["metrics"]) + ["seconds", "error", "warnings"]
         with open(out["out"], "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
             w.writeheader()
@@ -359,8 +361,9 @@ def _sweep(args) -> int:
     from .experiments.evaluate import metric_names
     metric = metric_names(args.dataset)[0]
     failed = [r for r in rows if r["error"]]
+    warned = [r for r in rows if not r["error"] and r.get("warnings")]
     print(f"wrote {out}: {len(rows)} rows ({len(settings)} settings x {len(rows) // max(len(settings), 1)} images), "
-          f"{len(failed)} failed")
+          f"{len(failed)} failed, {len(warned)} with warnings (see the warnings column)")
     for r in failed[:10]:
         print(f"failed: {r['image']} {r['setting']}: {r['error']}")
     if len(rows) > len(failed):

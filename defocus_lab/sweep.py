@@ -3,7 +3,8 @@
 A sweep runs one method with each of a list of settings on each image of a dataset and
 writes a tidy table: one row per (image, setting), with the setting's parameters, every score
 of :mod:`defocus_lab.experiments.evaluate` (``accuracy``, ``f_measure``, ``ap`` against masks;
-``mae``, ``relative_mae`` against maps), the seconds and the error (empty when it worked).
+``mae``, ``relative_mae`` against maps), the seconds, the error (empty when it worked) and the
+warnings raised meanwhile (a propagation that did not converge: read its scores with care).
 
 >>> from defocus_lab import sweep
 >>> settings = sweep.grid(lam=[0.001, 0.005], sigma0=[1.0, 2.0])
@@ -174,7 +175,7 @@ def task(ref, method: str, propagation: str | None, setting: dict, threads: int 
 # ----------------------------------------------------------------------------- the table on disk
 
 def _columns(params, metrics) -> list[str]:
-    return list(KEY_COLUMNS[:4]) + list(params) + list(metrics) + ["seconds", "error", "setting"]
+    return list(KEY_COLUMNS[:4]) + list(params) + list(metrics) + ["seconds", "error", "warnings", "setting"]
 
 
 def _key(row) -> tuple:

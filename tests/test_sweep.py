@@ -128,7 +128,7 @@ def test_serial_sweep_writes_the_tidy_table(tmp_path, folder):
     with open(out, newline="") as f:
         table = list(csv.DictReader(f))
     assert list(table[0]) == ["dataset", "image", "method", "propagation", "lam", "sigma0", "accuracy",
-                              "f_measure", "ap", "seconds", "error", "setting"]
+                              "f_measure", "ap", "seconds", "error", "warnings", "setting"]
     assert [(t["image"], float(t["lam"])) for t in table] == [(r["image"], r["lam"]) for r in rows]
     assert all(0.5 <= r["accuracy"] <= 1.0 and 0 < r["ap"] <= 1 and r["seconds"] > 0 for r in rows)
     # the two settings differ, and the summary and best agree with the rows
@@ -221,6 +221,10 @@ def test_a_failing_image_is_recorded_and_retried(tmp_path):
     retried = []
     sweep.run("zhuo2011", [{"lam": 0.005}], str(data), out=out, workers=0, progress=False, on_row=retried.append)
     assert [r["image"] for r in retried] == ["s01"]
+    # a propagation that does not converge is a row with its warning, not a silent score
+    warned = sweep.run("zhuo2011", [{"maxiter": 1}], str(data), workers=0, progress=False, limit=1)
+    assert "ConvergenceWarning" in warned[0]["warnings"] and not warned[0]["error"]
+    assert not rows[0]["warnings"]
 
 
 def test_a_file_of_another_sweep_is_refused(tmp_path, folder):

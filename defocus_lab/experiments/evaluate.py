@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -204,12 +205,23 @@ def run_one(ref: SampleRef, method: str, *, propagation: str | None = None, esti
     """One row: ``method`` (with these options) on the image ``ref`` names, scored.
 
     Never raises for a failing image: the row then holds ``error`` ("TypeName: message") and NaN
-    scores, so that a sweep records it and goes on. ``device`` reaches the estimators that run
+    scores, so that a sweep records it and goes on. Warnings raised meanwhile (a solver that did
+    not converge) are kept in ``warnings``: its scores are then to be read with care. ``device`` reaches the estimators that run
     torch (karaali2022, galetto2022); the numba methods run on the CPU.
     """
-    from ..pipeline import METHODS, _resolve, estimate_defocus
     row = {"dataset": ref.dataset, "image": ref.name, "method": method, "propagation": propagation or "", "seconds": np.nan,
-           "error": ""}
+           "error": "", "warnings": ""}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _run(row, ref, method, propagation, estimator_options, propagator_options, device, return_map)
+    # a solver that did not converge is said in the row, not only on a worker's stderr
+    row["warnings"] = "; ".join(dict.fromkeys(f"{w.category.__name__}: {w.message}".replace("\n", " ")
+                                              for w in caught))
+    return row
+
+
+def _run(row, ref, method, propagation, estimator_options, propagator_options, device, return_map):
+    from ..pipeline import METHODS, _resolve, estimate_defocus
     try:
         sample = load_sample(ref)
         for m in (MAP_METRICS if sample.kind == "map" else MASK_METRICS):
@@ -229,7 +241,6 @@ def run_one(ref: SampleRef, method: str, *, propagation: str | None = None, esti
             row["map"] = dense
     except Exception as exc:  # noqa: BLE001 - a sweep records every failure and goes on
         row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return row
 
 
 _SPARSE: "OrderedDict[tuple, tuple]" = OrderedDict()
@@ -288,6 +299,7 @@ def evaluate(dataset: str, methods=None, *, propagation: str | None = None, esti
         summary[m] = {k: float(np.mean([r[k] for r in ok])) if ok else np.nan for k in names + ("seconds",)}
         summary[m]["images"] = len(ok)
         summary[m]["errors"] = sum(1 for r in rows if r["method"] == m and r["error"])
+        summary[m]["warned"] = sum(1 for r in ok if r["warnings"])
     key = dataset if dataset in DATASETS else None
     published = {m: PUBLISHED[(key, m)] for m in methods if (key, m) in PUBLISHED}
     return {"dataset": dataset, "rows": rows, "summary": summary, "published": published, "metrics": names,
@@ -303,7 +315,8 @@ def format_table(result: dict) -> str:
     for m, s in result["summary"].items():
         pub = result["published"].get(m, ({}, ""))[0]
         cells = [m] + [f"{s[k]:.4f}" + (f" [{pub[k]:.4f}]" if k in pub else "") for k in names]
-        cells += [f"{s['seconds']:.2f}", f"{s['images']}" + (f" ({s['errors']} failed)" if s["errors"] else "")]
+        cells += [f"{s['seconds']:.2f}", f"{s['images']}" + (f" ({s['errors']} failed)" if s["errors"] else "")
+                  + (f" ({s['warned']} with warnings)" if s["warned"] else "")]
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head] + lines) for i in range(len(head))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [head] + lines]

@@ -236,7 +236,8 @@ def table_html(results: dict) -> str:
             pub = r["published"].get(m, ({}, ""))[0]
             cells = "".join(f"<td>{s[k]:.3f}" + (f"<br><small>paper {pub[k]:.3f}</small>" if k in pub else "")
                             + "</td>" for k in names)
-            fails = f" ({s['errors']} failed)" if s["errors"] else ""
+            fails = (f" ({s['errors']} failed)" if s["errors"] else "") + \
+                (f" ({s['warned']} with solver warnings)" if s.get("warned") else "")
             rows.append(f"<tr><td><code>{m}</code></td>{cells}<td>{s['seconds']:.2f}</td>"
                         f"<td>{s['images']}{fails}</td></tr>")
         sources = sorted({src for _, src in r["published"].values()})

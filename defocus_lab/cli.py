@@ -101,12 +101,10 @@ def _checked(out: dict, inputs) -> dict:
 def _device_option(method: str, device: str, est_opts: dict) -> dict:
     """``est_opts`` with ``device`` added when ``method``'s estimator runs torch (checked here,
     so that --device cuda on a machine without one fails before any work)."""
-    import inspect
-
     from .models.device import resolve_device
     from .pipeline import METHODS
     resolve_device(device)
-    if method in METHODS and "device" in inspect.signature(METHODS[method].estimate).parameters:
+    if method in METHODS and "device" in getattr(METHODS[method].estimate, "option_names", ()):
         return {"device": device, **est_opts}
     return est_opts
 

@@ -43,7 +43,6 @@ Decisions:
 from __future__ import annotations
 
 import csv
-import inspect
 import itertools
 import json
 import math
@@ -99,23 +98,14 @@ def random(space: dict, n: int, *, seed: int = 0) -> list[dict]:
     return out
 
 
-def _signature_names(fn) -> tuple[set[str], bool]:
-    params = inspect.signature(fn).parameters
-    names = {k for k, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"image", "sparse"}
-    return names, any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
 def _stage_names(method: str, propagation: str | None):
+    """(method, propagator, the estimator's option names, the propagator's option names): the
+    names each function declares in its ``option_names`` (no signature probing)."""
     from .pipeline import METHODS, PROPAGATORS, _resolve
     method = _resolve(method, METHODS, "method")
-    prop = propagation or METHODS[method].propagator
-    prop = _resolve(prop, PROPAGATORS, "propagation")
-    est_fn = METHODS[method].estimate
-    est, est_var = _signature_names(est_fn)
-    if est_var and method == "karaali2022":  # its **options are classify_edges'
-        from .estimate.karaali import classify_edges
-        est |= _signature_names(classify_edges)[0]
-    return method, prop, est - {"edges"}, _signature_names(PROPAGATORS[prop])[0] - {"return_info"}
+    prop = _resolve(propagation or METHODS[method].propagator, PROPAGATORS, "propagation")
+    return (method, prop, set(getattr(METHODS[method].estimate, "option_names", ())),
+            set(getattr(PROPAGATORS[prop], "option_names", ())))
 
 
 def split(method: str, setting: dict, propagation: str | None = None) -> tuple[dict, dict]:
@@ -199,7 +189,18 @@ def read_csv(path) -> list[dict]:
         reader = csv.DictReader(f)
         cols = reader.fieldnames or []
         metrics = [c for c in cols if c in ev.MAP_METRICS + ev.MASK_METRICS]
-        return [_parse(r, metrics) for r in reader if r.get("setting") and None not in r and r.get("error") is not None]
+        return [_parse(r, metrics) for r in reader if _complete(r)]
+
+
+def _complete(row: dict) -> bool:
+    """False for a line a killed run cut short: a field missing, or the setting's JSON unfinished."""
+    if None in row or row.get("error") is None or not row.get("setting"):
+        return False
+    try:
+        json.loads(row["setting"])
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def _check_header(path: Path, columns) -> None:
@@ -300,9 +301,13 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
     done: dict[tuple, dict] = {}
     if out is not None and out.exists() and out.stat().st_size:
         _check_header(out, columns)
-        for r in read_csv(out):
+        kept = read_csv(out)
+        for r in kept:
             if not r["error"]:
                 done[_key(r)] = r
+        # rewritten before appending: a line a killed run cut short (an open quote) would swallow
+        # the rows appended after it
+        _rewrite(out, kept, columns)
     jobs = [(ref, s) for ref in refs for s in settings]
     todo = [(ref, s) for ref, s in jobs
             if (ref.dataset, ref.name, method, propagation or "", _setting_json(s)) not in done]
@@ -328,7 +333,7 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
             on_row(row)
 
     try:
-        if todo and workers == 0 and client is None and not (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")):
+        if todo and workers == 0 and client is None and scheduler is None:  # explicit: over DASK_SCHEDULER_ADDRESS
             _run_here(todo, method, propagation, threads, device, record, progress)
         elif todo:
             _run_dask(todo, method, propagation, threads, device, record, progress, workers, scheduler, client)

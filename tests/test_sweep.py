@@ -65,6 +65,28 @@ def test_split_names_each_parameter_to_its_stage():
     assert sweep.split("kriener2013", {"est.eps": 1e-3, "prop.eps": 1e-4}) == ({"eps": 1e-3}, {"eps": 1e-4})
 
 
+NOT_SWEPT = {"edges", "mask", "depth_edges", "x0", "callback", "weights", "guide", "progress", "return_info"}  # arrays, callables
+
+
+def test_declared_option_names_match_the_signatures():
+    """Each estimator and propagator declares the options a sweep may set (``option_names``; the
+    package never probes signatures): every declared name is a keyword of the function, and
+    every keyword is declared unless it takes an array or a callable."""
+    import inspect
+
+    from defocus_lab.estimate.karaali import classify_edges
+    from defocus_lab.pipeline import METHODS, PROPAGATORS
+
+    def keywords(fn):
+        return {k for k, p in inspect.signature(fn).parameters.items()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"image", "sparse"}
+    for name, fn in [(m.name, m.estimate) for m in METHODS.values()] + list(PROPAGATORS.items()):
+        have = keywords(fn) | (keywords(classify_edges) if name == "karaali2022" else set())
+        declared = set(fn.option_names)
+        assert declared <= have, (name, declared - have)
+        assert have - declared <= NOT_SWEPT, (name, have - declared)
+
+
 # ----------------------------------------------------------------------------- scores
 
 def _f_beta_naive(m, gt, beta2=0.3, n=101):
@@ -193,7 +215,7 @@ def test_resume_after_an_interrupted_run_recomputes_nothing_finished(tmp_path, f
                   on_row=stop_after_three)
     assert len(sweep.read_csv(out)) == 3  # the finished rows were on disk when it stopped
     with open(out, "a") as f:  # a line cut short, as a kill in the middle of a write leaves it
-        f.write(f"{folder},s03,zhuo2011,,0.0")
+        f.write(f'{folder},s03,zhuo2011,,0.02,1.0,0.7,0.8,0.9,1.5,,,"{{""lam"": 0.0')
     again = []
     rows = sweep.run("zhuo2011", SETTINGS, str(folder), out=out, workers=0, threads=1, progress=False,
                      on_row=again.append)

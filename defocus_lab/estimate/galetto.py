@@ -163,4 +163,7 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
 
 
 # The paper's refinement (r 16, eps 0.005, 7 guide iterations: the propagator's defaults).
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+galetto2022.option_names = frozenset({"stride", "variant", "weights", "batch", "device"})
 METHOD = Method("galetto2022", galetto2022, "wgif", MappingProxyType({}), "Galetto & Deng 2022")

@@ -279,5 +279,10 @@ def to_full_resolution(sparse: SparseBlur, f: int, shape) -> SparseBlur:
 
 # The authors' code: the depth-edge-aware domain transform with its defaults (psi 20, sigma_r 3.75,
 # sigma_s min(H, W) / 8, 5 iterations), depth edges from E-NET.
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+# karaali2022 passes its other keywords on to classify_edges.
+karaali2022.option_names = frozenset({"max_pixels", "photo_above", "device", "detector", "canny_sigma", "canny_low",
+                                      "canny_high", "bnet", "enet", "zero_branches", "tile", "batch", "download"})
 METHOD = Method("karaali2022", karaali2022, "domain_transform", MappingProxyType({}),
                 "Karaali, Harte & Jung 2022")

@@ -77,6 +77,10 @@ def kriener2013(image, *, edges=None, sigma0: float = 3.0, radius: int = 2, eps:
 # Sec. 2.3: 7x7 windows, eps 1e-3, lambda 0.1, solved at half resolution and brought up by the
 # guided fit of Eqs. 7-8 (the propagator's defaults: 21x21 windows, eps 0.01); above 1 MP (photos) at
 # the power-of-two fraction that keeps the solve under 0.26 MP (conventions.PHOTO_WORKING_PIXELS).
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+kriener2013.option_names = frozenset({"sigma0", "radius", "eps", "canny_sigma", "canny_low", "canny_high", "inversion",
+                                      "max_blur"})
 METHOD = Method("kriener2013", kriener2013, "matting",
                 MappingProxyType({"radius": 3, "eps": 1e-3, "lam": 0.1, "downsample": 2,
                                   "max_pixels": PHOTO_WORKING_PIXELS}),

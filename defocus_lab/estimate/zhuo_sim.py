@@ -202,6 +202,11 @@ def zhuo2011(image, *, edges=None, variant: str = "paper", sigma0: float = 1.0,
 # The paper's propagation (Sec. 4, and the authors' code): the matting Laplacian with 3x3 windows,
 # eps 1e-7, lambda 0.005, solved at full resolution up to 0.52 MP; above (photos) at the power-of-two
 # fraction that holds at most 0.26 MP (conventions.PHOTO_SIZE).
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+zhuo2011.option_names = frozenset({"variant", "sigma0", "std1", "std2", "max_blur", "canny_sigma", "canny_low",
+                                   "canny_high", "bilateral", "sigma_s", "sigma_r", "inversion", "gradient",
+                                   "bilateral_method"})
 METHOD = Method("zhuo2011", zhuo2011, "matting",
                 MappingProxyType({"radius": 1, "eps": 1e-7, "lam": 0.005, **PHOTO_SIZE}),
                 "Zhuo & Sim 2011")

@@ -228,7 +228,7 @@ def _run(row, ref, method, propagation, estimator_options, propagator_options, d
             row[m] = np.nan
         est = dict(estimator_options or {})
         name = _resolve(method, METHODS, "method")
-        if name in METHODS and "device" in _parameters(METHODS[name].estimate):
+        if "device" in getattr(METHODS[name].estimate, "option_names", ()):
             est.setdefault("device", device)
         edges = sample.edges if name == "karaali2022" else None
         sparse, t_est = _estimate_cached(ref, name, sample, edges, est)
@@ -269,11 +269,6 @@ def _estimate_cached(ref, method, sample, edges, est) -> tuple:
         while sum(_nbytes(v[0]) for v in _SPARSE.values()) > SPARSE_CACHE_BYTES:
             _SPARSE.popitem(last=False)
     return entry
-
-
-def _parameters(fn) -> set[str]:
-    import inspect
-    return set(inspect.signature(fn).parameters)
 
 
 def evaluate(dataset: str, methods=None, *, propagation: str | None = None, estimator_options: dict | None = None,

@@ -118,3 +118,9 @@ def _filter(stack, guide, sigma_s, sigma_r, iterations, depth_edges, psi):
     f = recursive_filter(stack, guide, sigma_s=sigma_s, sigma_r=sigma_r, iterations=iterations,
                          depth_edges=depth_edges, psi=psi)
     return f[..., 0], f[..., 1]
+
+
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+domain_transform.option_names = frozenset({"psi", "sigma_s", "sigma_r", "iterations", "guide_sigma_s", "guide_sigma_r",
+                                            "guide_iterations"})

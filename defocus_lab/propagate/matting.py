@@ -415,6 +415,10 @@ def solve_downsample(shape, downsample: int | str = 1, max_pixels: int | None = 
     return photo_factor(shape, max_pixels, downsample, photo_above)
 
 
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+matting.option_names = frozenset({"lam", "eps", "radius", "solver", "preconditioner", "tol", "maxiter", "downsample",
+                                   "max_pixels", "photo_above"})
 matting.preflight = check_fits  # what estimate_defocus asks before it estimates
 matting.returns_info = True  # estimate_defocus(..., return_info=True) asks for the SolveInfo
 matting.resolution = lambda shape, *, downsample=1, max_pixels=None, photo_above=None, **_: solve_downsample(

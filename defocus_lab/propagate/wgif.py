@@ -101,3 +101,8 @@ def wgif(image, sparse, mask=None, *, radius: int = 16, eps: float = 0.005, iter
         g = smoothed_guide(img, radius, eps, iterations) if guide is None else guide
         out = weighted_guided_filter(g, values, radius, eps, gamma=edge_aware_weights(g))
     return np.clip(out, 0.0, None)
+
+
+# The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
+# tests/test_sweep.py checks them against the signature).
+wgif.option_names = frozenset({"radius", "eps", "iterations", "variant"})

@@ -105,6 +105,11 @@ class ApplicationExplorer(ImageExplorer):
         self.registry = registry
         super().__init__(registry.picker if registry.picker is not None else registry.full, **kwargs)
 
+    def _show_full_button(self, button) -> None:
+        """No **full resolution** here: the maps are the registry's, on its copy (its own button
+        computes them on the photo)."""
+        button.layout.display = "none"
+
     def prepare(self):
         keys = list(self.registry.grid["maps"])
         if not keys:

@@ -220,3 +220,15 @@ def test_picker_upload_is_turned_upright_and_explorers_follow(photo):
     assert e.full is p.image and e.result["raw"].values.shape == e.image.shape[:2]
     p.upload.value = ({**_jpeg_upload(stored)[0], "content": memoryview(b"not an image"), "name": "bad.jpg"},)
     assert "Cannot use bad.jpg" in p.info.value and p.image.shape[:2] == (100, 60)  # kept the last photo
+
+
+def test_the_box_drawer_leaves_pyplot_on_its_backend():
+    """Importing ipympl's backend makes it pyplot's; the box drawer puts pyplot back, so that a
+    later plt figure of the notebook stays a static PNG (notebook 01's sweep plot after the
+    markup explorer)."""
+    import matplotlib.pyplot as plt
+
+    from defocus_lab.ui.base import BoxDrawer
+    before = plt.get_backend()
+    BoxDrawer(np.zeros((20, 30, 3)), lambda *a: None)
+    assert plt.get_backend() == before

@@ -447,7 +447,13 @@ class BoxDrawer:
 
     def __init__(self, image, on_box, *, title: str = "", side_px: int = 340):
         """``side_px``: the larger side of the drawn image on the page."""
+        backend = matplotlib.get_backend()
         from ipympl.backend_nbagg import Canvas, FigureManager
+        if matplotlib.get_backend() != backend:
+            # importing ipympl's backend makes it pyplot's: every later plt figure of the notebook
+            # would become an interactive canvas (and lose its static PNG). Only this canvas is one.
+            import matplotlib.pyplot as plt
+            plt.switch_backend(backend)
         from matplotlib.widgets import RectangleSelector
         self.shape = image.shape[:2]
         h, w = self.shape

@@ -300,9 +300,20 @@ def _evaluate(args) -> int:
     if not refs:
         raise ValueError(f"dataset {args.dataset!r} has no image here (missing: {', '.join(skipped) or 'none'}); "
                          f"set DEFOCUS_LAB_DATA to the shared data folder, or use --dataset motorcycle")
-    bar = None if args.quiet else __import__("tqdm").tqdm
+    from tqdm import tqdm
+
+    from .pipeline import METHODS, PROPAGATORS
+    for m in methods:  # a misspelt option is refused here, not recorded as a failure of every image
+        prop = args.propagation or METHODS[m].propagator
+        for given, fn, flag, what in ((est, METHODS[m].estimate, "-E", f"{m}'s estimator"),
+                                      (pro, PROPAGATORS[prop], "-P", f"the {prop} propagator")):
+            bad = sorted(set(given) - set(fn.option_names))
+            if bad:
+                raise ValueError(f"{flag} {', '.join(bad)}: not an option of {what}; it takes "
+                                 f"{sorted(fn.option_names)}")
     result = ev.evaluate(args.dataset, methods, propagation=args.propagation, estimator_options=est,
-                         propagator_options=pro, limit=args.limit, device=args.device, progress=bar)
+                         propagator_options=pro, limit=args.limit, device=args.device,
+                         progress=None if args.quiet else tqdm)
     print(ev.format_table(result))
     for r in result["rows"]:
         if r["error"]:

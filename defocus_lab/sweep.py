@@ -283,7 +283,8 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
         Dask's progress bar (a widget in a notebook, text in a terminal); a text line per row
         in this process.
     on_row : callable(row), optional
-        Called with each row as it is written (the notebook's live plot; the tests' interrupt).
+        Called with each row as it is written (e.g. to plot rows as they come; the tests interrupt a
+        run from it).
     """
     settings = [dict(s) for s in settings]
     if not settings:

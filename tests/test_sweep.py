@@ -277,4 +277,10 @@ def test_cli_sweep_and_evaluate(tmp_path, folder, capsys):
     text = capsys.readouterr().out
     assert "accuracy" in text and "f_measure" in text and (tmp_path / "e.csv").exists()
     assert main(["evaluate", "--dataset", "nowhere", "--method", "zhuo2011"]) == 2
+    assert main(["evaluate", "--dataset", str(folder), "--method", "zhuo2011", "-P", "lamb=1"]) == 2
+    assert "not an option of the matting propagator" in capsys.readouterr().err
+    out2 = tmp_path / "random.csv"
+    assert main(["sweep", "zhuo2011", "--param", "lam=0.001,0.02,0.1", "--random", "2", "--dataset", str(folder),
+                 "--out", str(out2), "--workers", "0", "--quiet", "--limit", "1"]) == 0
+    assert len(sweep.read_csv(out2)) == 2
     assert main(["evaluate", "--dataset", "motorcycle", "--method", "zhuo"]) == 2

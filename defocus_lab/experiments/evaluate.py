@@ -121,8 +121,11 @@ def samples(dataset: str, *, limit: int | None = None) -> tuple[list[SampleRef],
         refs = [SampleRef("motorcycle", n) for n in MOTORCYCLE_FOCUS]
     elif dataset == "rtf":
         for nn in data.rtf_ids():
-            (refs.append(SampleRef("rtf", nn)) if all(data.available(p) for p in
-             (f"rtf/image_{nn}.png", f"rtf/map_{nn}.mat", f"rtf/edges/edge_{nn}.png")) else skipped.append(f"rtf{nn}"))
+            files = (f"rtf/image_{nn}.png", f"rtf/map_{nn}.mat", f"rtf/edges/edge_{nn}.png")
+            if all(data.available(p) for p in files):
+                refs.append(SampleRef("rtf", nn))
+            else:
+                skipped.append(f"rtf{nn}")
     elif dataset in ("cuhk", "dut"):
         for n in data.detection_names(dataset):
             try:
@@ -136,11 +139,14 @@ def samples(dataset: str, *, limit: int | None = None) -> tuple[list[SampleRef],
             raise ValueError(f"dataset {dataset!r} is neither one of {DATASETS} nor a folder with image/ and gt/ "
                              f"subfolders (the CUHK layout: image/NAME.jpg and gt/NAME.png)")
         gts = {p.stem for p in (folder / "gt").iterdir()}
+        where = str(folder.resolve())
         for p in sorted((folder / "image").iterdir()):
             if p.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            (refs.append(SampleRef(str(folder.resolve()), p.stem, str(folder.resolve()))) if p.stem in gts
-             else skipped.append(p.stem))
+            if p.stem in gts:
+                refs.append(SampleRef(where, p.stem, where))
+            else:
+                skipped.append(p.stem)
     if limit is not None:
         refs = refs[:int(limit)]
     return refs, skipped

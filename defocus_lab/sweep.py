@@ -134,8 +134,9 @@ def split(method: str, setting: dict, propagation: str | None = None) -> tuple[d
     return est, pro
 
 
-def _setting_json(setting: dict) -> str:
-    return json.dumps(setting, sort_keys=True, default=str)
+def _job_key(ref, method: str, propagation: str | None, setting: dict) -> tuple:
+    """The identity of a row: what a rerun skips when its row is in the CSV (:func:`_key`)."""
+    return ref.dataset, ref.name, method, propagation or "", ev.options_key(setting)
 
 
 # ----------------------------------------------------------------------------- one task
@@ -150,16 +151,10 @@ def task(ref, method: str, propagation: str | None, setting: dict, threads: int 
         import torch
         numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
         torch.set_num_threads(int(threads))
-    row = {"setting": _setting_json(setting)}
-    try:
-        est, pro = split(method, setting, propagation)
-    except ValueError as exc:
-        row.update(dataset=ref.dataset, image=ref.name, method=method, propagation=propagation or "",
-                   seconds=np.nan, error=f"ValueError: {exc}")
-        return row
-    row.update(ev.run_one(ref, method, propagation=propagation, estimator_options=est, propagator_options=pro,
-                          device=device))
-    return row
+    est, pro = split(method, setting, propagation)  # checked by run() before any task is sent
+    row = ev.run_one(ref, method, propagation=propagation, estimator_options=est, propagator_options=pro,
+                     device=device)
+    return row | {"setting": ev.options_key(setting)}
 
 
 # ----------------------------------------------------------------------------- the table on disk
@@ -169,6 +164,7 @@ def _columns(params, metrics) -> list[str]:
 
 
 def _key(row) -> tuple:
+    """:func:`_job_key` of a row (read back or just computed)."""
     return tuple(str(row[k]) for k in KEY_COLUMNS)
 
 
@@ -222,23 +218,32 @@ def _format(row: dict, columns) -> dict:
 
 # ----------------------------------------------------------------------------- the engine
 
-def start_client(workers: int | None = None, scheduler: str | None = None, *, threads: int | None = None):
-    """(a Dask client, threads per task, whether this call started the cluster).
-
-    ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) connects to a running cluster; otherwise a
-    :class:`~distributed.LocalCluster` of ``workers`` single-threaded processes (default: one per
-    core) is started, its dashboard on a free port."""
+def start_client(workers: int | None = None, scheduler: str | None = None):
+    """A Dask client: ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) connects to a running
+    cluster; otherwise a :class:`~distributed.LocalCluster` of ``workers`` single-threaded
+    processes (default: one per core) is started, its dashboard on a free port (close both with
+    ``client.close(); client.cluster.close()``)."""
     from distributed import Client, LocalCluster
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    cores = os.cpu_count() or 1
     if address:
-        return Client(address), threads or 1, False
-    n = workers or cores
+        return Client(address)
+    n = workers or os.cpu_count() or 1
     if isinstance(n, bool) or int(n) < 1:
         raise ValueError(f"workers must be a positive number of processes (0: run in this process); got {workers!r}")
     cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=40)
-    return Client(cluster), threads or max(1, cores // int(n)), True
+    return Client(cluster)
+
+
+def _task_threads(client) -> int:
+    """numba/torch threads per task when not given: a LocalCluster's workers share this
+    machine's cores (cores / workers); a cluster someone started gets 1 (its workers' own
+    ``--nthreads`` say how many tasks a machine runs at once)."""
+    from distributed import LocalCluster
+    if not isinstance(getattr(client, "cluster", None), LocalCluster):
+        return 1
+    n = len(client.scheduler_info().get("workers", {})) or 1
+    return max(1, (os.cpu_count() or 1) // n)
 
 
 def _in_notebook() -> bool:
@@ -310,8 +315,7 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
         # the rows appended after it
         _rewrite(out, kept, columns)
     jobs = [(ref, s) for ref in refs for s in settings]
-    todo = [(ref, s) for ref, s in jobs
-            if (ref.dataset, ref.name, method, propagation or "", _setting_json(s)) not in done]
+    todo = [(ref, s) for ref, s in jobs if _job_key(ref, method, propagation, s) not in done]
     lock = threading.Lock()
     new: list[dict] = []
     fh = writer = None
@@ -324,10 +328,11 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
             fh.flush()
 
     def record(row):
-        row = _parse(_format(row, columns), metrics) | {"setting": row["setting"]}
+        line = _format(row, columns)
+        row = _parse(line, metrics)  # the row as a rerun reads it back from the CSV
         with lock:
             if writer is not None:
-                writer.writerow(_format(row, columns))
+                writer.writerow(line)
                 fh.flush()
             new.append(row)
         if on_row is not None:
@@ -344,9 +349,8 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
     rows = dict(done)
     for r in new:
         rows[_key(r)] = r
-    order = {(ref.dataset, ref.name, _setting_json(s)): i for i, (ref, s) in enumerate(jobs)}
-    result = sorted((r for r in rows.values() if (r["dataset"], r["image"], r["setting"]) in order),
-                    key=lambda r: order[(r["dataset"], r["image"], r["setting"])])
+    order = {_job_key(ref, method, propagation, s): i for i, (ref, s) in enumerate(jobs)}
+    result = sorted((r for k, r in rows.items() if k in order), key=lambda r: order[_key(r)])
     if out is not None:
         _rewrite(out, result, columns)
     return result
@@ -365,15 +369,10 @@ def _run_dask(todo, method, propagation, threads, device, record, progress, work
     from distributed import as_completed
     own = client is None
     if own:
-        client, threads_default, _ = start_client(workers, scheduler, threads=threads)
-    else:  # a client made by the caller: a LocalCluster shares this machine's cores, a cluster gets 1
-        from distributed import LocalCluster
-        n = len(client.scheduler_info().get("workers", {})) or 1
-        local = isinstance(getattr(client, "cluster", None), LocalCluster)
-        threads_default = threads or (max(1, (os.cpu_count() or 1) // n) if local else 1)
+        client = start_client(workers, scheduler)
     try:
-        futures = [client.submit(task, ref, method, propagation, s, threads or threads_default, device, pure=False)
-                   for ref, s in todo]
+        threads = threads or _task_threads(client)
+        futures = [client.submit(task, ref, method, propagation, s, threads, device, pure=False) for ref, s in todo]
         notebook = _in_notebook()
         if progress and notebook:
             from IPython.display import HTML, display

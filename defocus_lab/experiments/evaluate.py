@@ -128,10 +128,9 @@ def samples(dataset: str, *, limit: int | None = None) -> tuple[list[SampleRef],
                 skipped.append(f"rtf{nn}")
     elif dataset in ("cuhk", "dut"):
         for n in data.detection_names(dataset):
-            try:
-                data.fetch(data.PHOTOS[n], download=False)
+            if data.available(data.PHOTOS[n]):
                 refs.append(SampleRef(dataset, n))
-            except data.DataMissing:
+            else:
                 skipped.append(n)
     else:
         folder = Path(dataset).expanduser()
@@ -249,6 +248,11 @@ def _run(row, ref, method, propagation, estimator_options, propagator_options, d
         row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
 
 
+def options_key(options: dict) -> str:
+    """Options as canonical JSON (sorted keys): the key of a cached estimate and of a sweep's row."""
+    return json.dumps(options, sort_keys=True, default=str)
+
+
 _SPARSE: "OrderedDict[tuple, tuple]" = OrderedDict()
 SPARSE_CACHE_BYTES = 256 * 2**20  # per process: ~20 CUHK-size sparse estimates, none of a 12 MP photo
 
@@ -263,7 +267,7 @@ def _estimate_cached(ref, method, sample, edges, est) -> tuple:
     propagator options (lambda, psi, eps) estimates each image once per worker, not once per
     setting. A row's seconds stay the method's cost (estimate + propagation) either way."""
     from ..pipeline import METHODS
-    key = (ref, method, json.dumps(est, sort_keys=True, default=str))
+    key = (ref, method, options_key(est))
     if key in _SPARSE:
         _SPARSE.move_to_end(key)
         return _SPARSE[key]

@@ -20,8 +20,6 @@ import time
 
 import numpy as np
 
-from ..conventions import convert_units
-
 APPLICATIONS = ("focus segmentation", "defocus magnification", "adaptive sharpening", "shallow depth of field",
                 "deblurring (all in focus)")
 
@@ -33,7 +31,7 @@ def registry_grid(image, methods=None, propagators=None, *, progress=None) -> di
     "seconds": {(method, propagator): {"estimate", "propagate"}}, "skipped": {key: why},
     "own": {method: its preset propagator}}. ``progress``: a tqdm-like class."""
     from .._validate import as_image
-    from ..pipeline import METHODS, PROPAGATORS, explain_empty
+    from ..pipeline import METHODS, PROPAGATORS, estimate_defocus
     from ._measure import stepped
     from .galetto import lab_methods
     img = as_image(image)
@@ -41,31 +39,24 @@ def registry_grid(image, methods=None, propagators=None, *, progress=None) -> di
     propagators = list(propagators or PROPAGATORS)
     out = {"maps": {}, "sparse": {}, "seconds": {}, "skipped": {}, "own": {m: METHODS[m].propagator for m in methods}}
     for m in stepped(methods, progress, "estimators x propagators"):
-        preset = METHODS[m]
         t = time.perf_counter()
         try:
-            sparse = preset.estimate(img)
-            if not sparse.mask.any():
-                raise ValueError(explain_empty(img, sparse))
+            sparse = METHODS[m].estimate(img)
         except (ValueError, FileNotFoundError) as exc:
             for p in propagators:
                 out["skipped"][(m, p)] = f"{m}: {exc}"
             continue
         t_est = time.perf_counter() - t
         out["sparse"][m] = sparse
-        for p in propagators:
-            options = dict(preset.options) if p == preset.propagator else {}
-            t = time.perf_counter()
+        for p in propagators:  # the pipeline's own rules (presets, units), the estimate given
             try:
-                dense = PROPAGATORS[p](img, sparse, **options)
-            except ValueError as exc:
+                dense, _, info = estimate_defocus(img, method=m, propagation=p, sparse=sparse, units="sigma",
+                                                  return_info=True, progress=False)
+            except ValueError as exc:  # e.g. no sparse estimate at all: the pipeline says why
                 out["skipped"][(m, p)] = f"{m} + {p}: {exc}"
                 continue
-            t_prop = time.perf_counter() - t
-            if sparse.units != "sigma":
-                dense = convert_units(dense, sparse.units, "sigma")
-            out["maps"][(m, p)] = np.maximum(dense, 0.0)
-            out["seconds"][(m, p)] = {"estimate": t_est, "propagate": t_prop}
+            out["maps"][(m, p)] = dense
+            out["seconds"][(m, p)] = {"estimate": t_est, "propagate": info["seconds"]["propagate"]}
     return out
 
 

@@ -180,13 +180,12 @@ class TruthExplorer(Explorer):
     title = "truth"
 
     def __init__(self, **kwargs):
-        from .base import slider as _s
         controls = {"method": W.Dropdown(options=list(METHODS), value="zhuo2011", description="method",
                                          style=_LABEL),
                     "propagation": W.Dropdown(options=["(its own)"] + list(PROPAGATORS), value="(its own)",
                                               description="propagator", style=_LABEL),
-                    "focus": _s(0.75, 0.05, 0.95, 0.05, "focus plane (disparity quantile)"),
-                    "max_sigma": _s(3.0, 1.0, 5.0, 0.25, "largest blur (sigma px)")}
+                    "focus": slider(0.75, 0.05, 0.95, 0.05, "focus plane (disparity quantile)"),
+                    "max_sigma": slider(3.0, 1.0, 5.0, 0.25, "largest blur (sigma px)")}
         self._scenes: dict = {}
         super().__init__(controls, **kwargs)
 

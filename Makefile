@@ -30,7 +30,7 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser" tests
 	$(BIN)/python -m pytest --doctest-modules defocus_lab
-	$(BIN)/python -m pytest --nbval-lax -p no:warnings notebooks
+	DEFOCUS_LAB_MEMORY_GB=4 PYTHONPATH=tests $(BIN)/python -m pytest -p figure_probe --nbval-lax -p no:warnings notebooks
 	$(BIN)/python -m pytest -m browser tests/browser
 
 bench: $(STAMP)

@@ -133,22 +133,79 @@ class TooLarge(ValueError):
     error; the message names the options that fit."""
 
 
-def available_memory() -> int:
-    """Bytes of memory available now (Linux and macOS: from the OS; else 8 GB assumed)."""
+def _cgroup_limit() -> tuple[int, int] | None:
+    """(limit, in use) bytes of this process's cgroup memory limit (Linux containers, CI
+    runners, JupyterHub pods; cgroup v2, else v1), or None where there is none: the machine's
+    own figures overstate what such a process may hold."""
+    for limit_file, used_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                  ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                   "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as f:
+                text = f.read().strip()
+            with open(used_file) as f:
+                used = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if text == "max" or not text.isdigit() or int(text) >= 1 << 60:  # v1 writes "no limit" as ~2^63
+            return None
+        return int(text), used
+    return None
+
+
+def total_memory() -> int:
+    """Bytes of memory this process could ever use: the machine's physical memory, or its
+    container's cgroup limit when lower (else 8 GB assumed)."""
     try:
         import psutil
-        return int(psutil.virtual_memory().available)
-    except ImportError:  # pragma: no cover - psutil comes with ipykernel
-        pass
-    try:  # pragma: no cover
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 8 << 30
+        total = int(psutil.virtual_memory().total)
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        try:
+            total = int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            total = 8 << 30
+    cg = _cgroup_limit()
+    return min(total, cg[0]) if cg else total
+
+
+def available_memory() -> int:
+    """Bytes of memory available now: the OS's figure (page cache it can drop included), or
+    what the container's cgroup limit leaves when lower (else 8 GB assumed)."""
+    try:
+        import psutil
+        avail = int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        try:
+            avail = int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            avail = 8 << 30
+    cg = _cgroup_limit()
+    return max(0, min(avail, cg[0] - cg[1])) if cg else avail
+
+
+# The budget's policy (README, "Memory"): a job of at most FLOOR_FRACTION of the machine's memory
+# always runs, whatever the moment's free memory; a larger one is planned against
+# AVAILABLE_FRACTION of the memory available now; nothing above AVAILABLE_FRACTION of the
+# machine's memory ever runs.
+FLOOR_FRACTION = 1 / 8
+AVAILABLE_FRACTION = 0.8
 
 
 def memory_budget() -> int:
-    """Bytes one call may plan to use: ``DEFOCUS_LAB_MEMORY_GB`` when set, else 80 % of the
-    memory available now (what is left is for Python, the notebook and the OS)."""
+    """Bytes one call may plan to use.
+
+    ``DEFOCUS_LAB_MEMORY_GB`` when set (tests pin it; a shared server can cap each user);
+    else ``clip(0.8 * available, total / 8, 0.8 * total)``, where ``total`` is the machine's
+    (or container's) memory and ``available`` what is free now.
+
+    Why the floor: the free memory of a desktop moves by gigabytes from one minute to the next
+    (a browser tab, another kernel, a build), and a check against the moment alone refused a
+    0.5 GB solve on a 24 GB machine while another program briefly held the rest. A job under an
+    eighth of the machine (3 GB of 24, 1 GB of 8) fits comfortably: it is never refused, and if
+    memory is really that short the OS's MemoryError is reported by the caller as usual. Above
+    the floor the job is large for the machine, and it is planned against 80 % of what is free
+    now (the rest is for Python, the notebook and the OS); the ceiling refuses what could not
+    fit even on an idle machine."""
     v = os.environ.get(MEMORY_ENV)
     if v:
         try:
@@ -158,7 +215,8 @@ def memory_budget() -> int:
         if not gb > 0:
             raise ValueError(f"{MEMORY_ENV} must be positive; got {v!r}")
         return int(gb * (1 << 30))
-    return int(0.8 * available_memory())
+    total = total_memory()
+    return int(min(max(AVAILABLE_FRACTION * available_memory(), FLOOR_FRACTION * total), AVAILABLE_FRACTION * total))
 
 
 def check_memory(nbytes: float, what: str, fix: str) -> None:

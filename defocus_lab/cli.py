@@ -32,6 +32,22 @@ from pathlib import Path
 import numpy as np
 
 
+def _renamed(table):
+    """An argparse ``type`` for a method or propagation name of ``table``: a name used before
+    0.1.0 (``pipeline.RENAMED``: zhuo-sim, kriener, domain-transform) becomes today's, after a
+    one-line deprecation notice on stderr, as the API's FutureWarning does; any other name is
+    returned as it is (argparse's ``choices`` then refuses an unknown one, listing today's)."""
+    def convert(name: str) -> str:
+        from .pipeline import RENAMED
+        new = RENAMED.get(name)
+        if new in table:
+            print(f"defocus-lab: deprecated: {name!r} is now called {new!r}; the old name will be removed",
+                  file=sys.stderr)
+            return new
+        return name
+    return convert
+
+
 def _load(path: str) -> np.ndarray:
     from .data import read_image
     return read_image(path)  # raises ValueError / FileNotFoundError with what the file is
@@ -281,7 +297,7 @@ def _method_list(text: str) -> list[str]:
     from .pipeline import METHODS
     if text == "all":
         return lab_methods()
-    names = [m.strip() for m in text.split(",") if m.strip()]
+    names = [_renamed(METHODS)(m.strip()) for m in text.split(",") if m.strip()]
     bad = [m for m in names if m not in METHODS]
     if bad or not names:
         raise ValueError(f"--method {text}: choose 'all' or a comma-separated list of {list(METHODS)}")
@@ -389,9 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("image")
     e.add_argument("--out", required=True, help="dense map, float32 (H, W) .npy (the suffix is added "
                                                 "when missing)")
-    e.add_argument("--method", default="zhuo2011", choices=list(METHODS),
+    e.add_argument("--method", default="zhuo2011", type=_renamed(METHODS), choices=list(METHODS),
                    help="; ".join(f"{k}: {m.citation}" for k, m in METHODS.items()))
-    e.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
+    e.add_argument("--propagation", default=None, type=_renamed(PROPAGATORS), choices=sorted(PROPAGATORS),
                    help="default: the method's own (matting; domain_transform for karaali2022; wgif for galetto2022)")
     e.add_argument("--units", default="sigma", choices=["sigma", "disk"],
                    help="Gaussian sigma (px) or disk radius (px); converted through the RTF table "
@@ -415,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--map", help="a defocus map .npy (sigma px, as `estimate --units sigma` writes it) instead "
                                  "of estimating one")
     b.add_argument("--layers", help="an (H, W) integer .npy of layers (0 = in focus) instead of a map")
-    b.add_argument("--method", default="zhuo2011", choices=list(METHODS),
+    b.add_argument("--method", default="zhuo2011", type=_renamed(METHODS), choices=list(METHODS),
                    help="the estimator of the map when neither --map nor --layers is given")
     b.add_argument("--n-layers", type=int, default=3, help="layers cut from the map (in focus + N-1 blurred; "
                                                            "default 3)")
@@ -464,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "FOLDER with image/ and gt/ of matching names")
     v.add_argument("--method", default="all", help="'all' (every method that can run here) or M1,M2,... of "
                                                    f"{list(METHODS)}")
-    v.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS),
+    v.add_argument("--propagation", default=None, type=_renamed(PROPAGATORS), choices=sorted(PROPAGATORS),
                    help="default: each method's own")
     v.add_argument("--limit", type=int, help="only the first N images")
     v.add_argument("--out", help="also write one CSV row per (image, method)")
@@ -475,13 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_evaluate)
     s = sub.add_parser("sweep", help="a parameter sweep of one method over a dataset, on a Dask LocalCluster or "
                                      "cluster; one CSV row per (image, setting); resumable")
-    s.add_argument("method", choices=list(METHODS))
+    s.add_argument("method", type=_renamed(METHODS), choices=list(METHODS))
     s.add_argument("--param", action="append", metavar="NAME=V1,V2,...",
                    help="a parameter and its values (the grid is every combination); NAME is an option of the "
                         "estimator or the propagator (est.NAME / prop.NAME when both take it); repeatable")
     s.add_argument("--dataset", required=True, help="cuhk, dut, rtf, motorcycle or a FOLDER with image/ and gt/")
     s.add_argument("--out", required=True, help="the CSV; a rerun with the same file skips the finished rows")
-    s.add_argument("--propagation", default=None, choices=sorted(PROPAGATORS), help="default: the method's own")
+    s.add_argument("--propagation", default=None, type=_renamed(PROPAGATORS), choices=sorted(PROPAGATORS), help="default: the method's own")
     s.add_argument("--workers", type=int, help="LocalCluster processes (default: one per core; 0: in this process)")
     s.add_argument("--scheduler", help="a running Dask scheduler, tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)")
     s.add_argument("--threads", type=int, help="numba/torch threads per task (default: cores / workers; 1 on a "

@@ -146,3 +146,35 @@ def test_deblur_from_layers_and_from_a_map(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("defocus-lab: error:") for line in err)
     assert "write one of" in err[0] and "input file" in err[1] and "has shape" in err[2] and "integers" in err[3]
+
+
+@pytest.mark.parametrize("argv, field, new", [
+    (["estimate", "a.png", "--out", "m.npy", "--method", "zhuo-sim"], "method", "zhuo2011"),
+    (["estimate", "a.png", "--out", "m.npy", "--propagation", "domain-transform"], "propagation", "domain_transform"),
+    (["deblur", "a.png", "--out", "s.png", "--method", "kriener"], "method", "kriener2013"),
+    (["evaluate", "--dataset", "motorcycle", "--propagation", "domain-transform"], "propagation", "domain_transform"),
+    (["sweep", "kriener", "--dataset", "motorcycle", "--out", "r.csv"], "method", "kriener2013"),
+    (["sweep", "zhuo2011", "--dataset", "motorcycle", "--out", "r.csv", "--propagation", "domain-transform"],
+     "propagation", "domain_transform"),
+])
+def test_old_names_are_accepted_with_a_one_line_notice(argv, field, new, capsys):
+    from defocus_lab.cli import build_parser
+    from defocus_lab.pipeline import RENAMED
+    args = build_parser().parse_args(argv)
+    assert getattr(args, field) == new
+    err = capsys.readouterr().err.strip()
+    old = next(k for k, v in RENAMED.items() if v == new)
+    assert err == f"defocus-lab: deprecated: {old!r} is now called {new!r}; the old name will be removed"
+
+
+def test_old_names_run_and_stay_refused_where_they_do_not_belong(tmp_path, edge_png, capsys):
+    from defocus_lab.cli import _method_list
+    assert main(["estimate", str(edge_png), "--out", str(tmp_path / "old.npy"), "--method", "zhuo-sim"]) == 0
+    assert main(["estimate", str(edge_png), "--out", str(tmp_path / "new.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "old.npy"), np.load(tmp_path / "new.npy"))
+    assert _method_list("zhuo-sim, kriener2013,kriener") == ["zhuo2011", "kriener2013", "kriener2013"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("defocus-lab: deprecated:") for line in err)
+    with pytest.raises(SystemExit):  # a propagation's old name is not a method
+        main(["estimate", str(edge_png), "--out", str(tmp_path / "x.npy"), "--method", "domain-transform"])
+    assert "invalid choice: 'domain-transform'" in capsys.readouterr().err

@@ -21,34 +21,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from figure_probe import MARKER, PROBE, misplaced
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-PROBE = '''
-import matplotlib.figure as _mf
-from IPython import get_ipython as _gi
-_ip = _gi()
-_cell = [0]  # code cells started since this one: 1 for the next cell
-def _count(*_):
-    _cell[0] += 1
-_ip.events.register("pre_run_cell", _count)
-_init = _mf.Figure.__init__
-def _stamped_init(self, *a, **k):
-    _init(self, *a, **k)
-    self._made_in_cell = _cell[0]
-_mf.Figure.__init__ = _stamped_init
-_png = _ip.display_formatter.formatters["image/png"]
-_plain = _png.lookup_by_type(_mf.Figure)
-def _stamped_png(fig, **kw):
-    return _plain(fig, **kw), {"made_in_cell": getattr(fig, "_made_in_cell", None)}
-_png.for_type(_mf.Figure, _stamped_png)
-'''
-
 
 def _run_with_probe(nb, cwd):
     """Execute ``nb`` with the probe inserted after its ``%matplotlib inline`` cell; returns it."""
     from nbclient import NotebookClient
-    at = next(k for k, c in enumerate(nb.cells) if c.cell_type == "code" and "%matplotlib inline" in c.source)
+    at = next(k for k, c in enumerate(nb.cells) if c.cell_type == "code" and MARKER in c.source)
     probe = nbformat.v4.new_code_cell(PROBE)
     probe.metadata["probe"] = True
     nb.cells.insert(at + 1, probe)
@@ -90,27 +71,50 @@ def figures_shown(nb):
 
 def misplaced_figures(nb):
     """The figures shown under a cell other than the one that made them."""
-    return [(k, made) for k, made in figures_shown(nb) if made != k]
+    k, bad = None, []
+    for c in nb.cells:
+        if c.cell_type == "code" and c.metadata.get("probe"):
+            k = 0
+        elif c.cell_type == "code" and k is not None:
+            k += 1
+            bad += misplaced(k, c.get("outputs", []))
+    return bad
+
+
+FAULTY = [nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import display"),
+          nbformat.v4.new_code_cell("with plt.ioff():\n    f = plt.figure()\n    f.add_subplot().plot([0, 1])\ndisplay(f)"),
+          nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([1, 0])")]
 
 
 def test_the_check_catches_a_figure_shown_again_under_a_later_cell(tmp_path):
     # the explorers' old habit: a figure made through pyplot with interactive mode off, shown in
     # its cell, and left open; the next cell that touches plt shows it again
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import display"),
-                nbformat.v4.new_code_cell("with plt.ioff():\n    f = plt.figure()\n    f.add_subplot().plot([0, 1])\ndisplay(f)"),
-                nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([1, 0])")]
+    nb.cells = [nbformat.v4.new_code_cell(c.source) for c in FAULTY]
     nb = _run_with_probe(nb, tmp_path)
     # the second cell shows its figure (1 after the probe), the third its own and the second's again
     assert sorted(figures_shown(nb)) == [(1, 1), (2, 1), (2, 2)]
     assert misplaced_figures(nb) == [(2, 1)]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_figure_is_shown_by_the_cell_that_made_it(path, tmp_path):
-    nb = _run_with_probe(nbformat.read(path, as_version=4), path.parent)
-    assert misplaced_figures(nb) == []
-    shutil.rmtree(path.parent / "exports", ignore_errors=True)
+def test_the_check_runs_inside_nbval(tmp_path):
+    """``make test``'s nbval run with the probe plugin: the faulty notebook's third cell fails
+    with the probe's message, the others pass; without the plugin nbval passes it all."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c.source) for c in FAULTY]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "faulty.ipynb"
+    nbformat.write(nb, path)
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+    base = [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
+            "-c", os.devnull, str(path)]
+    with_probe = subprocess.run(base[:3] + ["-p", "figure_probe"] + base[3:], capture_output=True, text=True,
+                                cwd=tmp_path, env=env)
+    assert with_probe.returncode == 1, with_probe.stdout
+    assert "1 failed, 2 passed" in with_probe.stdout and "made by cell(s) [1]" in with_probe.stdout
+    plain = subprocess.run(base, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert plain.returncode == 0 and "3 passed" in plain.stdout, plain.stdout
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._cache import cached
 from ._validate import as_image
 from .conventions import convert_units
 from .estimate import galetto as _galetto
@@ -77,6 +78,7 @@ def explain_empty(image, sparse: SparseBlur) -> str:
     return "the estimator returned no sparse value"
 
 
+@cached(ignore=("progress",))
 def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None = None, edges=None,
                      exclude=None, estimator_options: dict | None = None,
                      propagator_options: dict | None = None,

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cache import cached
 from .experiments import evaluate as ev
 
 __all__ = ["grid", "random", "split", "run", "read_csv", "summary", "best", "plot", "task", "start_client"]
@@ -254,6 +255,8 @@ def _in_notebook() -> bool:
         return False
 
 
+@cached(ignore=("workers", "scheduler", "client", "threads", "progress"),
+        skip_if=lambda kw: kw.get("out") is not None or kw.get("on_row") is not None)
 def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: str | None = None,
         workers: int | None = None, scheduler: str | None = None, client=None, threads: int | None = None,
         limit: int | None = None, device: str = "cpu", progress: bool = True, on_row=None) -> list[dict]:

@@ -75,6 +75,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage as ndi
 
+from .._cache import cached
 from .._validate import as_image, check_int, check_positive, to_gray
 from ..kernels.admm import data_update, framelet_prior_update, prior_update
 from ..kernels.framelet import _TAPS, analysis_direct, horizontal_pass, synthesis_direct
@@ -756,6 +757,7 @@ class DeblurResult:
     seconds: float
 
 
+@cached(ignore=("progress",))
 def deblur(image, *, blur_map=None, labels=None, thresholds=None, n_layers: int = 3,
            feather: float = 2.0, progress: bool | None = None, **options) -> DeblurResult:
     """An all-in-focus image from one photo (the paper's whole scheme, its Fig. 5).

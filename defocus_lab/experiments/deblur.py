@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from .._cache import cached
 from .._validate import to_gray
 from ..apps import deblur as db
 from ..kernels.psf import gaussian_kernel
@@ -157,6 +158,7 @@ def estimated_labels(scene, method: str = "zhuo2011"):
     return labels, sig, bm
 
 
+@cached()
 def table(scene, *, methods=METHODS, labels=None, sigmas=None, blur_map=None, options: dict | None = None) -> dict:
     """method -> scores (:func:`scores`, against the true layers) and seconds, on ``labels``
     (default the true ones) with the map's ``sigmas`` (default the true ones); ``blur_map``, the

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._cache import cached
 from .. import data, metrics
 
 DATASETS = ("motorcycle", "rtf", "cuhk", "dut")
@@ -281,6 +282,7 @@ def _estimate_cached(ref, method, sample, edges, est) -> tuple:
     return entry
 
 
+@cached(ignore=("progress",))
 def evaluate(dataset: str, methods=None, *, propagation: str | None = None, estimator_options: dict | None = None,
              propagator_options: dict | None = None, limit: int | None = None, device: str = "auto",
              progress=None) -> dict:

@@ -12,6 +12,8 @@ import json
 
 import numpy as np
 
+from .._cache import cached
+
 PAPER_TEST_ACCURACY = 0.9704  # MobileNetV2 after 100 epochs on DIV2K patches (Sec. 3.1)
 PAPER_T_PER_PATCH = 9.9e-3  # s, MATLAB on an M1 Pro (Sec. 3.2)
 
@@ -64,6 +66,7 @@ def lab_methods() -> list[str]:
     return [m for m in METHODS if m != "karaali2022" or karaali.available()]
 
 
+@cached(ignore=("progress",))
 def every_method(image, methods=None, *, progress=None) -> dict:
     """Figs. 9-10: each method's own pipeline (estimator and preset propagator) on ``image``, as
     Gaussian sigma in px (:func:`~defocus_lab.pipeline.estimate_defocus` with ``units="sigma"``).
@@ -85,6 +88,7 @@ def every_method(image, methods=None, *, progress=None) -> dict:
     return {"maps": out, "skipped": skipped}
 
 
+@cached(ignore=("progress",))
 def cuhk_table(names=None, methods=None, *, side: int | None = None, progress=None) -> dict:
     """Table 5 and Fig. 11 on the CUHK images available: each method's map (its own pipeline,
     sigma px) on each image (its larger side brought to ``side`` px when given, as the mask),

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from .._cache import cached
 from .. import data, metrics
 from ..conventions import sigma_to_disk
 from ..estimate.karaali import classify_edges
@@ -87,6 +88,7 @@ def rtf_maps(nn: str, rows=None, *, zero_branches=()) -> dict:
     return out
 
 
+@cached(ignore=("progress",))
 def table1(rows=None, *, progress=None) -> dict:
     """Our Table I on the RTF images available: per row the per-image raw MAE, mean, std (over
     images), relative MAE and seconds; ``skipped`` lists missing images. ``progress``: a
@@ -106,6 +108,7 @@ def table1(rows=None, *, progress=None) -> dict:
     return {"table": table, "images": per, "skipped": skipped}
 
 
+@cached(ignore=("progress",))
 def cuhk_accuracy(names=None, *, propagation_options=None, progress=None) -> dict:
     """Fig. 9: best-threshold accuracy of Karaali 2022's map on each CUHK image available
     (threshold tau = a vmax + (1 - a) vmin, best a per image). ``progress``: a tqdm-like class

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from .._cache import cached
 from ..estimate.kriener import METHOD as KRIENER2013
 from ..estimate.zhuo_sim import METHOD as ZHUO2011
 from ..propagate.cg import ConvergenceWarning
@@ -142,6 +143,7 @@ class _Recorder:
 METHODS = ("defocus_lab", "defocus_lab half", "pymatting V-cycle", "pymatting ichol", "scipy direct")
 
 
+@cached()
 def propagation_table(image, values, mask, *, lam, eps, radius, tol=1e-6, methods=METHODS,
                       reference=None, direct_max_pixels=400_000) -> list[dict]:
     """Run each propagation once here; rows of {method, seconds, iterations, peak_mb, max_err}.

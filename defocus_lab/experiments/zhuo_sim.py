@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._cache import cached
 from .. import data, metrics
 from ..conventions import sigma_to_disk
 from ..estimate.zhuo_sim import zhuo2011, ratio_table
@@ -56,6 +57,7 @@ def bar_errors(*, noise_var: float = 0.0, spacing: int = 40, shift: int = 0, var
     return {"sigma": b.sigmas, "estimate": est, "error": np.abs(est - b.sigmas), "image": b.image}
 
 
+@cached(ignore=("progress",))
 def table1_row(*, variant: str = "paper", propagation_options: dict | None = None,
                estimator_options: dict | None = None, motorcycle_scale: float = 0.5, progress=None) -> dict:
     """The Table I row for Zhuo & Sim on the data available here.

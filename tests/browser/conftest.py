@@ -30,8 +30,18 @@ def lab_dir(tmp_path_factory):
     return nb_dir
 
 
+def _lab_env(settings, results_cache):
+    """The lab server's environment: this one, the lab's settings, and the results cache that
+    ``make test`` gave the notebook stages (tests/conftest.py takes it out of the unit tests'
+    environment), so that the kernels read the tables nbval's run of the same notebooks made."""
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    if results_cache:
+        env["DEFOCUS_LAB_RESULTS_CACHE"] = results_cache
+    return env
+
+
 @pytest.fixture(scope="session")
-def lab_url(tmp_path_factory, lab_dir):
+def lab_url(tmp_path_factory, lab_dir, notebook_results_cache):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium")
@@ -52,7 +62,7 @@ def lab_url(tmp_path_factory, lab_dir):
         [jupyter, "lab", f"--config={ROOT / 'jupyter_server_config.py'}", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
          "--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
          "--ServerApp.disable_check_xsrf=True", f"--notebook-dir={nb_dir}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings)})
+        stdout=log, stderr=subprocess.STDOUT, env=_lab_env(settings, notebook_results_cache))
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):

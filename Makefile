@@ -29,14 +29,15 @@ lab: $(STAMP)
 
 # The notebook stages (nbval, then the browser) run the same notebooks top to bottom: they share
 # a results cache made fresh for each run (defocus_lab/_cache.py), so the browser's run-all reads
-# the tables nbval computed; nbval also carries the figure probe (tests/figure_probe.py). Every
+# the tables nbval computed (and nbval the Table I row the paper-number tests computed, the one
+# unit test that hands its result on: tests/test_paper_numbers.py); nbval also carries the figure probe (tests/figure_probe.py). Every
 # stage runs under a pinned memory budget (tests/conftest.py for the tests/ stages).
 RESULTS_CACHE := .pytest_cache/defocus-lab-results
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" tests
-	$(BIN)/python -m pytest --doctest-modules defocus_lab
 	rm -rf $(RESULTS_CACHE)
+	DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) $(BIN)/python -m pytest -m "not browser" tests
+	$(BIN)/python -m pytest --doctest-modules defocus_lab
 	DEFOCUS_LAB_MEMORY_GB=4 DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) PYTHONPATH=tests \
 		$(BIN)/python -m pytest -p figure_probe --nbval-lax -p no:warnings notebooks
 	DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) $(BIN)/python -m pytest -m browser tests/browser

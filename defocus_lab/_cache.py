@@ -16,6 +16,7 @@ arguments or result cannot be pickled is computed as usual and not kept. Writes 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -77,15 +78,16 @@ def cached(ignore=(), skip_if=None):
             result = fn(*args, **kwargs)
             try:
                 where.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=where, delete=False, suffix=".tmp") as f:
+                fd, tmp = tempfile.mkstemp(dir=where, suffix=".tmp")
+            except OSError:  # a read-only folder: the result stands, unkept
+                return result
+            try:
+                with os.fdopen(fd, "wb") as f:
                     pickle.dump(result, f, protocol=4)
-                os.replace(f.name, path)
-            except Exception:  # an unpicklable result or a read-only folder: the result stands
-                try:
-                    os.unlink(f.name)
-                except (OSError, NameError, UnboundLocalError):
-                    pass
+                os.replace(tmp, path)
+            except Exception:  # an unpicklable result: the result stands, unkept
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             return result
-        wrapper.uncached = fn
         return wrapper
     return deco

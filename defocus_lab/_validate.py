@@ -153,17 +153,22 @@ def _cgroup_limit() -> tuple[int, int] | None:
     return None
 
 
+def _os_memory(field: str, pages: str) -> int:
+    """psutil's ``virtual_memory().<field>`` (bytes), else ``sysconf(pages) * page size``, else 8 GB."""
+    try:
+        import psutil
+        return int(getattr(psutil.virtual_memory(), field))
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        try:
+            return int(os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return 8 << 30
+
+
 def total_memory() -> int:
     """Bytes of memory this process could ever use: the machine's physical memory, or its
     container's cgroup limit when lower (else 8 GB assumed)."""
-    try:
-        import psutil
-        total = int(psutil.virtual_memory().total)
-    except ImportError:  # pragma: no cover - psutil is a dependency
-        try:
-            total = int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (ValueError, OSError, AttributeError):
-            total = 8 << 30
+    total = _os_memory("total", "SC_PHYS_PAGES")
     cg = _cgroup_limit()
     return min(total, cg[0]) if cg else total
 
@@ -171,14 +176,7 @@ def total_memory() -> int:
 def available_memory() -> int:
     """Bytes of memory available now: the OS's figure (page cache it can drop included), or
     what the container's cgroup limit leaves when lower (else 8 GB assumed)."""
-    try:
-        import psutil
-        avail = int(psutil.virtual_memory().available)
-    except ImportError:  # pragma: no cover - psutil is a dependency
-        try:
-            avail = int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (ValueError, OSError, AttributeError):
-            avail = 8 << 30
+    avail = _os_memory("available", "SC_AVPHYS_PAGES")
     cg = _cgroup_limit()
     return max(0, min(avail, cg[0] - cg[1])) if cg else avail
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from figure_probe import MARKER, PROBE, misplaced
+from figure_probe import MARKER, PROBE, misplaced, stamps
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -50,35 +50,28 @@ def _run_with_probe(nb, cwd):
     return nb
 
 
-def figures_shown(nb):
-    """[(k, the stamp of a figure PNG shown under it)] for the k-th code cell after the probe
-    (k = 1, 2, ...: the probe's count of the cells started after it)."""
-    shown, k = [], None
+def _cells_after_probe(nb):
+    """(k, outputs) of the k-th code cell after the probe (k = 1, 2, ...: the probe's count of
+    the cells started after it)."""
+    k = None
     for c in nb.cells:
         if c.cell_type != "code":
             continue
         if c.metadata.get("probe"):
             k = 0
-            continue
-        if k is None:
-            continue
-        k += 1
-        for out in c.get("outputs", []):
-            if "image/png" in out.get("data", {}):
-                shown.append((k, out.get("metadata", {}).get("image/png", {}).get("made_in_cell")))
-    return shown
+        elif k is not None:
+            k += 1
+            yield k, c.get("outputs", [])
+
+
+def figures_shown(nb):
+    """[(k, the stamp of a figure PNG shown under it)] for the k-th code cell after the probe."""
+    return [(k, made) for k, outputs in _cells_after_probe(nb) for made in stamps(outputs)]
 
 
 def misplaced_figures(nb):
     """The figures shown under a cell other than the one that made them."""
-    k, bad = None, []
-    for c in nb.cells:
-        if c.cell_type == "code" and c.metadata.get("probe"):
-            k = 0
-        elif c.cell_type == "code" and k is not None:
-            k += 1
-            bad += misplaced(k, c.get("outputs", []))
-    return bad
+    return [bad for k, outputs in _cells_after_probe(nb) for bad in misplaced(k, outputs)]
 
 
 FAULTY = [nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import display"),

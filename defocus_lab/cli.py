@@ -173,6 +173,7 @@ def _deblur(args) -> int:
     import time
 
     from .apps.deblur import deblur
+    from .apps.restore import restore_photo
     from .pipeline import all_in_focus
     suffix = Path(args.out).suffix.lower()
     if suffix and suffix not in IMAGE_SUFFIXES:
@@ -191,29 +192,60 @@ def _deblur(args) -> int:
     if args.layers:
         labels = _load_array(args.layers, "--layers", shape, int)
     options = _options(args.option, "-O/--option")
-    options["iterations"] = args.iterations
-    if args.k0:
-        options["k0"] = args.k0
+    if args.n_layers is not None:
+        options["n_layers"] = args.n_layers
     t0 = time.perf_counter()
-    if blur_map is None and labels is None:
-        res = all_in_focus(image, method=args.method, n_layers=args.n_layers, progress=not args.quiet, **options)
+    if args.scheme == "paper":
+        options["iterations"] = args.iterations if args.iterations is not None else 20
+        if args.k0:
+            options["k0"] = args.k0
+        if args.refine or args.max_pixels:
+            raise ValueError("--refine and --max-pixels belong to --scheme guarded")
+        if blur_map is None and labels is None:
+            res = all_in_focus(image, method=args.method, scheme="paper", progress=not args.quiet, **options)
+        else:
+            res = deblur(image, blur_map=blur_map, labels=labels, progress=not args.quiet, **options)
     else:
-        res = deblur(image, blur_map=blur_map, labels=labels, n_layers=args.n_layers, progress=not args.quiet,
-                     **options)
+        if args.k0:
+            raise ValueError("--k0 belongs to --scheme paper (the guarded scheme reads each layer's disk from its "
+                             "spectrum)")
+        if args.refine:
+            options["refine"] = True
+            if args.iterations is not None:
+                options["iterations"] = args.iterations
+        elif args.iterations is not None:
+            raise ValueError("--iterations is the blind alternation's: give it with --refine (or --scheme paper)")
+        if blur_map is None and labels is None:
+            res = all_in_focus(image, method=args.method, max_pixels=args.max_pixels, progress=not args.quiet,
+                               **options)
+        else:
+            if args.max_pixels:
+                raise ValueError("--max-pixels is for a map the command estimates; a given --map or --layers sets "
+                                 "the working copy by its own shape")
+            res = restore_photo(image, blur_map=blur_map, labels=labels, progress=not args.quiet, **options)
     from skimage import io as skio
     img8 = np.round(np.clip(res.image, 0, 1) * 255).astype(np.uint8)
     skio.imsave(out["out"], img8, check_contrast=False)
     if "labels_out" in out:
         np.save(out["labels_out"], res.labels.astype(np.int32))
-    radii = ", ".join(f"layer {lab}: {len(r.history)} iterations, initial disk "
-                      f"{'given' if r.radius0 is None else f'{r.radius0:g} px'}, kernel rank {r.history[-1]['r0']}"
-                      for lab, r in res.layers.items())
     source = "the given layers" if labels is not None else ("the given map" if blur_map is not None else
                                                               f"a {args.method} map")
-    print(f"wrote {out['out']}: {shape[0]}x{shape[1]} all-in-focus image from {source}, "
-          f"{len(res.layers)} layer(s) deblurred ({radii}) in {time.perf_counter() - t0:.1f} s")
+    if args.scheme == "paper":
+        radii = ", ".join(f"layer {lab}: {len(r.history)} iterations, initial disk "
+                          f"{'given' if r.radius0 is None else f'{r.radius0:g} px'}, kernel rank {r.history[-1]['r0']}"
+                          for lab, r in res.layers.items())
+        print(f"wrote {out['out']}: {shape[0]}x{shape[1]} all-in-focus image from {source}, "
+              f"{len(res.layers)} layer(s) deblurred ({radii}) in {time.perf_counter() - t0:.1f} s")
+    else:
+        h, w = res.labels.shape
+        radii = ", ".join(f"layer {lab}: disk {r:g} px" for lab, r in res.radii.items()) or "none"
+        skipped = "".join(f"; layer {lab} kept: {why}" for lab, why in res.skipped.items())
+        print(f"wrote {out['out']}: {shape[0]}x{shape[1]} image from {source}, deblurred on a {h}x{w} copy "
+              f"({radii}{skipped}); {100 * float(np.mean(res.weights > 0.5)):.0f} % of the copy restored, the rest "
+              f"kept; noise {res.noise:.4f}, lam1 {res.lam1:.1e}; {time.perf_counter() - t0:.1f} s")
     if "labels_out" in out:
-        print(f"wrote {out['labels_out']}: the layers used (0 = in focus)")
+        print(f"wrote {out['labels_out']}: the layers used (0 = in focus"
+              f"{'' if res.labels.shape == shape else f', on the {res.labels.shape[0]}x{res.labels.shape[1]} copy'})")
     return 0
 
 
@@ -433,15 +465,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--layers", help="an (H, W) integer .npy of layers (0 = in focus) instead of a map")
     b.add_argument("--method", default="zhuo2011", type=_renamed(METHODS), choices=list(METHODS),
                    help="the estimator of the map when neither --map nor --layers is given")
-    b.add_argument("--n-layers", type=int, default=3, help="layers cut from the map (in focus + N-1 blurred; "
-                                                           "default 3)")
-    b.add_argument("--iterations", type=int, default=20, help="outer iterations N per layer (the paper's 20)")
-    b.add_argument("--k0", choices=["search", "map"], help="the initial kernel: Tung & Hwang's disk search "
+    b.add_argument("--n-layers", type=int, help="layers cut from the map (in focus + N-1 blurred; default 2 for the "
+                                                "guarded scheme, 3 for the paper's)")
+    b.add_argument("--scheme", choices=["guarded", "paper"], default="guarded",
+                   help="guarded (default): each layer's disk from its spectrum, restored only where the re-blur "
+                        "check and the local spectrum agree it is blurred, on a copy of at most --max-pixels; "
+                        "paper: every pixel of a blurred layer deconvolved blind at full size (notebook 03)")
+    b.add_argument("--refine", action="store_true", help="guarded: refine each disk by the paper's blind "
+                                                         "alternation (--iterations times)")
+    b.add_argument("--max-pixels", type=int, help="guarded: the working copy's size at most (default 1000000)")
+    b.add_argument("--iterations", type=int, help="outer iterations N of the blind alternation (the paper's 20)")
+    b.add_argument("--k0", choices=["search", "map"], help="paper: the initial kernel, Tung & Hwang's disk search "
                                                            "(default) or the map's disk")
     b.add_argument("--labels-out", help="write the layers used as an (H, W) .npy")
     b.add_argument("-O", "--option", action="append", metavar="KEY=VALUE",
-                   help="an option of deblur_layer, e.g. -O lam1=0.005 (default 1e-3 for photos), -O kernel_size=21, "
-                        "-O residual=False")
+                   help="an option of the scheme: guarded: -O lam1=0.001 (default from the noise); paper: an option "
+                        "of deblur_layer, e.g. -O lam1=0.005, -O kernel_size=21, -O residual=False")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_deblur)
     f = sub.add_parser("fetch", help="download external data files (checked by sha256)")

@@ -36,7 +36,7 @@ PROPAGATORS: dict[str, Callable[..., np.ndarray]] = {"matting": matting, "domain
 # Names used before the naming rule (0.1.0): accepted with a FutureWarning.
 RENAMED = {"zhuo-sim": "zhuo2011", "kriener": "kriener2013", "domain-transform": "domain_transform"}
 
-__all__ = ["METHODS", "ESTIMATORS", "PROPAGATORS", "estimate_defocus", "convert_units"]
+__all__ = ["METHODS", "ESTIMATORS", "PROPAGATORS", "estimate_defocus", "all_in_focus", "convert_units"]
 
 
 def _resolve(name, table, what):
@@ -220,11 +220,45 @@ def estimate_defocus(image, *, method: str = "zhuo2011", propagation: str | None
     return (dense, sparse, info) if return_info else (dense, sparse)
 
 
-def all_in_focus(image, *, method: str = "zhuo2011", propagation: str | None = None, **options):
-    """An all-in-focus image from one photo: :func:`estimate_defocus` with ``method`` (in sigma
-    px), then :func:`defocus_lab.apps.deblur.deblur` on that map (``options`` pass through:
-    ``n_layers``, ``thresholds``, ``iterations``, ``lam1``, ``k0``, ...). Returns its
-    :class:`~defocus_lab.apps.deblur.DeblurResult`."""
-    from .apps.deblur import deblur
-    blur_map, _ = estimate_defocus(image, method=method, propagation=propagation, units="sigma")
-    return deblur(image, blur_map=blur_map, **options)
+SCHEMES = ("guarded", "paper")
+
+
+def all_in_focus(image, *, method: str = "zhuo2011", propagation: str | None = None, scheme: str = "guarded",
+                 max_pixels: int | None = None, **options):
+    """An all-in-focus image from one photo: a defocus map by :func:`estimate_defocus` with
+    ``method`` (in sigma px), then the deblurring.
+
+    ``scheme="guarded"`` (default, what `defocus-lab deblur` runs): the map is estimated on a copy
+    of at most ``max_pixels`` (default :data:`defocus_lab.apps.restore.MAX_PIXELS`) and handed to
+    :func:`defocus_lab.apps.restore.restore_photo`, which restores only where the evidence says
+    the photo is blurred; returns its :class:`~defocus_lab.apps.restore.RestoredPhoto`.
+    ``scheme="paper"``: the paper's layers at full size, every pixel of a blurred layer
+    deconvolved (:func:`defocus_lab.apps.deblur.deblur`); returns its
+    :class:`~defocus_lab.apps.deblur.DeblurResult`. ``options`` pass through to either
+    (``n_layers``, ``lam1``, ``progress``; ``refine`` for the first, ``k0``, ``iterations``, ...
+    for the second).
+
+    The default method is Zhuo & Sim 2011: on the lab's held-out half-sharp scenes it keeps the
+    in-focus half best of the registry's estimators (``benchmarks/results/table_deblur.md``)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}; got {scheme!r}")
+    if scheme == "paper":
+        from .apps.deblur import deblur
+        if max_pixels is not None:
+            raise ValueError('max_pixels is for scheme="guarded"; the paper\'s scheme runs at full size')
+        blur_map, _ = estimate_defocus(image, method=method, propagation=propagation, units="sigma")
+        return deblur(image, blur_map=blur_map, **options)
+    from skimage.transform import resize
+
+    from .apps import restore
+    img = as_image(image)
+    limit = restore.MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if limit < 4096:
+        raise ValueError(f"max_pixels must be at least 4096 (a 64x64 copy); got {max_pixels}")
+    f = restore.working_scale(img.shape[:2], limit)
+    copy = img
+    if f < 1:
+        shape = (max(64, round(img.shape[0] * f)), max(64, round(img.shape[1] * f)))
+        copy = np.clip(resize(img, shape + img.shape[2:], order=1, anti_aliasing=True), 0.0, 1.0)
+    blur_map, _ = estimate_defocus(copy, method=method, propagation=propagation, units="sigma")
+    return restore.restore_photo(img, blur_map, **options)

@@ -126,7 +126,8 @@ def test_deblur_from_layers_and_from_a_map(tmp_path, capsys):
     np.save(lab, labels)
     np.save(bm, np.where(labels == 1, 1.5, 0.1))
     out = tmp_path / "sharp.png"
-    assert main(["deblur", str(photo), "--out", str(out), "--layers", str(lab), "--iterations", "6", "--quiet"]) == 0
+    assert main(["deblur", str(photo), "--out", str(out), "--layers", str(lab), "--iterations", "6", "--quiet",
+                 "--scheme", "paper"]) == 0
     assert "1 layer(s) deblurred" in capsys.readouterr().out
     got = iio.imread(out) / 255.0
     right = np.s_[8:-8, 72:-8]
@@ -134,6 +135,7 @@ def test_deblur_from_layers_and_from_a_map(tmp_path, capsys):
     np.testing.assert_allclose(got[:, :64], np.round(blurred[:, :64] * 255) / 255, atol=1e-9)
     out2, lab2 = tmp_path / "b", tmp_path / "used"
     assert main(["deblur", str(photo), "--out", str(out2), "--map", str(bm), "--iterations", "2", "--quiet", "--n-layers", "2",
+                 "--scheme", "paper",
                  "--labels-out", str(lab2)]) == 0
     np.testing.assert_array_equal(np.load(str(lab2) + ".npy"), labels)
     assert (tmp_path / "b.png").exists()

@@ -124,3 +124,13 @@ def blob_layers(shape, bands: int = 2, seed: int = 0):
         labels[blob_mask(shape, seed=seed + 1, size=0.45)] = 1
     labels[blob_mask(shape, seed=seed, size=0.3)] = 0
     return labels
+
+
+def half_scene(sharp, radius: float, *, kind: str = "disk", noise: float = 0.005, seed: int = 0,
+               name: str = "half") -> LayeredScene:
+    """The scene of the photo deblurring's goal: the left half of ``sharp`` in focus (label 0), the
+    right half blurred by the kernel of ``radius`` px (label 1), noise ``noise`` (seeded)."""
+    sharp = np.asarray(sharp, dtype=np.float64)
+    labels = np.zeros(sharp.shape[:2], dtype=np.int64)
+    labels[:, sharp.shape[1] // 2:] = 1
+    return layered_scene(sharp, labels, (0, radius), kind=kind, noise=noise, seed=seed, name=name)

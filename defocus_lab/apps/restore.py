@@ -1,0 +1,272 @@
+"""Deblurring a user's photo without doing harm: what `defocus-lab deblur PHOTO` runs.
+
+The paper's scheme (:func:`defocus_lab.apps.deblur.deblur`) trusts its layers: every pixel of a
+"blurred" layer is deconvolved. With a map the lab estimates itself, layers cut by Otsu agree
+with the truth on 50-65 % of the pixels, and every sharp pixel put in a blurred layer is damaged
+(46 dB -> 24-28 dB, closing note of issue 14). :func:`restore_photo` keeps the paper's pieces (the
+layers of the map, a disk kernel per layer, the u-step's framelet ADMM) and adds what a user's
+photo needs:
+
+1. **A kernel that cannot be "no blur" or "too much".** Each blurred layer's disk is read from
+   its power spectrum (:func:`defocus_lab.apps.spectrum.layer_radius`, the median over the
+   layer's windows). A layer measured under :data:`MIN_RADIUS` px is left as it is: so small a
+   disk has its transfer function's dip at the highest frequencies, where the noise is, and its
+   deconvolution amplifies noise more than it restores (measured: a layer read as 1 px, the
+   astronaut's sharp half lost 17.9 dB). The median also means that a layer holding a minority
+   of wrong windows keeps the majority's disk; a layer that is half wrong does not.
+   ``refine=True`` then runs the paper's blind alternation (Alg. 2) from that disk.
+2. **Do no harm: three vetoes, any one keeps the input.**
+   - *The map*: only pixels of a blurred layer (feathered over :data:`FEATHER` px) are offered a
+     restoration; the in-focus layer is not, unless its window shows positive spectral evidence
+     of the layer's blur (below).
+   - *The re-blur check*: the restored image re-blurred by its kernel must explain the input
+     to the noise, e(x) = G_3 * (k * u - f)^2 / sigma^2 <= :data:`GATE` (a soft ramp from 2 to
+     4). Sharp texture deconvolved by a disk cannot be re-blurred into itself: its energy at the
+     disk's spectral zeros is not in k * u. The pass is eroded by the kernel's diameter, since
+     the ringing of a failed region spreads that far.
+   - *The local spectrum*: a 32 px window whose spectrum is clearly sharper than the kernel
+     (Whittle log-likelihood ratio above :data:`EVIDENCE`, :func:`defocus_lab.apps.spectrum.evidence`)
+     vetoes the pixels it covers; one clearly blurred like the layer (below -:data:`EVIDENCE`)
+     offers its centre to the layer even where the map said "in focus". Flat windows say
+     neither: there the map decides, and there a deconvolution changes little either way.
+   The restored layers are blended into the input by these weights: out = f + sum_i w_i (u_i - f).
+3. **The noise sets lambda_1.** sigma is the median absolute Haar diagonal detail of the grey
+   image in the blurred layers (:func:`noise_sigma`: there the image holds no fine detail of its
+   own), and lambda_1 = :data:`LAM_NOISE` sigma^2 (a MAP weight of the l1 prior scales with the
+   noise variance): 2e-4 at the synthetic scenes' noise (the lab's measured best), about 1e-3 on
+   a JPEG photo (the value issue 14 chose by eye on the flower).
+4. **Photo size.** The kernel is measured, and the deconvolution run, on a working copy of at
+   most :data:`MAX_PIXELS` pixels whose largest layer radius is at most :data:`MAX_RADIUS` px (a
+   copy is made smaller still when the first measure finds more). Above that size, the
+   restoration's detail, w (u - f) of the copy, is brought back to the photo by bicubic
+   interpolation and added to it: the photo keeps its own fine detail and noise, and its blurred
+   parts gain the detail the copy recovered (edges as sharp as the copy's pixels). A 12 MP photo
+   with a blur of tens of pixels is restored at about 1 MP, where its blur is a few pixels
+   (``benchmarks/bench_deblur.py`` measures the time and memory).
+
+Measured in ``benchmarks/table_deblur.py`` on half-sharp scenes made from photos that were not
+used to tune any of the numbers above (Kodak 01-04 were): see ``benchmarks/results/table_deblur.md``
+and notebook 03.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .._cache import cached
+from .._validate import as_image, check_int, check_positive, to_gray
+from ..render import disk_kernel
+from . import deblur as db
+from .spectrum import EVIDENCE_WINDOW, evidence, layer_radius
+
+MIN_RADIUS = 1.5  # px: a layer measured under this is not deconvolved (module docstring)
+MAX_RADIUS = 8.0  # px: the largest layer radius the working copy may have
+MAX_PIXELS = 1_000_000  # the working copy's size at most
+LAM_NOISE = 16.0  # lambda_1 = LAM_NOISE sigma^2 (module docstring)
+LAM_RANGE = (5e-5, 5e-3)  # lambda_1 is clipped to this range
+NOISE_FLOOR = 0.002  # sigma at least this (8-bit quantisation and JPEG)
+GATE = (2.0, 4.0)  # the re-blur check's ramp, in units of sigma^2
+EVIDENCE = 50.0  # the local spectrum's log-likelihood ratio that counts as evidence
+FEATHER = 2.0  # px: the Gaussian that softens the map's layers
+ADMM_ITERATIONS = 50  # the u-step's iterations per colour channel
+
+
+@dataclass
+class RestoredPhoto:
+    """What :func:`restore_photo` made: the restored ``image`` (the photo's size); on the working
+    copy (``scale`` of the photo): the ``labels`` of the map, each deblurred label's ``radii``
+    (disk px) and ``kernels``, the ``weights`` (H', W') with which the restoration was blended
+    (0 where the input was kept), the ``noise`` sigma and the ``lam1`` used; ``skipped``: the
+    labels left as they were and why; the ``seconds`` it took."""
+    image: np.ndarray
+    labels: np.ndarray
+    radii: dict
+    kernels: dict
+    weights: np.ndarray
+    scale: float
+    noise: float
+    lam1: float
+    skipped: dict
+    seconds: float
+
+
+def noise_sigma(grey, mask=None) -> float:
+    """The noise's standard deviation: the median absolute diagonal Haar detail / 0.6745 over the
+    2x2 blocks inside ``mask`` (all of the image when the mask holds under 100 blocks), at least
+    :data:`NOISE_FLOOR`."""
+    g = np.asarray(grey, dtype=np.float64)
+    H, W = g.shape
+    g = g[: H // 2 * 2, : W // 2 * 2]
+    d = (g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)[: H // 2 * 2, : W // 2 * 2]
+        inside = m[0::2, 0::2] & m[0::2, 1::2] & m[1::2, 0::2] & m[1::2, 1::2]
+        if inside.sum() >= 100:
+            d = d[inside]
+    return max(float(np.median(np.abs(d))) / 0.6745, NOISE_FLOOR)
+
+
+def _resize(img, shape, order: int = 1):
+    from skimage.transform import resize
+    return resize(img, tuple(shape) + img.shape[2:], order=order, anti_aliasing=order == 1 and shape[0] < img.shape[0],
+                  mode="reflect", preserve_range=True)
+
+
+def _labels_resized(labels, shape):
+    if labels.shape == tuple(shape):
+        return labels
+    return _resize(labels.astype(np.float64), shape, order=0).astype(np.int64)
+
+
+def restore_whole(image, k, *, lam1: float, iterations: int = ADMM_ITERATIONS) -> np.ndarray:
+    """The u-step (framelet ADMM, :func:`defocus_lab.apps.deblur.u_step`) with kernel ``k`` over the
+    whole image, every channel, borders mirrored by the padded grid."""
+    ones = np.ones(np.asarray(image).shape[:2], bool)
+    return db.on_layer_grid(image, ones, k.shape[0], lambda fp, mp, grid: db.u_step(
+        fp, k, np.ones_like(mp), lam=lam1, iterations=iterations))
+
+
+def reblur_error(grey, restored_grey, k, sigma: float) -> np.ndarray:
+    """e = G_3 * (k * u - f)^2 / sigma^2: the re-blur check's local misfit in noise units."""
+    reblur = ndi.convolve(np.asarray(restored_grey, dtype=np.float64), k, mode="mirror")
+    return ndi.gaussian_filter((reblur - grey) ** 2, 3.0) / sigma ** 2
+
+
+def gate(error, radius: float) -> np.ndarray:
+    """The re-blur check's pass in [0, 1]: 1 for e <= GATE[0], 0 for e >= GATE[1], eroded by the
+    kernel's diameter (module docstring)."""
+    lo, hi = GATE
+    passed = np.clip((hi - error) / (hi - lo), 0.0, 1.0)
+    return ndi.minimum_filter(passed, size=2 * int(np.ceil(radius)) + 1, mode="nearest")
+
+
+def spectral_votes(grey, radius: float, *, threshold: float = EVIDENCE):
+    """(sharp, blurred): pixel masks of the windows whose spectrum is clearly sharper than a disk
+    of ``radius`` (the whole window) or clearly blurred like it (the window's central half);
+    :func:`defocus_lab.apps.spectrum.evidence`."""
+    w = EVIDENCE_WINDOW
+    shape = np.asarray(grey).shape
+    if min(shape) < w:
+        return np.zeros(shape, bool), np.zeros(shape, bool)
+    llr, ys, xs = evidence(grey, radius, step=w // 2)
+    out = []
+    for flags, side in ((llr > threshold, w), (llr < -threshold, w // 2)):
+        centres = np.zeros(shape, bool)
+        iy, ix = np.nonzero(flags)
+        centres[ys[iy] + w // 2, xs[ix] + w // 2] = True
+        out.append(ndi.maximum_filter(centres, size=side) if flags.any() else centres)
+    return out[0], out[1]
+
+
+def working_scale(shape, max_pixels: int = MAX_PIXELS) -> float:
+    """The scale of the working copy: 1 up to ``max_pixels``, else sqrt(max_pixels / pixels)."""
+    n = shape[0] * shape[1]
+    return 1.0 if n <= max_pixels else float(np.sqrt(max_pixels / n))
+
+
+@cached(ignore=("progress",))
+def restore_photo(image, blur_map=None, *, labels=None, n_layers: int = 2, lam1: float | None = None,
+                  refine: bool = False, iterations: int = db.ITERATIONS, max_radius: float = MAX_RADIUS,
+                  progress: bool | None = None) -> RestoredPhoto:
+    """The photo ``image`` (H, W[, 3]) deblurred where the evidence says it is blurred, kept where
+    it does not (module docstring).
+
+    ``blur_map``: a defocus map (sigma px) of the photo or of a smaller copy of it (its shape sets
+    the working copy: :func:`defocus_lab.pipeline.all_in_focus` estimates it on a copy of at most
+    :data:`MAX_PIXELS`), cut into ``n_layers`` by :func:`defocus_lab.apps.deblur.layers_from_map`;
+    or ``labels`` ((H', W') int, 0 in focus) as given. ``lam1``: None takes the noise rule.
+    ``refine``: run the paper's blind alternation (``iterations`` outer steps) from each layer's
+    spectral disk. ``max_radius``: the largest layer radius (px) the working copy may hold;
+    larger blur is measured on a smaller copy. ``progress``: a tqdm bar over the layers (None:
+    above 1 MP)."""
+    t0 = time.perf_counter()
+    img = as_image(image)
+    n_layers = check_int(n_layers, "n_layers", minimum=2)
+    max_radius = check_positive(max_radius, "max_radius")
+    if lam1 is not None:
+        lam1 = check_positive(lam1, "lam1")
+    if labels is None:
+        if blur_map is None:
+            raise ValueError("restore_photo needs blur_map (sigma px, of the photo or of a smaller copy) or labels; "
+                             "defocus_lab.all_in_focus(image) estimates the map for you")
+        bm = np.asarray(blur_map, dtype=np.float64)
+        if bm.ndim != 2:
+            raise ValueError(f"blur_map must be an (H, W) map; got shape {bm.shape}")
+        labels = db.layers_from_map(bm, n_layers=n_layers)
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise ValueError("labels must be an (H, W) array of non-negative integers (0 = in focus)")
+    shape = img.shape[:2]
+    ratio = labels.shape[0] / shape[0]
+    if labels.shape[0] > shape[0] or abs(labels.shape[1] / shape[1] - ratio) > 0.02:
+        raise ValueError(f"the map/labels {labels.shape} must be the photo's shape {shape} or a smaller copy of it "
+                         f"(same aspect ratio)")
+    small = tuple(labels.shape)
+    work = img if small == shape else np.clip(_resize(img, small), 0.0, 1.0)
+    grey = to_gray(work) if work.ndim == 3 else work
+    # measure every blurred layer's disk; shrink the copy while the largest is above max_radius
+    radii, skipped = {}, {}
+    for _ in range(3):
+        radii, skipped = {}, {}
+        for lab in [int(v) for v in np.unique(labels) if v > 0]:
+            try:
+                r, _ = layer_radius(grey, labels == lab)
+            except ValueError as exc:
+                skipped[lab] = str(exc)
+                continue
+            if r < MIN_RADIUS:
+                skipped[lab] = f"measured {r:g} px: not blurred"
+            else:
+                radii[lab] = r
+        top = max(radii.values(), default=0.0)
+        if top <= max_radius or min(grey.shape) < 128:
+            break
+        f = max(max_radius / top, 128 / min(grey.shape))
+        small = (max(1, round(grey.shape[0] * f)), max(1, round(grey.shape[1] * f)))
+        work = np.clip(_resize(work, small), 0.0, 1.0)
+        grey = to_gray(work) if work.ndim == 3 else work
+        labels = _labels_resized(labels, small)
+    blurred_px = np.isin(labels, list(radii)) if radii else labels > 0
+    sigma = noise_sigma(grey, blurred_px)
+    lam = float(np.clip(LAM_NOISE * sigma ** 2, *LAM_RANGE)) if lam1 is None else lam1
+    show = progress if progress is not None else shape[0] * shape[1] > 1_000_000
+    bar = None
+    if show and radii:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(radii), desc="deblurring layers", unit="layer")
+    target = labels.copy()
+    votes = {lab: spectral_votes(grey, r) for lab, r in radii.items()}
+    for lab in sorted(radii):  # the in-focus layer's windows that show this layer's blur
+        target[(labels == 0) & votes[lab][1]] = lab
+    weights = np.zeros(grey.shape)
+    detail = np.zeros_like(work)
+    kernels = {}
+    try:
+        for lab, r in sorted(radii.items()):
+            k = disk_kernel(r)
+            if refine:
+                d = max(db.KERNEL_SIZE, 2 * int(np.ceil(r)) + 3) | 1
+                layer = db.deblur_layer(grey, target == lab, k0=k, kernel_size=d, iterations=iterations, lam1=lam)
+                k = layer.k
+            kernels[lab] = k
+            u = restore_whole(work, k, lam1=lam)
+            ugrey = to_gray(u) if u.ndim == 3 else u
+            w = ndi.gaussian_filter((target == lab).astype(np.float64), FEATHER)
+            w *= gate(reblur_error(grey, ugrey, k, sigma), r)
+            w *= 1.0 - ndi.gaussian_filter(votes[lab][0].astype(np.float64), FEATHER)
+            weights += w
+            detail += (w[..., None] if work.ndim == 3 else w) * (u - work)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    if small == shape:
+        out = work + detail
+    else:
+        out = img + _resize(detail, shape, order=3)
+    return RestoredPhoto(np.clip(out, 0.0, 1.0), labels, radii, kernels, np.clip(weights, 0.0, 1.0),
+                         small[0] / shape[0], sigma, lam, skipped, time.perf_counter() - t0)

@@ -100,19 +100,19 @@ def _gains(scene, out):
 
 def test_a_half_sharp_scene_keeps_its_sharp_half(half):
     """The issue's test: the lab's default map, nothing else given. Measured: in-focus half +0.00 dB,
-    blurred half +1.7 dB, the disk read as 4 px."""
+    blurred half +4.41 dB, the disk read as 4 px."""
     res = all_in_focus(half.blurred, progress=False)
     g = _gains(half, res.image)
     assert g[0] > -0.2
-    assert g[1] > 1.0
+    assert g[1] > 3.5
     assert res.radii == {1: pytest.approx(4.0, abs=0.25)}
-    assert res.scale == 1.0 and 1e-4 < res.lam1 < 5e-4  # the noise rule: 16 sigma^2 of the grey
+    assert res.scale == 1.0 and 1e-4 < res.lam1 < 5e-4  # the noise rule: 20 sigma^2 of the grey
 
 
 def test_the_vetoes_keep_the_sharp_half_under_a_wrong_map(half):
     """Labels that put 37 % of the sharp half (columns 80-127) in the blurred layer: the re-blur
     check and the local spectrum keep all of it as it was, where the plain deconvolution of the
-    layer destroys it. Measured: in-focus half 0.00 dB (plain: -44 dB), blurred half +1.5 dB."""
+    layer destroys it. Measured: in-focus half 0.00 dB (plain: -44.1 dB), blurred half +4.10 dB."""
     wrong = np.zeros(half.labels.shape, np.int64)
     wrong[:, 80:] = 1
     res = restore.restore_photo(half.blurred, labels=wrong, progress=False)
@@ -120,20 +120,21 @@ def test_the_vetoes_keep_the_sharp_half_under_a_wrong_map(half):
     plain = restore.restore_whole(half.blurred, res.kernels[1], lam1=res.lam1)
     assert _gains(half, plain)[0] < -5.0
     g = _gains(half, res.image)
-    assert g[0] > -0.2 and g[1] > 1.0
-    assert res.weights[:, 84:124].mean() < 0.05 < 0.3 < res.weights[:, 140:].mean()
+    assert g[0] > -0.2 and g[1] > 3.5
+    assert res.weights[:, 84:124].mean() < 0.05 < 0.5 < res.weights[:, 140:].mean()
 
 
 def test_a_large_photo_is_restored_on_a_working_copy(half):
     """The half scene at 3x (768 px, a 12 px disk): with max_pixels 70 000 the map and the kernel are
-    made on a ~265 px copy, where the disk is 4 px, and the copy's detail is brought back."""
+    made on a 265 px copy, where the disk is read as 4.25 px, and the copy's detail is brought back.
+    Measured: in-focus half -0.02 dB, blurred half +4.18 dB."""
     big_sharp = np.clip(rescale(half.sharp, 3, order=3, channel_axis=2), 0, 1)
     big = half_scene(big_sharp, 12.0, seed=0)
     res = all_in_focus(big.blurred, max_pixels=70_000, progress=False)
     assert res.image.shape == big.blurred.shape and res.scale < 0.36
     assert res.radii[1] == pytest.approx(12.0 * res.scale, abs=0.6)
     g = _gains(big, res.image)
-    assert g[0] > -0.2 and g[1] > 0.3
+    assert g[0] > -0.2 and g[1] > 3.5
 
 
 def test_bad_calls_get_clear_errors(half):
@@ -158,7 +159,7 @@ def test_deblur_command_runs_the_guarded_scheme(tmp_path, half, capsys):
     said = capsys.readouterr().out
     assert "layer 1: disk 4 px" in said and "restored, the rest kept" in said
     got = iio.imread(out) / 255.0
-    assert _gains(half, got)[1] > 1.0
+    assert _gains(half, got)[1] > 3.0  # 8-bit rounding of the input
     assert main(["deblur", str(photo), "--out", str(out), "--k0", "map"]) == 2
     assert main(["deblur", str(photo), "--out", str(out), "--iterations", "3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -140,6 +140,66 @@ def table_html(rows: dict, caption: str = "") -> str:
             f"{body}</table>")
 
 
+def layer_gains(scene, image) -> dict:
+    """PSNR gain (dB) of ``image`` over the scene's blurred input inside each true layer."""
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+    out = {}
+    for lab in np.unique(scene.labels):
+        m = scene.labels == lab
+        out[int(lab)] = float(psnr(scene.sharp[m], np.clip(image[m], 0, 1), data_range=1)
+                              - psnr(scene.sharp[m], scene.blurred[m], data_range=1))
+    return out
+
+
+def guarded_figure(scene, guarded, paper) -> Figure:
+    """The photo deblurring on a half-sharp scene: the input, the map's layers, the weights with
+    which the guarded scheme blended its restoration (black: the input kept), its result and the
+    paper's scheme on the same map, each titled with its gain in the in-focus and blurred halves,
+    and the truth."""
+    fig = Figure(figsize=(15, 3.3))
+    ax = fig.subplots(1, 6)
+    ax[0].imshow(scene.blurred)
+    _off(ax[0], "input: left half sharp,\nright half a disk of %g px" % scene.radii[1])
+    ax[1].imshow(guarded.labels, cmap="gray", vmin=0, vmax=max(1, int(guarded.labels.max())))
+    _off(ax[1], "the map's layers (white: blurred)")
+    ax[2].imshow(guarded.weights, cmap="magma", vmin=0, vmax=1)
+    _off(ax[2], "weights of the restoration\n(map x re-blur check x spectrum)")
+    for a, img, name in ((ax[3], guarded.image, "guarded (default)"), (ax[4], paper.image, "paper's scheme")):
+        g = layer_gains(scene, img)
+        a.imshow(np.clip(img, 0, 1))
+        _off(a, f"{name}\nin focus {g[0]:+.2f} dB, blurred {g[1]:+.2f} dB")
+    ax[5].imshow(scene.sharp)
+    _off(ax[5], "truth")
+    fig.tight_layout()
+    return fig
+
+
+def photo_table_html(results: dict, caption: str = "") -> str:
+    """The photo table (experiments.deblur.photo_table over several scenes): per row, the PSNR
+    gain of the whole image (least and mean over the scenes), of the in-focus half (least) and
+    of the blurred half (mean), the SSIM gain (mean), the seconds (mean) and the scenes counted."""
+    names = []
+    for rows in results.values():
+        names += [m for m in rows if m not in names and m != "blurred"]
+    body = ""
+    for m in names:
+        ok = [rows[m] for rows in results.values() if m in rows and "error" not in rows[m]]
+        if not ok:
+            why = next(rows[m]["error"] for rows in results.values() if m in rows)
+            body += f"<tr><td>{html.escape(m)}</td><td colspan='6'>not run here: {html.escape(why[:120])}</td></tr>"
+            continue
+        whole = [r["gain_psnr"] for r in ok]
+        body += (f"<tr><td>{html.escape(m)}</td><td>{min(whole):+.2f} / {np.mean(whole):+.2f}</td>"
+                 f"<td>{min(r['gain_psnr_0'] for r in ok):+.2f}</td>"
+                 f"<td>{np.mean([r['gain_psnr_1'] for r in ok]):+.2f}</td>"
+                 f"<td>{np.mean([r['gain_ssim'] for r in ok]):+.3f}</td>"
+                 f"<td>{np.mean([r['seconds'] for r in ok]):.1f}</td><td>{len(ok)}</td></tr>")
+    cap = f"<caption style='caption-side: top'>{html.escape(caption)}</caption>" if caption else ""
+    return (f"<table>{cap}<tr><th>map / method</th><th>PSNR gain, whole (least / mean)</th>"
+            f"<th>in-focus half (least)</th><th>blurred half (mean)</th><th>SSIM gain (mean)</th>"
+            f"<th>seconds</th><th>scenes</th></tr>{body}</table>")
+
+
 class DeblurExplorer(Explorer):
     """The blind scheme live on a small ground-truth scene: lambdas, kernel size, iterations, the
     r0 rule, which constraints are on, where the layers come from and their threshold; the

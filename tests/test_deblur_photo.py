@@ -76,6 +76,21 @@ def test_the_layer_radius_is_read_from_the_spectrum(camera, radius):
     assert spectrum.layer_radius(sharp, mask)[0] < restore.MIN_RADIUS
 
 
+def test_flat_windows_do_not_vote(camera):
+    """Half of the layer a flat sky (noise alone, which every large disk fits): the radius stays the
+    textured half's; a layer of noise alone is refused with a reason."""
+    rng = np.random.default_rng(3)
+    img = ndi.convolve(camera, disk_kernel(3.0), mode="reflect")
+    img[:128] = 0.5
+    img = img + 0.005 * rng.normal(size=img.shape)
+    mask = np.zeros(camera.shape, bool)
+    mask[:, 128:] = True
+    r, info = spectrum.layer_radius(img, mask)
+    assert r == pytest.approx(3.0, abs=0.25) and info["flat_windows"] >= 3
+    with pytest.raises(ValueError, match="no detail above the noise"):
+        spectrum.layer_radius(0.5 + 0.005 * rng.normal(size=(128, 128)), np.ones((128, 128), bool))
+
+
 def test_the_noise_is_read_from_the_blurred_layer(camera):
     rng = np.random.default_rng(2)
     img = ndi.convolve(camera, disk_kernel(4.0), mode="reflect") + 0.01 * rng.normal(size=camera.shape)
@@ -164,3 +179,18 @@ def test_deblur_command_runs_the_guarded_scheme(tmp_path, half, capsys):
     assert main(["deblur", str(photo), "--out", str(out), "--iterations", "3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--scheme paper" in err[0] and "--refine" in err[1]
+
+
+def test_the_photo_table_measures_the_maps_against_the_bounds(half):
+    """experiments.deblur.photo_table on the half scene, the default map only: its row is the
+    default scheme's result (the same gains as test_a_half_sharp_scene_keeps_its_sharp_half), the
+    true layers do at least as well, and the non-blind true kernel bounds them from above."""
+    from defocus_lab.experiments.deblur import photo_table
+    rows = photo_table(half, estimators=("zhuo2011", "no-such-method"), baselines=("true-kernel",))
+    assert set(rows) == {"blurred", "zhuo2011 map", "no-such-method map", "true layers", "true-kernel"}
+    assert "unknown method" in rows["no-such-method map"]["error"]
+    z, t, k = rows["zhuo2011 map"], rows["true layers"], rows["true-kernel"]
+    assert z["gain_psnr_0"] > -0.2 and z["gain_psnr_1"] > 3.5 and z["radii"] == {"1": 4.0}
+    assert t["gain_psnr"] >= z["gain_psnr"] - 0.1
+    assert k["gain_psnr_1"] > t["gain_psnr_1"] and rows["blurred"]["gain_psnr"] == 0.0
+    assert z["gain_ssim"] > 0.05

@@ -25,7 +25,9 @@ periodogram sees. The lowest rings (|rho| w < 2) are left out: they hold the win
 the content the window cuts.
 
 - :func:`layer_radius`: the radius of a layer is the median of the best radius of every window
-  that lies (90 %) inside the layer: a layer cut from an estimated map holds wrong pixels, and the
+  that lies (90 %) inside the layer and holds detail above the noise (a window of noise alone
+  fits every disk large enough to hide its content, and would vote for the largest; a layer with
+  no such window is not measured): a layer cut from an estimated map holds wrong pixels, and the
   median does not follow a minority of sharp windows, where a Welch average would (the sharp
   windows hold most of the high-frequency energy).
 - :func:`evidence`: per window, the log-likelihood ratio between the layer's radius and the best
@@ -52,6 +54,7 @@ LOW_RING = 2  # rings below this (times 1/w cycles per px) are left out of every
 LAYER_WINDOW = 64  # px: windows of the layer's radius
 EVIDENCE_WINDOW = 32  # px: windows of the local evidence
 EVIDENCE_RADII = np.arange(0.0, 10.01, 0.5)
+INFORMATIVE = 20.0  # log-likelihood over white noise alone that a window needs to vote on a layer's radius
 
 
 def hann2(w: int) -> np.ndarray:
@@ -164,23 +167,43 @@ def layer_radius(g, mask, *, radii=RADII, alphas=ALPHAS, window: int = LAYER_WIN
     if not m.any():
         raise ValueError("the layer's mask is empty: there is nothing to measure")
     radii = np.asarray(radii, dtype=np.float64)
+    found = None
     for w in (window, window // 2):
         if min(g.shape) < w:
             continue
         step = w // 2
         p, ys, xs = window_spectra(g, w, step)
         cov = sliding_window_view(m, (w, w))[::step, ::step].mean(axis=(2, 3))[: len(ys), : len(xs)]
-        inside = cov >= coverage
-        if inside.any():
+        if found is None or (cov >= coverage).any():
+            found = (w, p, cov)
+        if (cov >= coverage).any():
             break
-    else:
+    if found is None:
         raise ValueError(f"the image ({g.shape[0]}x{g.shape[1]}) is smaller than a {window // 2} px window")
+    w, p, cov = found
+    inside = cov >= coverage
     if not inside.any():  # a thin layer: the windows that overlap it most
         inside = cov >= cov.max() - 1e-9
     use = radii[radii <= (w - 1) / 2 - 0.5]
-    scores = whittle_scores(p[inside], model_bank(w, use, alphas), ring_counts(w)[LOW_RING:])
-    best = use[np.argmin(scores, axis=-1)]
-    return float(np.median(best)), {"window_radii": best, "window": w}
+    counts = ring_counts(w)[LOW_RING:]
+    spectra = p[inside]
+    scores = whittle_scores(spectra, model_bank(w, use, alphas), counts)
+    # a window of noise alone fits every disk large enough to hide its content: it does not vote
+    signal = noise_score(spectra, counts) - scores.min(axis=-1) > INFORMATIVE
+    if not signal.any():
+        raise ValueError("the layer holds no detail above the noise: its blur cannot be measured (a flat layer "
+                         "gains nothing from a deconvolution)")
+    best = use[np.argmin(scores[signal], axis=-1)]
+    return float(np.median(best)), {"window_radii": best, "window": w, "flat_windows": int((~signal).sum())}
+
+
+def noise_score(p, counts) -> np.ndarray:
+    """The Whittle score of white noise alone (M = n, its maximum-likelihood level) for every
+    spectrum ``p`` (..., n_rings): the model every disk's fit must beat by :data:`INFORMATIVE`
+    for the window to say anything."""
+    p = np.maximum(np.asarray(p, dtype=np.float64), 1e-30)
+    n = (counts * p).sum(-1) / counts.sum()
+    return counts.sum() * (np.log(n) + 1.0)
 
 
 def evidence(g, radius: float, *, window: int = EVIDENCE_WINDOW, step: int | None = None, radii=EVIDENCE_RADII,

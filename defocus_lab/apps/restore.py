@@ -38,15 +38,17 @@ photo needs:
      rings into its neighbours, as the residual c of the paper is meant to prevent); the second
      pass's check, eroded by the kernel's radius, weighs the blend.
    - *The local spectrum*: a 32 px window whose spectrum is clearly sharper than the kernel
-     (Whittle log-likelihood ratio above :data:`SHARP_EVIDENCE`,
-     :func:`defocus_lab.apps.spectrum.evidence`) vetoes the pixels it covers; one clearly blurred
-     like the layer (below -:data:`EVIDENCE`) offers its centre to the layer even where the map
-     said "in focus". Flat windows say neither: there the map decides, and there a deconvolution
-     changes little either way. The veto's threshold is high because windows of one strong
-     blurred edge can read "sharp" (measured on the astronaut's 4 px half: at 50 the veto
-     refused a third of the blurred half, 1.5 dB lost); on the tuning scenes (Kodak 01-04 and
-     the astronaut, 2-6 px, the Zhuo & Sim map) 200 keeps the in-focus half within -0.03 dB where
-     no veto lets -0.09 dB through, for 0.14 dB of mean gain (measured with GAMMA 0.02).
+     vetoes the pixels it covers: it holds detail above the noise and its Whittle log-likelihood
+     ratio for "sharper than the kernel" exceeds :data:`SHARP_SHARE` of what it says at all
+     (its likelihood over white noise; :func:`defocus_lab.apps.spectrum.evidence`). One clearly
+     blurred like the layer (a ratio below -:data:`EVIDENCE`) offers its centre to the layer
+     even where the map said "in focus". Flat windows say neither: there the map decides, and
+     there a deconvolution changes little either way. The veto is read relative to the window's
+     information because a window of one strong blurred edge can read "sharp" by a large
+     absolute ratio: on the tuning scenes (Kodak 01-04, McMaster 2-4 and the astronaut, 2-6 px,
+     the Zhuo & Sim map) an absolute threshold of 50 refused a third of the astronaut's blurred
+     half and cost 0.55 dB of mean gain; 200 let -0.03 dB through in the in-focus half; the share
+     0.1 keeps every in-focus half within -0.005 dB at 0.03 dB of mean gain below 200's.
    The restored layers are blended into the input by these weights: out = f + sum_i w_i (u_i - f).
 3. **The noise sets lambda_1.** sigma is read from the diagonal Haar detail of the grey image
    in the blurred layers' flattest blocks (:func:`noise_sigma`), and lambda_1 = :data:`LAM_NOISE` sigma^2 (a MAP weight of the l1 prior scales with the
@@ -77,7 +79,7 @@ from .._cache import cached
 from .._validate import as_image, check_int, check_positive, to_gray
 from ..render import disk_kernel
 from . import deblur as db
-from .spectrum import EVIDENCE_WINDOW, evidence, layer_radius
+from .spectrum import EVIDENCE_WINDOW, INFORMATIVE, evidence, layer_radius
 
 MIN_RADIUS = 1.5  # px: a layer measured under this is not deconvolved (module docstring)
 MAX_RADIUS = 8.0  # px: the largest layer radius the working copy may have
@@ -88,7 +90,7 @@ NOISE_FLOOR = 0.002  # sigma at least this (8-bit quantisation and JPEG)
 GATE = (1.5, 3.0)  # the re-blur check's ramp (reblur_error's units)
 GAMMA = 0.01  # the share of the local detail's energy the re-blur misfit is measured against
 EVIDENCE = 50.0  # the local spectrum's log-likelihood ratio that counts as evidence of blur
-SHARP_EVIDENCE = 200.0  # ... and of a window sharper than the kernel (module docstring)
+SHARP_SHARE = 0.1  # ... of a window sharper than the kernel: this share of its information (module docstring)
 FEATHER = 2.0  # px: the Gaussian that softens the map's layers
 ADMM_ITERATIONS = 50  # the u-step's iterations per colour channel
 
@@ -192,17 +194,19 @@ def gate(error, radius: float, *, erode: bool = True) -> np.ndarray:
     return ndi.minimum_filter(passed, size=int(np.ceil(radius)) + 1, mode="nearest")
 
 
-def spectral_votes(grey, radius: float, *, threshold: float = EVIDENCE, sharp_threshold: float = SHARP_EVIDENCE):
+def spectral_votes(grey, radius: float, *, threshold: float = EVIDENCE, sharp_share: float = SHARP_SHARE):
     """(sharp, blurred): pixel masks of the windows whose spectrum is clearly sharper than a disk
-    of ``radius`` (the whole window) or clearly blurred like it (the window's central half);
-    :func:`defocus_lab.apps.spectrum.evidence`."""
+    of ``radius`` (the whole window: an informative window whose log-likelihood ratio for "sharper"
+    is above ``sharp_share`` of its information) or clearly blurred like it (the window's central
+    half: a ratio below -``threshold``); :func:`defocus_lab.apps.spectrum.evidence`."""
     w = EVIDENCE_WINDOW
     shape = np.asarray(grey).shape
     if min(shape) < w:
         return np.zeros(shape, bool), np.zeros(shape, bool)
-    llr, ys, xs = evidence(grey, radius, step=w // 2)
+    llr, info, ys, xs = evidence(grey, radius, step=w // 2)
+    sharp = (info > INFORMATIVE) & (llr > sharp_share * info)
     out = []
-    for flags, side in ((llr > sharp_threshold, w), (llr < -threshold, w // 2)):
+    for flags, side in ((sharp, w), (llr < -threshold, w // 2)):
         centres = np.zeros(shape, bool)
         iy, ix = np.nonzero(flags)
         centres[ys[iy] + w // 2, xs[ix] + w // 2] = True

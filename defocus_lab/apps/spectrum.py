@@ -31,9 +31,10 @@ the content the window cuts.
   median does not follow a minority of sharp windows, where a Welch average would (the sharp
   windows hold most of the high-frequency energy).
 - :func:`evidence`: per window, the log-likelihood ratio between the layer's radius and the best
-  radius at most half of it. Large positive: the window is sharper than the layer's kernel (the
-  kernel would destroy what it holds); large negative: the window is blurred like the layer.
-  Flat windows say neither, and are left to the map.
+  radius at most half of it, and how much the window says at all (its likelihood over white
+  noise). Positive: the window is sharper than the layer's kernel (the kernel would destroy what
+  it holds); large negative: the window is blurred like the layer. Flat windows say neither, and
+  are left to the map.
 
 Measured on the lab's tuning scenes (Kodak 01-04, half sharp, half a disk of 2-6 px, noise
 0.005; ``benchmarks/table_deblur.py`` prints the radii of the held-out scenes): the layer radius
@@ -208,16 +209,19 @@ def noise_score(p, counts) -> np.ndarray:
 
 def evidence(g, radius: float, *, window: int = EVIDENCE_WINDOW, step: int | None = None, radii=EVIDENCE_RADII,
              alphas=ALPHAS):
-    """(llr, ys, xs): per w x w window of ``g`` (every ``step`` px, default w / 4), the Whittle
-    score of the disk of ``radius`` minus the best score of a disk of at most half of it (module
-    docstring): > 0 the window is sharper than the kernel, < 0 blurred like it. The radius is
-    rounded to the grid ``radii``."""
+    """(llr, info, ys, xs): per w x w window of ``g`` (every ``step`` px, default w / 4), ``llr`` the
+    Whittle score of the disk of ``radius`` minus the best score of a disk of at most half of it
+    (module docstring): > 0 the window is sharper than the kernel, < 0 blurred like it; ``info``
+    how much better the best disk explains the window than white noise alone (:func:`noise_score`),
+    the scale against which a window's llr is read. The radius is rounded to the grid ``radii``."""
     w = int(window)
     step = max(1, w // 4) if step is None else int(step)
     radii = np.asarray(radii, dtype=np.float64)
     radii = radii[radii <= (w - 1) / 2 - 0.5]
     p, ys, xs = window_spectra(g, w, step)
-    scores = whittle_scores(p, model_bank(w, radii, alphas), ring_counts(w)[LOW_RING:])
+    counts = ring_counts(w)[LOW_RING:]
+    scores = whittle_scores(p, model_bank(w, radii, alphas), counts)
     i = int(np.argmin(np.abs(radii - radius)))
     small = radii <= radius / 2
-    return scores[..., i] - scores[..., small].min(-1), ys, xs
+    info = noise_score(p, counts) - scores.min(-1)
+    return scores[..., i] - scores[..., small].min(-1), info, ys, xs

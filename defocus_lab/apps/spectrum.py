@@ -208,10 +208,11 @@ def noise_score(p, counts) -> np.ndarray:
 
 
 def evidence(g, radius: float, *, window: int = EVIDENCE_WINDOW, step: int | None = None, radii=EVIDENCE_RADII,
-             alphas=ALPHAS):
+             alphas=ALPHAS, below: float | None = None):
     """(llr, info, ys, xs): per w x w window of ``g`` (every ``step`` px, default w / 4), ``llr`` the
-    Whittle score of the disk of ``radius`` minus the best score of a disk of at most half of it
-    (module docstring): > 0 the window is sharper than the kernel, < 0 blurred like it; ``info``
+    Whittle score of the disk of ``radius`` minus the best score of a disk of at most ``below``
+    px (default half the radius; module docstring): > 0 the window is sharper than the kernel,
+    < 0 blurred like it; ``info``
     how much better the best disk explains the window than white noise alone (:func:`noise_score`),
     the scale against which a window's llr is read. The radius is rounded to the grid ``radii``."""
     w = int(window)
@@ -222,6 +223,8 @@ def evidence(g, radius: float, *, window: int = EVIDENCE_WINDOW, step: int | Non
     counts = ring_counts(w)[LOW_RING:]
     scores = whittle_scores(p, model_bank(w, radii, alphas), counts)
     i = int(np.argmin(np.abs(radii - radius)))
-    small = radii <= radius / 2
+    small = radii <= (radius / 2 if below is None else below)
+    if not small.any():
+        raise ValueError(f"no disk of the grid is at most {below} px: below must be >= 0")
     info = noise_score(p, counts) - scores.min(-1)
     return scores[..., i] - scores[..., small].min(-1), info, ys, xs

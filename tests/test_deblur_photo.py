@@ -194,3 +194,14 @@ def test_the_photo_table_measures_the_maps_against_the_bounds(half):
     assert t["gain_psnr"] >= z["gain_psnr"] - 0.1
     assert k["gain_psnr_1"] > t["gain_psnr_1"] and rows["blurred"]["gain_psnr"] == 0.0
     assert z["gain_ssim"] > 0.05
+
+
+def test_refine_runs_the_blind_alternation_from_the_spectral_disk(half):
+    """refine=True: the paper's Alg. 2 from the layer's spectral disk (two outer steps here); the
+    kernel stays a defocus kernel (sums to 1, non-negative, symmetric) and the result gains."""
+    res = restore.restore_photo(half.blurred, labels=half.labels, refine=True, iterations=2, progress=False)
+    k = res.kernels[1]
+    assert k.shape[0] >= 31 and k.sum() == pytest.approx(1.0) and k.min() >= 0
+    np.testing.assert_allclose(k, k.T, atol=1e-12)
+    g = _gains(half, res.image)
+    assert g[0] > -0.2 and g[1] > 2.0

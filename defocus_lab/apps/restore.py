@@ -59,8 +59,10 @@ photo needs:
    The restored layers are blended into the input by these weights: out = f + sum_i w_i (u_i - f).
 3. **The noise sets lambda_1.** sigma is read from the diagonal Haar detail of the grey image
    in the blurred layers' flattest blocks (:func:`noise_sigma`), and lambda_1 = :data:`LAM_NOISE` sigma^2 (a MAP weight of the l1 prior scales with the
-   noise variance): 2e-4 at the synthetic scenes' noise (the lab's measured best), about 1e-3 on
-   a JPEG photo (the value issue 14 chose by eye on the flower).
+   noise variance), clipped to :data:`LAM_RANGE`: 2e-4 at the synthetic scenes' noise (the
+   lab's measured best, and the floor: a copy of a large photo averages its noise away, and the
+   papers' flower read sigma 0.002 on its working copy, lambda_1 8e-5, whose restoration was
+   speckled with amplified JPEG noise).
 4. **Photo size.** The kernel is measured, and the deconvolution run, on a working copy of at
    most :data:`MAX_PIXELS` pixels whose largest layer radius is at most :data:`MAX_RADIUS` px (a
    copy is made smaller still when the first measure finds more). Above that size, the
@@ -68,7 +70,12 @@ photo needs:
    interpolation and added to it: the photo keeps its own fine detail and noise, and its blurred
    parts gain the detail the copy recovered (edges as sharp as the copy's pixels). A 12 MP photo
    with a blur of tens of pixels is restored at about 1 MP, where its blur is a few pixels
-   (``benchmarks/bench_deblur.py`` measures the time and memory).
+   (``benchmarks/bench_photo_deblur.py`` measures the time and memory). The copy is halved again
+   (up to three times) while a layer the map calls clearly blurred (median sigma at least 1 px
+   and 1.5 times the in-focus layer's) reads as sharp: the spectrum of a photo that was upsampled,
+   or is soft at this scale, ends at its own resolution, and that roll-off is what the windows
+   fit (the papers' flower upsampled 1.44 times read 1 px in both layers; at its own size, 7.5 px
+   in the blurred one).
 
 Measured in ``benchmarks/table_deblur.py`` on half-sharp scenes made from photos that were not
 used to tune any of the numbers above (Kodak 01-04 were): see ``benchmarks/results/table_deblur.md``
@@ -92,7 +99,7 @@ MIN_RADIUS = 1.5  # px: a layer measured under this is not deconvolved (module d
 MAX_RADIUS = 8.0  # px: the largest layer radius the working copy may have
 MAX_PIXELS = 1_000_000  # the working copy's size at most
 LAM_NOISE = 20.0  # lambda_1 = LAM_NOISE sigma^2 (module docstring)
-LAM_RANGE = (5e-5, 5e-3)  # lambda_1 is clipped to this range
+LAM_RANGE = (2e-4, 5e-3)  # lambda_1 is clipped to this range (module docstring)
 NOISE_FLOOR = 0.002  # sigma at least this (8-bit quantisation and JPEG)
 GATE = (1.5, 3.0)  # the re-blur check's ramp (reblur_error's units)
 GAMMA = 0.01  # the share of the local detail's energy the re-blur misfit is measured against
@@ -225,6 +232,17 @@ def spectral_votes(grey, radius: float, *, native: float = 0.0, threshold: float
     return out[0], out[1]
 
 
+def _map_says_blurred(blur_map, labels, lab) -> bool:
+    """Whether the map calls layer ``lab`` clearly blurred: its median sigma at least 1 px and 1.5
+    times the in-focus layer's."""
+    inside = blur_map[labels == lab]
+    if inside.size == 0:
+        return False
+    focus = blur_map[labels == 0]
+    base = float(np.median(focus)) if focus.size else 0.0
+    return float(np.median(inside)) >= max(1.0, 1.5 * base)
+
+
 def working_scale(shape, max_pixels: int = MAX_PIXELS) -> float:
     """The scale of the working copy: 1 up to ``max_pixels``, else sqrt(max_pixels / pixels)."""
     n = shape[0] * shape[1]
@@ -271,9 +289,11 @@ def restore_photo(image, blur_map=None, *, labels=None, n_layers: int = 2, lam1:
     small = tuple(labels.shape)
     work = img if small == shape else np.clip(_resize(img, small), 0.0, 1.0)
     grey = to_gray(work) if work.ndim == 3 else work
-    # measure every blurred layer's disk; shrink the copy while the largest is above max_radius
+    # measure every blurred layer's disk; shrink the copy while the largest is above max_radius, or while a
+    # layer the map calls blurred reads as sharp (the spectrum of a soft or upsampled photo: module docstring)
+    bm_work = None if blur_map is None else np.asarray(blur_map, dtype=np.float64)
     radii, skipped = {}, {}
-    for _ in range(3):
+    for _ in range(4):
         radii, skipped = {}, {}
         for lab in [int(v) for v in np.unique(labels) if v > 0]:
             try:
@@ -286,13 +306,20 @@ def restore_photo(image, blur_map=None, *, labels=None, n_layers: int = 2, lam1:
             else:
                 radii[lab] = r
         top = max(radii.values(), default=0.0)
-        if top <= max_radius or min(grey.shape) < 128:
+        f = 1.0
+        if top > max_radius:
+            f = max_radius / top
+        elif bm_work is not None and any(_map_says_blurred(bm_work, labels, lab) for lab in skipped):
+            f = 0.5
+        f = max(f, 128 / min(grey.shape))
+        if f >= 1.0:
             break
-        f = max(max_radius / top, 128 / min(grey.shape))
         small = (max(1, round(grey.shape[0] * f)), max(1, round(grey.shape[1] * f)))
         work = np.clip(_resize(work, small), 0.0, 1.0)
         grey = to_gray(work) if work.ndim == 3 else work
         labels = _labels_resized(labels, small)
+        if bm_work is not None:
+            bm_work = _resize(bm_work, small, order=1) * f  # sigma in the smaller copy's pixels
     blurred_px = np.isin(labels, list(radii)) if radii else labels > 0
     sigma = noise_sigma(grey, blurred_px)
     lam = float(np.clip(LAM_NOISE * sigma ** 2, *LAM_RANGE)) if lam1 is None else lam1

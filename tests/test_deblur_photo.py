@@ -141,15 +141,16 @@ def test_the_vetoes_keep_the_sharp_half_under_a_wrong_map(half):
 
 def test_a_large_photo_is_restored_on_a_working_copy(half):
     """The half scene at 3x (768 px, a 12 px disk): with max_pixels 70 000 the map and the kernel are
-    made on a 265 px copy, where the disk is read as 4.25 px, and the copy's detail is brought back.
-    Measured: in-focus half -0.02 dB, blurred half +4.67 dB."""
+    made on a 265 px copy, where the disk reads 4.25 px, above MAX_RADIUS: the kernel is measured and
+    the restoration made on a 249 px copy (disk 4 px), and that copy's detail is brought back.
+    Measured: in-focus half -0.01 dB, blurred half +3.28 dB."""
     big_sharp = np.clip(rescale(half.sharp, 3, order=3, channel_axis=2), 0, 1)
     big = half_scene(big_sharp, 12.0, seed=0)
     res = all_in_focus(big.blurred, max_pixels=70_000, progress=False)
-    assert res.image.shape == big.blurred.shape and res.scale < 0.36
-    assert res.radii[1] == pytest.approx(12.0 * res.scale, abs=0.6)
+    assert res.image.shape == big.blurred.shape and res.scale < 0.34
+    assert res.radii[1] == pytest.approx(12.0 * res.scale, abs=0.6) and res.radii[1] <= restore.MAX_RADIUS
     g = _gains(big, res.image)
-    assert g[0] > -0.2 and g[1] > 3.5
+    assert g[0] > -0.2 and g[1] > 3.0
 
 
 def test_bad_calls_get_clear_errors(half):

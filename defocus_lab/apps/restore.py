@@ -40,7 +40,7 @@ photo needs:
    - *The local spectrum*: a 32 px window whose spectrum is clearly sharper than the kernel
      vetoes the pixels it covers: it holds detail above the noise and its Whittle log-likelihood
      ratio for "sharper than the kernel" exceeds :data:`SHARP_SHARE` of what it says at all
-     (its likelihood over white noise; :func:`defocus_lab.apps.spectrum.evidence`). One clearly
+     (its likelihood over white noise; :func:`defocus_lab.apps.spectrum.ratio`). One clearly
      blurred like the layer (a ratio below -:data:`EVIDENCE`) offers its centre to the layer
      even where the map said "in focus", when it is told apart from every disk up to the
      photo's own softness + 0.5 px (the disk of the in-focus layer, measured as a layer's), or
@@ -99,7 +99,7 @@ from .._cache import cached
 from .._validate import as_image, check_int, check_positive, to_gray
 from ..render import disk_kernel
 from . import deblur as db
-from .spectrum import EVIDENCE_WINDOW, INFORMATIVE, evidence, layer_radius
+from .spectrum import EVIDENCE_WINDOW, INFORMATIVE, layer_radius, ratio, window_scores
 
 MIN_RADIUS = 1.5  # px: a layer measured under this is not deconvolved (module docstring)
 MAX_RADIUS = 4.0  # px: the largest layer radius the working copy may have (module docstring)
@@ -215,25 +215,27 @@ def gate(error, radius: float, *, erode: bool = True) -> np.ndarray:
 
 
 def spectral_votes(grey, radius: float, *, native: float = 0.0, threshold: float = EVIDENCE,
-                   sharp_share: float = SHARP_SHARE):
+                   sharp_share: float = SHARP_SHARE, scores=None):
     """(sharp, blurred): pixel masks of the windows whose spectrum is clearly sharper than a disk
     of ``radius`` (the whole window: an informative window whose log-likelihood ratio for "sharper"
     is above ``sharp_share`` of its information) or clearly blurred like it (the window's central
     half: a ratio below -``threshold`` against every disk up to ``native`` + 0.5 px, the photo's
-    own softness, or half the radius if more); :func:`defocus_lab.apps.spectrum.evidence`."""
+    own softness, or half the radius if more); :func:`defocus_lab.apps.spectrum.ratio`.
+    ``scores``: the :func:`defocus_lab.apps.spectrum.window_scores` of ``grey`` at a step of half
+    the window, when already measured (they do not depend on the radius)."""
     w = EVIDENCE_WINDOW
     shape = np.asarray(grey).shape
     if min(shape) < w:
         return np.zeros(shape, bool), np.zeros(shape, bool)
-    llr, info, ys, xs = evidence(grey, radius, step=w // 2)
-    sharp = (info > INFORMATIVE) & (llr > sharp_share * info)
+    ws = window_scores(grey, step=w // 2) if scores is None else scores
+    sharp = (ws.info > INFORMATIVE) & (ratio(ws, radius) > sharp_share * ws.info)
     below = max(radius / 2, native + 0.5)
-    blurred = evidence(grey, radius, step=w // 2, below=below)[0] < -threshold if below < radius else np.zeros_like(sharp)
+    blurred = ratio(ws, radius, below) < -threshold if below < radius else np.zeros_like(sharp)
     out = []
     for flags, side in ((sharp, w), (blurred, w // 2)):
         centres = np.zeros(shape, bool)
         iy, ix = np.nonzero(flags)
-        centres[ys[iy] + w // 2, xs[ix] + w // 2] = True
+        centres[ws.ys[iy] + w // 2, ws.xs[ix] + w // 2] = True
         out.append(ndi.maximum_filter(centres, size=side) if flags.any() else centres)
     return out[0], out[1]
 
@@ -339,7 +341,8 @@ def restore_photo(image, blur_map=None, *, labels=None, n_layers: int = 2, lam1:
         native = layer_radius(grey, labels == 0)[0] if (labels == 0).any() else 0.0
     except ValueError:
         native = 0.0
-    votes = {lab: spectral_votes(grey, r, native=native) for lab, r in radii.items()}
+    scores = window_scores(grey, step=EVIDENCE_WINDOW // 2) if radii and min(grey.shape) >= EVIDENCE_WINDOW else None
+    votes = {lab: spectral_votes(grey, r, native=native, scores=scores) for lab, r in radii.items()}
     for lab in sorted(radii):  # the in-focus layer's windows that show this layer's blur
         target[(labels == 0) & votes[lab][1]] = lab
     weights = np.zeros(grey.shape)

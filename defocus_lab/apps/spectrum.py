@@ -30,9 +30,9 @@ the content the window cuts.
   no such window is not measured): a layer cut from an estimated map holds wrong pixels, and the
   median does not follow a minority of sharp windows, where a Welch average would (the sharp
   windows hold most of the high-frequency energy).
-- :func:`evidence`: per window, the log-likelihood ratio between the layer's radius and the best
-  radius at most half of it, and how much the window says at all (its likelihood over white
-  noise). Positive: the window is sharper than the layer's kernel (the kernel would destroy what
+- :func:`window_scores` and :func:`ratio`: per window, the log-likelihood ratio between the
+  layer's radius and the best radius at most half of it, and how much the window says at all
+  (its likelihood over white noise). Positive: the window is sharper than the layer's kernel (the kernel would destroy what
   it holds); large negative: the window is blurred like the layer. Flat windows say neither, and
   are left to the map.
 
@@ -43,6 +43,9 @@ under the radius of a Gaussian-pupil kernel (whose rim carries little weight); t
 halves read 0.75-1 px.
 """
 from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -120,6 +123,19 @@ def model_bank(w: int, radii, alphas) -> np.ndarray:
     return bank
 
 
+@lru_cache(maxsize=8)
+def _cached_bank(w: int, radii: tuple, alphas: tuple) -> np.ndarray:
+    bank = model_bank(w, radii, alphas)
+    bank.flags.writeable = False
+    return bank
+
+
+def _bank(w: int, radii, alphas) -> np.ndarray:
+    """:func:`model_bank`, kept for the grids the lab uses (every layer and every window of a photo
+    is fitted with the same few banks)."""
+    return _cached_bank(int(w), tuple(float(r) for r in radii), tuple(float(a) for a in alphas))
+
+
 def window_spectra(g, w: int, step: int):
     """The ring means (ny, nx, w/2 - LOW_RING) of the Hann-windowed periodograms of the w x w
     windows of the grey image ``g`` every ``step`` px (each window's mean removed), and the
@@ -188,7 +204,7 @@ def layer_radius(g, mask, *, radii=RADII, alphas=ALPHAS, window: int = LAYER_WIN
     use = radii[radii <= (w - 1) / 2 - 0.5]
     counts = ring_counts(w)[LOW_RING:]
     spectra = p[inside]
-    scores = whittle_scores(spectra, model_bank(w, use, alphas), counts)
+    scores = whittle_scores(spectra, _bank(w, use, alphas), counts)
     # a window of noise alone fits every disk large enough to hide its content: it does not vote
     signal = noise_score(spectra, counts) - scores.min(axis=-1) > INFORMATIVE
     if not signal.any():
@@ -207,24 +223,40 @@ def noise_score(p, counts) -> np.ndarray:
     return counts.sum() * (np.log(n) + 1.0)
 
 
-def evidence(g, radius: float, *, window: int = EVIDENCE_WINDOW, step: int | None = None, radii=EVIDENCE_RADII,
-             alphas=ALPHAS, below: float | None = None):
-    """(llr, info, ys, xs): per w x w window of ``g`` (every ``step`` px, default w / 4), ``llr`` the
-    Whittle score of the disk of ``radius`` minus the best score of a disk of at most ``below``
-    px (default half the radius; module docstring): > 0 the window is sharper than the kernel,
-    < 0 blurred like it; ``info``
-    how much better the best disk explains the window than white noise alone (:func:`noise_score`),
-    the scale against which a window's llr is read. The radius is rounded to the grid ``radii``."""
+class WindowScores(NamedTuple):
+    """What :func:`window_scores` measured: the Whittle ``scores`` (ny, nx, n_radii) of every window
+    for every disk of ``radii``, each window's ``info`` (how much better its best disk explains it
+    than white noise alone, :func:`noise_score`), the windows' top-left corners ``ys``, ``xs`` and
+    their side ``window``."""
+    scores: np.ndarray
+    info: np.ndarray
+    radii: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    window: int
+
+
+def window_scores(g, *, window: int = EVIDENCE_WINDOW, step: int | None = None, radii=EVIDENCE_RADII,
+                  alphas=ALPHAS) -> WindowScores:
+    """The fit of every w x w window of ``g`` (every ``step`` px, default w / 4) by every disk of
+    ``radii`` (those that fit the window): what :func:`ratio` reads for any radius, so that one
+    measure serves every layer of a photo."""
     w = int(window)
     step = max(1, w // 4) if step is None else int(step)
     radii = np.asarray(radii, dtype=np.float64)
     radii = radii[radii <= (w - 1) / 2 - 0.5]
     p, ys, xs = window_spectra(g, w, step)
     counts = ring_counts(w)[LOW_RING:]
-    scores = whittle_scores(p, model_bank(w, radii, alphas), counts)
-    i = int(np.argmin(np.abs(radii - radius)))
-    small = radii <= (radius / 2 if below is None else below)
+    scores = whittle_scores(p, _bank(w, radii, alphas), counts)
+    return WindowScores(scores, noise_score(p, counts) - scores.min(-1), radii, ys, xs, w)
+
+
+def ratio(ws: WindowScores, radius: float, below: float | None = None) -> np.ndarray:
+    """Per window of ``ws``, the Whittle score of the disk of ``radius`` (rounded to the grid)
+    minus the best score of a disk of at most ``below`` px (default half the radius; module
+    docstring): > 0 the window is sharper than the kernel, < 0 blurred like it."""
+    i = int(np.argmin(np.abs(ws.radii - radius)))
+    small = ws.radii <= (radius / 2 if below is None else below)
     if not small.any():
         raise ValueError(f"no disk of the grid is at most {below} px: below must be >= 0")
-    info = noise_score(p, counts) - scores.min(-1)
-    return scores[..., i] - scores[..., small].min(-1), info, ys, xs
+    return ws.scores[..., i] - ws.scores[..., small].min(-1)

@@ -196,11 +196,12 @@ def _deblur(args) -> int:
         options["n_layers"] = args.n_layers
     t0 = time.perf_counter()
     if args.scheme == "paper":
-        options["iterations"] = args.iterations if args.iterations is not None else 20
-        if args.k0:
-            options["k0"] = args.k0
         if args.refine or args.max_pixels:
             raise ValueError("--refine and --max-pixels belong to --scheme guarded")
+        if args.iterations is not None:  # else deblur's own N, the paper's 20
+            options["iterations"] = args.iterations
+        if args.k0:
+            options["k0"] = args.k0
         if blur_map is None and labels is None:
             res = all_in_focus(image, method=args.method, scheme="paper", progress=not args.quiet, **options)
         else:

@@ -311,7 +311,9 @@ def _train(args) -> int:
         from .models.train_galetto import GalettoConfig, train_galetto
         cfg = GalettoConfig(minutes=args.minutes, seed=args.seed, batch=args.batch or 128, lr=args.lr,
                             width=args.width, per_image=args.per_image, threads=args.threads,
-                            max_steps=args.max_steps, arch=args.arch, device=args.device)
+                            max_steps=args.max_steps, arch=args.arch, device=args.device, loss=args.loss,
+                            noise=args.noise, bits=args.bits, protocol=args.protocol, augment=not args.no_augment,
+                            init=args.init)
         report = train_galetto(args.out, cfg, resume=not args.fresh, progress=not args.quiet)
     else:
         from .models.train import TrainConfig, train
@@ -504,7 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--validation", type=int, default=2048, help="held-out samples")
     t.add_argument("--bnet", help="E-NET: 'authors' or a B-NET .npz whose f1 branches are copied and frozen")
     t.add_argument("--width", type=float, default=1.0, help="galetto: MobileNetV2's width multiplier (default 1)")
-    t.add_argument("--per-image", type=int, default=8, help="galetto: sharp patches per photo (default 8)")
+    t.add_argument("--per-image", type=int, default=32, help="galetto: sharp patches per photo (default 32)")
+    t.add_argument("--loss", default="cross-entropy", choices=["cross-entropy", "ordinal"],
+                   help="galetto: the paper's cross-entropy or the ordinal soft-target loss")
+    t.add_argument("--noise", type=float, default=0.0,
+                   help="galetto: largest noise standard deviation added after the blur (0..1 scale; default 0)")
+    t.add_argument("--bits", type=int, default=8, choices=[8, 16],
+                   help="galetto: patches rounded to 8 bits as a photo (default) or float (16)")
+    t.add_argument("--init", help="galetto: start from these weights (.npz) instead of a random initialisation")
+    t.add_argument("--no-augment", action="store_true",
+                   help="galetto: no random flips / transposes of the training patches")
+    t.add_argument("--protocol", default="photo", choices=["photo", "patch"],
+                   help="galetto: split by photo (default) or by patch (the paper's validation split)")
     t.add_argument("--arch", default="mobilenetv2", choices=["mobilenetv2", "plain4"],
                    help="galetto: the network (plain4: the 4-layer CNN of the lab's Table 2)")
     t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

@@ -359,7 +359,7 @@ def sharp_image_paths(sets=("coco", "imagenet")) -> list[Path]:
     for s in sets:
         d = root / "sharp" / s
         if d.is_dir():
-            out += sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+            out += sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff"))
     return out
 
 

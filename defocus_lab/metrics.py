@@ -116,3 +116,34 @@ def classification_scores(pred, truth, classes: int) -> dict:
     return {"accuracy": float(tp.sum() / n), "within_one": float(np.sum(np.abs(pred - truth) <= 1) / n),
             "confusion": conf.tolist(), "precision": precision.tolist(), "recall": recall.tolist(),
             "f1": f1.tolist(), "n": int(pred.size)}
+
+
+def brisque(image) -> float:
+    """BRISQUE (Mittal, Moorthy & Bovik 2012), the no-reference quality score of Galetto & Deng's
+    Table 6 (lower: more natural), from the PyPI package ``brisque`` (its support-vector
+    regressor trained on the LIVE database ships with it; an extra of the lab:
+    ``pip install -e ".[bench]"``, which ``make install`` runs).
+
+    ``image`` (H, W, 3) or (H, W), float in [0, 1] or uint8, is scored as the 8-bit image it
+    would be saved as. ``brisque`` 0.2.0 keeps some features as one-element arrays, which NumPy 2
+    refuses to turn into floats; the adapter here flattens them, the score is the package's.
+
+    Raises ImportError, saying how to install it, when the package is missing.
+    """
+    from ._validate import as_image
+    try:
+        from brisque import BRISQUE
+    except ImportError as e:  # pragma: no cover - the bench extra is installed by make install
+        raise ImportError("BRISQUE needs the PyPI package brisque and OpenCV: pip install -e \".[bench]\" "
+                          "(or pip install brisque opencv-python-headless)") from e
+
+    class _Flat(BRISQUE):
+        def calculate_brisque_features(self, image, kernel_size=7, sigma=7 / 6):
+            feats = super().calculate_brisque_features(image, kernel_size, sigma)
+            return np.array([float(np.asarray(v, dtype=np.float64).reshape(-1)[0]) for v in feats])
+
+    img = as_image(image, copy=False)
+    u8 = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+    if u8.ndim == 2:
+        u8 = np.repeat(u8[..., None], 3, axis=-1)
+    return float(_Flat(url=False).score(u8))

@@ -93,12 +93,48 @@ def test_patch_dataset_is_balanced_split_by_photo_and_cached(tmp_path, monkeypat
     np.testing.assert_array_equal(again.x, sets["train"].x)
     x = again.as_float([0, 1])
     assert x.shape == (2, 1, 32, 32) and x.dtype == np.float32 and x.max() <= 1.0
+    np.testing.assert_array_equal(np.rint(x * 255) / 255, x)  # 8-bit by default, as a photo
+    assert again.x.dtype == np.uint16  # stored finer than 8 bits
+    # the paper's protocol: the same samples, shuffled and cut 80 / 10 / 10 whatever their photo
+    by_patch = {s: P.patch_dataset(s, per_image=3, seed=1, protocol="patch", cache_root=tmp_path, progress=False)
+                for s in P.SPLITS}
+    assert [len(by_patch[s]) for s in P.SPLITS] == [288, 36, 36]
+    assert set(np.unique(by_patch["test"].source)) & set(np.unique(by_patch["train"].source))
+    assert len(list(tmp_path.glob("patches-*.npz"))) == 1  # both protocols read one cache
+    with pytest.raises(ValueError, match="protocol"):
+        P.patch_dataset("train", protocol="image", cache_root=tmp_path)
     # class k of a patch is blur sigma k: the variance of its Laplacian falls with k
     one = again.x[again.source == again.source[0]][:P.CLASSES].astype(float)
     lap = [ndi.laplace(p).var() for p in one]
     assert lap[0] > lap[1] > lap[5] > lap[19]
     with pytest.raises(ValueError, match="split"):
         P.patch_dataset("dev", cache_root=tmp_path)
+
+
+def test_network_input_is_rounded_to_eight_bits_after_the_noise():
+    x16 = np.full((400, 32, 32), round(0.5 * P.FIXED), np.uint16)
+    x16[:, :, 16:] = round(0.3021 * P.FIXED)  # between two 8-bit levels
+    clean = P.to_network(x16)
+    assert clean.shape == (400, 1, 32, 32)
+    np.testing.assert_allclose(clean[0, 0, 0, 20], round(0.3021 * 255) / 255, atol=1e-7)
+    np.testing.assert_allclose(P.to_network(x16, bits=16)[0, 0, 0, 20], 0.3021, atol=1e-4)
+    noisy = P.to_network(x16, noise=0.02, rng=np.random.default_rng(0))
+    sd = (noisy[:, 0, :, :16] - 0.5).reshape(400, -1).std(1)
+    assert 0.0 <= sd.min() < 0.004 and 0.018 < sd.max() < 0.022  # one level per patch in [0, noise]
+    assert abs(sd.mean() - 0.01) < 0.0015
+    np.testing.assert_array_equal(np.rint(noisy * 255) / 255, noisy)
+    with pytest.raises(ValueError, match="rng"):
+        P.to_network(x16, noise=0.01)
+    with pytest.raises(ValueError, match="bits"):
+        P.to_network(x16, bits=12)
+
+
+def test_ordinal_targets_peak_at_the_label():
+    from defocus_lab.models.train_galetto import soft_targets
+    t = soft_targets(torch.tensor([0, 7, 19]), 20, 1.0).numpy()
+    np.testing.assert_allclose(t.sum(1), 1.0, rtol=1e-6)
+    assert t[1].argmax() == 7 and t[1, 6] == pytest.approx(t[1, 8]) and t[1, 6] == pytest.approx(t[1, 7] * np.exp(-0.5))
+    assert t[0, 0] > t[0, 1] > t[0, 2] and t[2].argmax() == 19
 
 
 def test_split_keeps_kodak_and_mcmaster_for_testing():
@@ -141,6 +177,29 @@ def test_training_runs_resumes_and_reports(rng, tmp_path):
     assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 20)
     with pytest.raises(ValueError, match="fewer than one batch"):
         train_galetto(tmp_path / "x.npz", GalettoConfig(batch=10_000), progress=False, datasets=sets)
+
+
+def test_training_from_earlier_weights_and_the_new_recipe_options(rng, tmp_path):
+    """init= starts from a run's weights (lr 0: the weights stay theirs after a step); the
+    ordinal loss, the noise and the float patches run; a width mismatch is refused."""
+    from defocus_lab.models.train_galetto import GalettoConfig, train_galetto
+    sets = _tiny_sets(rng)
+    first = tmp_path / "a.npz"
+    train_galetto(first, GalettoConfig(max_steps=2, batch=16, width=0.35), progress=False, log=lambda *_: None,
+                  datasets=sets)
+    cfg = GalettoConfig(max_steps=1, batch=16, width=0.35, lr=0.0, init=str(first), loss="ordinal", noise=0.01,
+                        bits=16)
+    r = train_galetto(tmp_path / "b.npz", cfg, progress=False, log=lambda *_: None, datasets=sets)
+    assert r["steps"] == 1 and r["config"]["init"] == str(first)
+    a, b = load_mobilenet(first).state_dict(), load_mobilenet(tmp_path / "b.npz").state_dict()
+    for k in a:
+        if "running" not in k and "num_batches" not in k:  # batch-norm statistics move in train mode
+            np.testing.assert_array_equal(a[k].numpy(), b[k].numpy())
+    with pytest.raises(ValueError, match="match --width"):
+        train_galetto(tmp_path / "c.npz", GalettoConfig(max_steps=1, batch=16, width=0.5, init=str(first)),
+                      progress=False, datasets=sets)
+    with pytest.raises(ValueError, match="loss"):
+        train_galetto(tmp_path / "d.npz", GalettoConfig(loss="hinge"), progress=False, datasets=sets)
 
 
 def test_symmetries_keep_each_patch_up_to_a_flip(rng):
@@ -319,6 +378,33 @@ def test_estimator_gives_a_dense_map_of_classes(rng, tmp_path):
         galetto2022(img, weights=path, edges=np.ones((50, 70), bool))
     with pytest.raises(ValueError, match="variant"):
         galetto2022(img, weights=path, variant="keras")
+
+
+def test_a_large_photo_is_classified_on_a_copy_with_its_classes_in_photo_px(tmp_path, monkeypatch):
+    """The photo-size rule: above max_pixels the patches come from a scaled copy, and a class c
+    on the copy is sqrt(c^2 - a^2) / f photo px (a the copy's anti-aliasing blur)."""
+    from defocus_lab.estimate import galetto as G
+    seen = {}
+
+    def fake(grey, net, stride, **kw):  # every patch of the copy in class 4
+        seen["shape"] = grey.shape
+        pad, ys, xs = G.patch_grid(grey.shape, stride)
+        return np.full((len(ys), len(xs)), 4), None, pad, ys, xs
+
+    monkeypatch.setattr(G, "classify_patches", fake)
+    monkeypatch.setattr("defocus_lab.models.mobilenet.load_classifier", lambda w: None)
+    img = np.random.default_rng(0).random((400, 600))
+    out = G.galetto2022(img, max_pixels=60_000)
+    f = np.sqrt(60_000 / 240_000)
+    assert seen["shape"] == (200, 300) and out.values.shape == (400, 600)
+    np.testing.assert_allclose(out.values, np.sqrt(16 - ((1 - f) / 2) ** 2) / f, rtol=1e-9)
+    G.galetto2022(img, max_pixels=None)
+    assert seen["shape"] == (400, 600)
+    assert G.copy_scale((400, 600), 240_000) == 1.0
+    with pytest.raises(ValueError, match="max_pixels"):
+        G.galetto2022(img, max_pixels=100)
+    with pytest.raises(ValueError, match="scale"):
+        G.class_sigma([1], 1.5)
 
 
 def test_sharpening_gain_is_the_product_of_two_sigmoids():
@@ -580,3 +666,16 @@ def test_table5_shows_a_dash_where_a_method_gave_no_map():
          "seconds": {"zhuo2011": 1.0, "galetto2022": 2.0}, "images": ["a", "b"]}
     html = table5_html(r)
     assert "<tr><td>b</td><td>-</td><td>0.700</td></tr>" in html and "0.877" in html  # the paper's column
+
+
+def test_brisque_scores_a_blurred_photo_worse_and_reads_grey_and_float_alike():
+    """Table 6's score through the adapter (the package's features flattened for NumPy 2)."""
+    from skimage import data as skdata
+    from defocus_lab.metrics import brisque
+    img = skdata.astronaut()[::2, ::2] / 255.0
+    sharp = brisque(img)
+    soft = brisque(ndi.gaussian_filter(img, (1.5, 1.5, 0)))
+    assert soft > sharp + 15
+    assert brisque((img * 255).round().astype(np.uint8)) == pytest.approx(sharp)
+    grey = img @ [0.2989, 0.587, 0.114]
+    assert abs(brisque(grey) - sharp) < 2

@@ -17,6 +17,14 @@ makes follow the image's edges.
   ``max(class - 1, 0)`` averaged, after a 3x3 Gaussian (sigma 1) pre-denoising of the image.
 - Each patch is classified on its own, exactly as in training (the network's zero padding is the
   patch's border), in batches.
+- Photo size (the lab's rule, not the paper's): above ``max_pixels`` (default 1 MP, about the
+  paper's 1000x700 photos) the patches are cut from a copy scaled by f = sqrt(max_pixels / N).
+  The classifier reads blur in its own pixels, so a class c read on the copy is a blur of
+  about c / f photo px: :func:`class_sigma` converts each patch's class to photo px (removing
+  in quadrature the copy's own anti-aliasing blur, (1 - f) / 2 copy px) before Eq. 6, and the
+  map is brought back to the photo's size bilinearly. On a 12 MP photo (f = 0.29) the classes
+  then step by 3.5 px up to 66 px, where the photo itself would saturate at 19 px and cost
+  12 times the patches. The refinement runs on the photo itself.
 """
 from __future__ import annotations
 
@@ -29,6 +37,33 @@ from ..types import Method
 
 PATCH = 32
 VARIANTS = ("paper", "demo")
+MAX_PIXELS = 1_000_000  # the photo-size rule's default (module docstring)
+
+
+def copy_scale(shape, max_pixels: int = MAX_PIXELS) -> float:
+    """The scale of the copy the patches are cut from: 1 up to ``max_pixels`` pixels, else
+    sqrt(max_pixels / pixels)."""
+    n = int(shape[0]) * int(shape[1])
+    return 1.0 if n <= max_pixels else float(np.sqrt(max_pixels / n))
+
+
+def class_sigma(classes, scale: float) -> np.ndarray:
+    """Gaussian sigma in photo px of patch classes read on a copy scaled by ``scale`` (<= 1):
+    sqrt(max(c^2 - a^2, 0)) / scale with a = (1 - scale) / 2, the copy's own anti-aliasing blur
+    (scikit-image's resize, in copy px). The identity at scale 1.
+
+    >>> class_sigma([0, 1, 5], 1.0).tolist()
+    [0.0, 1.0, 5.0]
+    >>> [round(float(v), 2) for v in class_sigma([0, 1, 5], 0.25)]
+    [0.0, 3.71, 19.94]
+    """
+    c = np.asarray(classes, dtype=np.float64)
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1]; got {scale!r}")
+    if scale == 1:
+        return c
+    a = (1.0 - scale) / 2.0
+    return np.sqrt(np.maximum(c * c - a * a, 0.0)) / scale
 
 
 def patch_grid(shape, stride: int, size: int = PATCH):
@@ -96,12 +131,17 @@ def patch_windows(padded: np.ndarray, ys, xs, stride: int) -> np.ndarray:
     return sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
 
 
-def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 1024, progress=None,
+BATCH = 512  # patches per forward pass: on 2 CPU cores 0.056 ms per patch, against 0.094 at 1024 and 0.077 at 128
+
+
+def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = BATCH, progress=None,
                      device="auto"):
     """(classes (ny, nx) int64, probabilities (ny, nx, C) float32, pad, ys, xs): every patch of
     the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients), on
     ``device`` (:func:`~defocus_lab.models.device.resolve_device`), ``batch`` patches at a time
-    there as on the CPU."""
+    there as on the CPU, in the channels-last layout (oneDNN's fast path for these small
+    convolutions on a CPU: 3.4x faster than the default layout, measured in
+    ``benchmarks/bench_galetto.py``)."""
     import torch
 
     from ..models.device import on_device, resolve_device
@@ -120,13 +160,14 @@ def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = 10
     with torch.inference_mode():
         for a in steps:
             x = torch.from_numpy(np.ascontiguousarray(flat[a:a + batch])[:, None]).to(dev)
+            x = x.contiguous(memory_format=torch.channels_last)
             probs[a:a + batch] = torch.softmax(net(x), dim=1).cpu().numpy()
     probs = probs.reshape(len(ys), len(xs), -1)
     return probs.argmax(-1), probs, pad, ys, xs
 
 
 def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", weights="self-trained",
-                batch: int = 1024, progress=None, device="auto"):
+                batch: int = BATCH, max_pixels: int = MAX_PIXELS, progress=None, device="auto"):
     """Galetto & Deng's patch-classification estimate: a dense, blocky map of Gaussian sigma
     (px, 0..19) as a :class:`~defocus_lab.types.SparseBlur` with ``mask`` all True (module
     docstring). Its preset refines it with :func:`defocus_lab.propagate.wgif.wgif`.
@@ -142,6 +183,10 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
         Eq. 6's mean of the classes, or the authors' demo (pre-denoised, max(class - 1, 0)).
     weights : "self-trained" or path
         The classifier (:func:`defocus_lab.models.mobilenet.load_classifier`).
+    max_pixels : int
+        Above this many pixels the patches are cut from a copy of this size and their classes
+        converted to the photo's px (module docstring; default 1 MP). ``None``: always the photo
+        itself (a 12 MP photo then takes 12 times the patches and reads at most 19 px).
     device : "auto", "cpu", "cuda", ...
         Where the classifier runs (CUDA when present; ``batch`` patches at a time there too).
     """
@@ -152,18 +197,29 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
     if edges is not None:
         raise ValueError("galetto2022 classifies whole patches and takes no edge map: drop edges=")
     device = resolve_device(device)  # refused before any work
+    if max_pixels is not None:
+        max_pixels = check_int(max_pixels, "max_pixels", minimum=PATCH * PATCH * 16)
     img = as_image(image, copy=False)
     grey = grey_for_patches(img, variant)
     net = load_classifier(weights)
-    classes, _, pad, ys, xs = classify_patches(grey, net, stride, batch=batch, progress=progress, device=device)
+    f = 1.0 if max_pixels is None else copy_scale(grey.shape, max_pixels)
+    work = grey
+    if f < 1:
+        from skimage.transform import resize
+        shape = (max(1, round(grey.shape[0] * f)), max(1, round(grey.shape[1] * f)))
+        work = resize(grey, shape, order=1, anti_aliasing=True, mode="reflect")
+    classes, _, pad, ys, xs = classify_patches(work, net, stride, batch=batch, progress=progress, device=device)
     if variant == "demo":
         classes = np.maximum(classes - 1, 0)
-    dense = patch_mean(classes, ys, xs, grey.shape, pad)
+    dense = patch_mean(class_sigma(classes, f), ys, xs, work.shape, pad)
+    if f < 1:
+        from skimage.transform import resize
+        dense = resize(dense, grey.shape, order=1, mode="edge")
     return SparseBlur(dense, np.ones(grey.shape, bool), edges=None)
 
 
 # The paper's refinement (r 16, eps 0.005, 7 guide iterations: the propagator's defaults).
 # The keyword options a parameter sweep may set (defocus_lab.sweep routes each name by them;
 # tests/test_sweep.py checks them against the signature).
-galetto2022.option_names = frozenset({"stride", "variant", "weights", "batch", "device"})
+galetto2022.option_names = frozenset({"stride", "variant", "weights", "batch", "max_pixels", "device"})
 METHOD = Method("galetto2022", galetto2022, "wgif", MappingProxyType({}), "Galetto & Deng 2022")

@@ -209,3 +209,31 @@ def table2_reports(folder=None) -> dict:
         with open(p) as f:
             out[p.stem] = json.load(f)
     return out
+
+
+def recipe_reports(folder=None) -> dict:
+    """The reports of ``benchmarks/galetto_recipes.py`` (the training recipes and both split
+    protocols, each trained the same number of steps from scratch), read from
+    ``data/galetto2022/recipes/*.json``; {} when the folder is not there."""
+    from ..models.mobilenet import SELF_TRAINED
+    return table2_reports(SELF_TRAINED.parent / "recipes" if folder is None else folder)
+
+
+# Table 6 of the paper (Fig. 13's bird): BRISQUE of the original and of each sharpening (lower is better).
+PAPER_TABLE6_BRISQUE = {"original": 20.83, "UM": 44.41, "GUM": 24.89, "CAS": 55.19, "proposed": 20.61}
+
+
+@cached()
+def table6(image, *, amount: float = 2.0) -> dict:
+    """Table 6 (BRISQUE column): the no-reference BRISQUE score
+    (:func:`defocus_lab.metrics.brisque`) of ``image``, of its classical unsharp masking with the
+    fixed gain ``amount`` (Fig. 13d: 2) and of the adaptive sharpening by the galetto2022 map at
+    Fig. 13's setting (Eqs. 8-11). The paper's GUM and CAS are not in the lab (they are other
+    authors' sharpening methods). Returns ``{"original", "UM", "proposed": score, "map": the map}``."""
+    from ..apps.enhance import adaptive_unsharp_mask, unsharp_mask
+    from ..metrics import brisque
+    from ..pipeline import estimate_defocus
+    img = np.asarray(image, dtype=np.float64)
+    m = estimate_defocus(img, method="galetto2022", progress=False)[0]
+    return {"original": brisque(img), "UM": brisque(unsharp_mask(img, amount)),
+            "proposed": brisque(adaptive_unsharp_mask(img, m)), "map": m}

@@ -9,6 +9,18 @@ by photo) for a stated number of minutes:
 - the paper's optimiser and batch: Adam (1e-3, betas 0.9 / 0.999, eps 1e-8), batch 128,
   cross-entropy; then, not in the paper, the learning rate divided by 10 for the last 15 % of
   the budget (a short run ends noisy otherwise);
+- ``loss="ordinal"`` (not in the paper): cross-entropy against a soft target, a Gaussian of
+  ``ordinal_width`` classes around the true class, normalised: the classes are ordered blur
+  levels, so a prediction one level off is penalised less than one ten levels off;
+- ``noise`` (not in the paper): Gaussian noise of a standard deviation drawn per patch in
+  [0, ``noise``] (0..1 scale) added to each training patch after its blur, before the 8-bit
+  rounding: a camera adds noise after the optics blur, and a network trained on noiseless blurred
+  patches reads a real blurred region's noise as detail (a sharp class);
+- ``bits``: the patches rounded to 8 bits as a photo is (default) or kept in float (16);
+- ``protocol``: the photo split (default) or the paper's patch split
+  (:func:`defocus_lab.synth.patches.patch_dataset`);
+- ``init``: the weights of an earlier run to start from (a fresh optimiser and schedule), so
+  that a recipe change can build on hours already spent; the report names them;
 - not in the paper either: each batch is flipped and transposed at random (the 8 symmetries of
   the square). A Gaussian blur has no direction, so the class does not change, and a short
   budget sees 8 times more distinct patches;
@@ -42,13 +54,30 @@ class GalettoConfig:
     batch: int = 128
     lr: float = 1e-3
     width: float = 1.0  # MobileNetV2's width multiplier
-    per_image: int = 8  # sharp patches per photo (each in all 20 classes)
+    per_image: int = 32  # sharp patches per photo at most (each in all 20 classes)
     threads: int | None = None
     max_steps: int | None = None  # stop this call after so many optimiser steps (work, not time)
     checkpoint_steps: int = 200
     augment: bool = True
     arch: str = "mobilenetv2"  # or "plain4": the small alternative of the lab's Table 2
     device: str = "auto"  # where the network trains (models.device.resolve_device: CUDA when present)
+    loss: str = "cross-entropy"  # or "ordinal" (module docstring)
+    ordinal_width: float = 1.0  # the ordinal target's standard deviation (classes)
+    noise: float = 0.0  # the largest noise standard deviation added after the blur (0..1 scale)
+    bits: int = 8  # 8: patches rounded as an 8-bit photo; 16: float
+    protocol: str = "photo"  # "photo" or "patch" (synth.patches.patch_dataset)
+    init: str | None = None  # start from these weights (.npz of save_npz) instead of a random initialisation
+
+
+LOSSES = ("cross-entropy", "ordinal")
+
+
+def soft_targets(y: torch.Tensor, classes: int, width: float) -> torch.Tensor:
+    """(N, classes) rows summing to 1: a Gaussian of ``width`` classes around each label of ``y``
+    (the ordinal loss's target)."""
+    k = torch.arange(classes, dtype=torch.float32, device=y.device)
+    w = torch.exp(-0.5 * ((k[None] - y[:, None].float()) / width) ** 2)
+    return w / w.sum(1, keepdim=True)
 
 
 def _symmetries(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -82,8 +111,8 @@ def predict(net, x: np.ndarray, batch: int = 1024) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, net.config["classes"]), np.float32)
 
 
-def _scores(net, data, batch=1024) -> dict:
-    logits = predict(net, data.as_float(), batch)
+def _scores(net, data, batch=1024, bits=8) -> dict:
+    logits = predict(net, data.as_float(bits=bits), batch)
     y = data.y
     loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y))) if len(y) else float("nan")
     return {"loss": loss, "accuracy": float(np.mean(logits.argmax(1) == y)) if len(y) else float("nan"),
@@ -104,14 +133,26 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
         raise ValueError("minutes must be > 0, batch >= 1 and checkpoint_steps >= 1")
     if cfg.arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {sorted(ARCHITECTURES)}; got {cfg.arch!r}")
+    if cfg.loss not in LOSSES or cfg.ordinal_width <= 0:
+        raise ValueError(f"loss must be one of {LOSSES} (ordinal_width > 0); got {cfg.loss!r}, {cfg.ordinal_width!r}")
+    if cfg.bits not in (8, 16) or not 0 <= cfg.noise < 0.5:
+        raise ValueError(f"bits must be 8 or 16 and noise in [0, 0.5); got {cfg.bits!r}, {cfg.noise!r}")
     out, ckpt, device = start_run(out, cfg)  # checks max_steps and device before any data is made
     if datasets is None:
-        datasets = {s: patch_dataset(s, per_image=cfg.per_image, seed=cfg.seed, progress=progress) for s in SPLITS}
+        datasets = {s: patch_dataset(s, per_image=cfg.per_image, seed=cfg.seed, protocol=cfg.protocol,
+                                     progress=progress) for s in SPLITS}
     train, val, test = (datasets[s] for s in SPLITS)
     if len(train) < cfg.batch:
         raise ValueError(f"the training split has {len(train)} patches, fewer than one batch ({cfg.batch}): "
                          "point DEFOCUS_LAB_DATA at the shared data (sharp/ photos) or lower batch")
     net = ARCHITECTURES[cfg.arch](classes=CLASSES, width=cfg.width).to(device, memory_format=torch.channels_last)
+    if cfg.init is not None and not (resume and ckpt.is_file()):
+        from .mobilenet import load_mobilenet
+        start = load_mobilenet(cfg.init)
+        if start.config != net.config or cfg.arch != "mobilenetv2":
+            raise ValueError(f"init weights {cfg.init} are a {start.config} MobileNetV2; this run trains "
+                             f"{cfg.arch} {net.config}: match --width (and --arch mobilenetv2)")
+        net.load_state_dict(start.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     step = epoch = pos = 0
     spent = 0.0
@@ -144,7 +185,7 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
                     "spent": spent + time.perf_counter() - t0, "history": torch.from_numpy(hist)}, ckpt)
 
     def close_epoch(fraction=0.0):
-        v = _scores(net, val)
+        v = _scores(net, val, bits=cfg.bits)
         history.append({"epoch": epoch + fraction, "step": step, "train_loss": run_loss / max(run_n, 1),
                         "train_accuracy": run_hits / max(run_n, 1), "val_loss": v["loss"],
                         "val_accuracy": v["accuracy"]})
@@ -155,18 +196,22 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(train))
         aug = np.random.default_rng([cfg.seed, epoch, 1])
         aug.integers(0, 8, pos)  # the augmentation draws of the batches already done (resume)
+        noisy = np.random.default_rng([cfg.seed, epoch, 2, pos])  # the noise of the batches from pos on
         net.train()
         while pos + cfg.batch <= len(order) and not done():
             frac = step / last_step if last_step is not None else (spent + time.perf_counter() - t0) / total
             for g in opt.param_groups:
                 g["lr"] = cfg.lr if frac < 0.85 else cfg.lr * 0.1
             sel = np.sort(order[pos:pos + cfg.batch])
-            xb = torch.from_numpy(train.as_float(sel))
+            xb = torch.from_numpy(train.as_float(sel, bits=cfg.bits, noise=cfg.noise, rng=noisy))
             if cfg.augment:
                 xb = _symmetries(xb, aug)
             xb, yb = xb.to(device), torch.from_numpy(train.y[sel]).to(device)
             logits = net(xb.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, yb)
+            if cfg.loss == "ordinal":
+                loss = F.cross_entropy(logits, soft_targets(yb, CLASSES, cfg.ordinal_width))
+            else:
+                loss = F.cross_entropy(logits, yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -193,7 +238,7 @@ def train_galetto(out, config: GalettoConfig | None = None, *, resume: bool = Tr
     spent += time.perf_counter() - t0
     net.eval()
     net.save_npz(out)
-    t = _scores(net, test)
+    t = _scores(net, test)  # 8-bit test patches whatever the recipe: what the classifier meets in photos
     report = {"method": "galetto2022", "arch": cfg.arch,
               "parameters": int(sum(p.numel() for p in net.parameters())), "steps": step, "epochs": step * cfg.batch / len(train),
               "samples": step * cfg.batch, "minutes_total": spent / 60.0,

@@ -16,11 +16,25 @@ How a photo gives patches (the paper's recipe, on the sharp photos this lab has)
    filtering the whole photo, far faster (:func:`blurred_crops`).
 
 Every chosen patch gives all 20 classes, so the classes are balanced by construction. The
-paper used DIV2K (800 + 100 2K photos, > 5e5 patches, split 80/20 by patch and DIV2K's
-validation photos for the test set); this lab has the 700 COCO and ImageNet photos of
-``DEFOCUS_LAB_DATA/sharp`` (about 640x480), Kodak24 and McMaster, and scikit-image's bundled
-photos. :func:`patch_dataset` splits *by source photo* (seeded), so that no photo lends patches
-to two splits, and caches the result on disk (``data.cache_dir()/galetto2022``).
+paper used DIV2K (800 + 100 2K photos, > 5e5 patches): the training photos' patches split 80/20
+*by patch* into training and validation, and the 100 validation photos of DIV2K for the test
+set. This lab has the 700 COCO and ImageNet photos of ``DEFOCUS_LAB_DATA/sharp`` (about
+640x480), Kodak24 and McMaster, and scikit-image's bundled photos, and offers two protocols
+(:func:`patch_dataset`, seeded):
+
+- ``protocol="photo"`` (the lab's default): split *by source photo*, so that no photo lends
+  patches to two splits; Kodak24 and McMaster are the test photos (as DIV2K's validation photos
+  are the paper's);
+- ``protocol="patch"``: every (patch, class) sample of every photo shuffled and cut 80 / 10 / 10,
+  as the paper's training / validation split: a test sample's photo, and the same patch at
+  the neighbouring blur levels, are in the training split. Comparing the two measures how much a
+  patch split flatters a classifier (Table 3 of notebook 05).
+
+Patches are stored in 16-bit fixed point (value x 65535, 256 times finer than 8 bits), so that
+a recipe may train on 8-bit patches (:meth:`PatchSet.as_float`'s default: rounded as an 8-bit
+photo is, which is what the classifier meets in use) or on float ones, and add noise *after*
+the blur (a camera's noise is added after the optics' blur) before that rounding. The cache is
+one ``.npz`` per recipe and list of photos on disk (``data.cache_dir()/galetto2022``).
 """
 from __future__ import annotations
 
@@ -37,7 +51,10 @@ CLASSES = 20  # blur classes: Gaussian sigma 0, 1, ..., 19 px
 SHARP_VARIANCE = 1000.0  # variance of the Laplacian (0..255 scale) above which a patch is sharp
 TRUNCATE = 4.0  # scipy.ndimage.gaussian_filter's reach in sigmas
 _LUMA = np.array([0.2989, 0.5870, 0.1140])  # ITU-R BT.601, as MATLAB's rgb2gray
-_VERSION = 1  # bump when the recipe changes: a new cache file
+_VERSION = 2  # bump when the recipe changes: a new cache file
+FIXED = 65535.0  # the patches' 16-bit fixed-point scale
+PER_IMAGE = 32  # sharp patches per photo at most: about 27 on average, 3.7e5 samples from the 700 photos
+PROTOCOLS = ("photo", "patch")
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -89,19 +106,38 @@ def blurred_crops(grey: np.ndarray, positions, sigmas=range(CLASSES), size: int 
 
 
 def photo_patches(grey: np.ndarray, n: int, rng: np.random.Generator, sigmas=range(CLASSES)) -> np.ndarray:
-    """(k, len(sigmas), PATCH, PATCH) uint8: up to ``n`` sharp patches of one photo, drawn by
-    ``rng`` without replacement, in every blur class (0..255, rounded as an 8-bit image)."""
+    """(k, len(sigmas), PATCH, PATCH) uint16: up to ``n`` sharp patches of one photo, drawn by
+    ``rng`` without replacement, in every blur class (16-bit fixed point: value x ``FIXED``)."""
     pos = sharp_positions(grey)
     if len(pos) > n:
         pos = pos[np.sort(rng.choice(len(pos), n, replace=False))]
     crops = blurred_crops(grey, pos, sigmas)
-    return np.clip(np.rint(crops * 255.0), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(crops * FIXED), 0, FIXED).astype(np.uint16)
+
+
+def to_network(x16: np.ndarray, *, bits: int = 8, noise: float = 0.0, rng=None) -> np.ndarray:
+    """(n, 1, 32, 32) float32 in [0, 1], the network's input, from (n, 32, 32) fixed-point
+    patches: plus, when ``noise`` > 0, Gaussian noise of a standard deviation drawn per patch
+    uniformly in [0, ``noise``] (``rng``), then rounded to ``bits`` bits (8: as an 8-bit photo;
+    16: as stored, float)."""
+    if bits not in (8, 16):
+        raise ValueError(f"bits must be 8 (rounded as an 8-bit photo) or 16 (float); got {bits!r}")
+    x = np.asarray(x16, dtype=np.float32) / np.float32(FIXED)
+    if noise > 0:
+        if rng is None:
+            raise ValueError("noise needs a seeded rng (numpy.random.Generator)")
+        sd = rng.uniform(0.0, noise, len(x)).astype(np.float32)
+        x = x + sd[:, None, None] * rng.standard_normal(x.shape, dtype=np.float32)
+    if bits == 8:
+        x = np.rint(x * 255.0) / np.float32(255.0)
+    return np.clip(x, 0.0, 1.0)[:, None]
 
 
 @dataclass
 class PatchSet:
-    """Patches ``x`` (N, 32, 32) uint8, classes ``y`` (N,) int64 (= blur sigma in px), the index
-    of each patch's source photo ``source`` (N,) into ``sources`` (names), per split."""
+    """Patches ``x`` (N, 32, 32) uint16 (16-bit fixed point, value x ``FIXED``), classes ``y``
+    (N,) int64 (= blur sigma in px), the index of each patch's source photo ``source`` (N,) into
+    ``sources`` (names), per split."""
     x: np.ndarray
     y: np.ndarray
     source: np.ndarray
@@ -114,10 +150,10 @@ class PatchSet:
         """Patches per class."""
         return np.bincount(self.y, minlength=CLASSES)
 
-    def as_float(self, sel=None) -> np.ndarray:
-        """(n, 1, 32, 32) float32 in [0, 1]: the network's input."""
-        x = self.x if sel is None else self.x[sel]
-        return (x.astype(np.float32) / 255.0)[:, None]
+    def as_float(self, sel=None, *, bits: int = 8, noise: float = 0.0, rng=None) -> np.ndarray:
+        """(n, 1, 32, 32) float32 in [0, 1]: the network's input (:func:`to_network`; by default
+        rounded to 8 bits, as a photo is)."""
+        return to_network(self.x if sel is None else self.x[sel], bits=bits, noise=noise, rng=rng)
 
 
 SPLITS = ("train", "validation", "test")
@@ -168,18 +204,21 @@ def split_sources(names, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> dict:
     return {n: s for s, ns in cut.items() for n in ns}
 
 
-def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, cache: bool = True,
-                  progress: bool = True, cache_root=None) -> PatchSet:
+def patch_dataset(split: str = "train", *, per_image: int = PER_IMAGE, seed: int = 0, protocol: str = "photo",
+                  cache: bool = True, progress: bool = True, cache_root=None) -> PatchSet:
     """The ``split`` ("train", "validation", "test") of Galetto & Deng's patch dataset, made
     from every source photo (module docstring) and cached (``cache_root``, default
     ``data.cache_dir()/galetto2022``; one ``.npz`` per recipe and list of photos).
 
     ``per_image`` sharp patches at most per photo, each in all 20 classes; ``seed`` draws them
-    and splits the photos. The first call makes all three splits (a progress bar over the
-    photos: a few minutes for the 700-odd photos of DEFOCUS_LAB_DATA/sharp); later calls read
-    the cache."""
+    and splits the photos (or the samples); ``protocol`` "photo" or "patch" (module docstring:
+    both read the same cached patches). The first call makes all three splits (a progress bar
+    over the photos: a few minutes for the 700-odd photos of DEFOCUS_LAB_DATA/sharp); later calls
+    read the cache."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}")
     if isinstance(per_image, bool) or int(per_image) < 1:
         raise ValueError(f"per_image must be a positive number of patches; got {per_image!r}")
     from .. import data
@@ -191,7 +230,7 @@ def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, ca
     path = root / f"patches-{digest}.npz"
     if cache and path.is_file():
         with np.load(path) as z:
-            return _pick(z, split, names)
+            return _pick(z, split, names, protocol, seed)
     assign = split_sources(names, seed)
     xs, ys, src = [], [], []
     it = enumerate(sources)
@@ -200,7 +239,7 @@ def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, ca
         it = tqdm(it, total=len(sources), desc="galetto2022 patches", unit="photo")
     for i, (name, load) in it:
         _add_photo(xs, ys, src, i, load, int(per_image), seed)
-    x = np.concatenate(xs) if xs else np.zeros((0, PATCH, PATCH), np.uint8)
+    x = np.concatenate(xs) if xs else np.zeros((0, PATCH, PATCH), np.uint16)
     y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
     source = np.concatenate(src) if src else np.zeros(0, np.int32)
     split_of = np.array([SPLITS.index(assign[n]) for n in names], np.int8)
@@ -210,7 +249,7 @@ def patch_dataset(split: str = "train", *, per_image: int = 8, seed: int = 0, ca
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **arrays)
         tmp.replace(path)
-    return _pick(arrays, split, names)
+    return _pick(arrays, split, names, protocol, seed)
 
 
 def _add_photo(xs, ys, src, i, load, per_image, seed):
@@ -222,10 +261,10 @@ def _add_photo(xs, ys, src, i, load, per_image, seed):
         src.append(np.full(len(p) * CLASSES, i, np.int32))
 
 
-def split_patches(split: str = "test", *, per_image: int = 8, seed: int = 0) -> PatchSet:
-    """One split of :func:`patch_dataset`, the same patches, made from that split's photos only
-    and not cached (the test split: 24 photos, a few seconds, where the whole set takes
-    minutes)."""
+def split_patches(split: str = "test", *, per_image: int = PER_IMAGE, seed: int = 0) -> PatchSet:
+    """One split of :func:`patch_dataset` (protocol "photo"), the same patches, made from that
+    split's photos only and not cached (the test split: 42 photos, a few seconds, where the
+    whole set takes minutes)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
     sources = _sources()
@@ -236,13 +275,26 @@ def split_patches(split: str = "test", *, per_image: int = 8, seed: int = 0) -> 
         if assign[name] == split:
             _add_photo(xs, ys, src, i, load, int(per_image), seed)
     if not xs:
-        return PatchSet(np.zeros((0, PATCH, PATCH), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int32), names)
+        return PatchSet(np.zeros((0, PATCH, PATCH), np.uint16), np.zeros(0, np.int64), np.zeros(0, np.int32), names)
     return PatchSet(np.concatenate(xs), np.concatenate(ys).astype(np.int64), np.concatenate(src), names)
 
 
-def _pick(z, split, names) -> PatchSet:
-    split_of = np.asarray(z["split_of"])
+def sample_split(n: int, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> np.ndarray:
+    """(n,) int8 split index (0 train, 1 validation, 2 test) of each of ``n`` samples for the
+    patch protocol: a seeded shuffle cut by ``fractions``."""
+    f = np.asarray(fractions, dtype=np.float64) / np.sum(fractions)
+    order = np.random.default_rng([seed, 11]).permutation(n)
+    cuts = np.rint(np.cumsum(f)[:2] * n).astype(np.int64)
+    out = np.empty(n, np.int8)
+    out[order[:cuts[0]]], out[order[cuts[0]:cuts[1]]], out[order[cuts[1]:]] = 0, 1, 2
+    return out
+
+
+def _pick(z, split, names, protocol="photo", seed=0) -> PatchSet:
     source = np.asarray(z["source"])
-    sel = split_of[source] == SPLITS.index(split)
+    if protocol == "patch":
+        sel = sample_split(len(source), seed) == SPLITS.index(split)
+    else:
+        sel = np.asarray(z["split_of"])[source] == SPLITS.index(split)
     return PatchSet(x=np.asarray(z["x"])[sel], y=np.asarray(z["y"])[sel].astype(np.int64), source=source[sel],
                     sources=names)

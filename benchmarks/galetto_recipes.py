@@ -14,8 +14,9 @@ test split of its protocol:
 - ``ordinal+noise``: the two together.
 
 Beside the clean test split, each photo-split recipe is scored on the same test patches with
-noise of standard deviation 0.01 (2.55 grey levels, drawn with a fixed seed) added after the
-blur: what a camera's blurred region looks like.
+Gaussian noise added after the blur, its standard deviation drawn per patch uniformly in
+[0, 0.01] (up to 2.55 grey levels; a fixed seed), then rounded to 8 bits: what a camera's
+blurred region looks like.
 
     DEFOCUS_LAB_DATA=../shared/data python benchmarks/galetto_recipes.py [--steps 3000] [--only a,b]
 

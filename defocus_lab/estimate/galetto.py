@@ -214,7 +214,7 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
     dense = patch_mean(class_sigma(classes, f), ys, xs, work.shape, pad)
     if f < 1:
         from skimage.transform import resize
-        dense = resize(dense, grey.shape, order=1, mode="edge")
+        dense = np.maximum(resize(dense, grey.shape, order=1, mode="edge"), 0.0)  # rounding: -1e-15 at 0
     return SparseBlur(dense, np.ones(grey.shape, bool), edges=None)
 
 

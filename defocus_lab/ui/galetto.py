@@ -84,8 +84,8 @@ def recipes_html(reports: dict) -> str:
     head = ("<table><tr><th>recipe</th><th>split</th><th>training patches</th><th>test patches</th><th>top-1</th>"
             "<th>within one</th><th>top-1, noisy test</th><th>within one, noisy test</th></tr>")
     return (f"<p>Each recipe trained from scratch for {', '.join(map(str, steps))} steps of 128 patches "
-            f"(width 0.5 unless named), one change from <i>paper</i> at a time. The noisy test adds noise of "
-            f"standard deviation 0.01 after the blur. Paper: top-1 {ex.PAPER_TEST_ACCURACY:.4f} (test photos), "
+            f"(width 0.5 unless named), one change from <i>paper</i> at a time. The noisy test adds Gaussian noise "
+            f"after the blur, of a standard deviation drawn per patch in [0, 0.01] (up to 2.55 grey levels). Paper: top-1 {ex.PAPER_TEST_ACCURACY:.4f} (test photos), "
             f"0.9699 (validation, split by patch).</p>"
             + head + "".join(row(n, r) for n, r in reports.items()) + "</table>")
 

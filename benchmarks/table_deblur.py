@@ -97,7 +97,7 @@ def scenes():
     out = [(layered_scene(sharp, labels, (0, 3, 6), kind=kind, name=f"motorcycle-{kind}"), True)
            for kind in ("disk", "pupil")]
     for i, (set_, bands, radii, kind) in enumerate([("kodak24", 2, (0, 5), "disk"), ("mcmaster", 3, (0, 3, 6), "pupil")]):
-        root = data.data_dir()  # listed here: data.sharp_image_paths skips McMaster's .tif files
+        root = data.data_dir()  # listed here, by suffix, as they were chosen
         folder = None if root is None else root / "sharp" / set_
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".tif", ".jpg")) \
             if folder is not None and folder.is_dir() else []

@@ -342,11 +342,18 @@ SHARP_SETS = ("coco", "imagenet", "kodak24", "mcmaster")
 BUNDLED_SHARP = ("astronaut", "rocket", "chelsea", "motorcycle")  # scikit-image photos in focus
 
 
-def sharp_image_paths(sets=("coco", "imagenet")) -> list[Path]:
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")  # what the Karaali 2022 trainer reads (its reports were made so)
+ALL_PHOTO_SUFFIXES = PHOTO_SUFFIXES + (".tif", ".tiff")  # McMaster's crops are TIFF
+
+
+def sharp_image_paths(sets=("coco", "imagenet"), suffixes=PHOTO_SUFFIXES) -> list[Path]:
     """All-in-focus photos under ``DEFOCUS_LAB_DATA/sharp/<set>/`` (sorted; empty when absent).
 
     These are training material (Karaali 2022, Sec. IV-A: 350 COCO + 350 ImageNet photos chosen
-    as blur-free by Karaali; Kodak24 and McMaster crops). They are not pinned in the registry:
+    as blur-free by Karaali; Kodak24's PNGs and McMaster's TIFF crops). ``suffixes``: the files
+    read; the default leaves McMaster's TIFFs out, as the Karaali 2022 trainer always has (its
+    committed reports' validation set is Kodak24's); Galetto & Deng's patches read
+    :data:`ALL_PHOTO_SUFFIXES`. They are not pinned in the registry:
     ``shared/data/SOURCES.md`` names the repositories they come from.
     """
     bad = [s for s in sets if s not in SHARP_SETS]
@@ -359,7 +366,7 @@ def sharp_image_paths(sets=("coco", "imagenet")) -> list[Path]:
     for s in sets:
         d = root / "sharp" / s
         if d.is_dir():
-            out += sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff"))
+            out += sorted(p for p in d.iterdir() if p.suffix.lower() in tuple(suffixes))
     return out
 
 

@@ -9,8 +9,9 @@ Here the same recipe runs for a stated number of minutes:
   ``numpy.random.default_rng([seed, chunk])``: the run is reproducible and a resumed run sees the
   chunks it has not seen yet;
 - training images: DEFOCUS_LAB_DATA/sharp/coco and imagenet (as the paper's ILSVRC and
-  MS-COCO), validation on sharp/kodak24 and mcmaster (held out: the paper's 80/20 split is by
-  patch, ours by image); without the data, scikit-image's in-focus photos, three for training
+  MS-COCO), validation on sharp/kodak24 (held out: the paper's 80/20 split is by patch, ours by
+  image; the loader reads JPEG and PNG, so McMaster's TIFF crops, though named in the data
+  string, are not read: the committed reports were made so); without the data, scikit-image's in-focus photos, three for training
   and one for validation (a smoke run, not a useful network);
 - optimisation: Adam, learning rate 1e-3 divided by 10 at 60 % and again at 85 % of the budget
   (the paper divides every 10 / 5 epochs), softmax cross-entropy, batch 64 (paper 256: CPU);

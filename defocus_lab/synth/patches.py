@@ -171,7 +171,7 @@ def _sources():
             return data.read_image(p)
 
     out = []
-    for p in data.sharp_image_paths(data.SHARP_SETS):
+    for p in data.sharp_image_paths(data.SHARP_SETS, suffixes=data.ALL_PHOTO_SUFFIXES):
         out.append((f"{p.parent.name}/{p.name}", lambda p=p: read(p)))
     for name, img in zip(data.BUNDLED_SHARP, data.bundled_sharp_images()):
         out.append((f"bundled/{name}", lambda img=img: img))

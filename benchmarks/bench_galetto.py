@@ -9,7 +9,9 @@
 2. Table 4 of the paper, live: WGIF alone, the proposed refinement (guide smoothed by 7 passes
    of self-guided WGIF, then WGIF; r 16, eps 0.005), the matting Laplacian propagation of the
    same map (zhuo2011's solve) and the domain transform, on the same map.
-3. A 12 MP photo (the same photo, bicubic-upsampled to 4000x3000), the whole
+3. The width multiplier: MobileNetV2 at width 0.5 (the lab's) against 1.0 (the paper's), batch
+   norm folded, random weights (the time does not depend on them), per patch, in one run.
+4. A 12 MP photo (the same photo, bicubic-upsampled to 4000x3000), the whole
    ``estimate_defocus(method="galetto2022")`` (patch map and refinement): with the photo-size
    rule (the patches cut from a 1 MP copy, classes converted to the photo's px) against the
    patches cut from the photo itself (``max_pixels=None``), in one run, as a ratio.
@@ -97,8 +99,30 @@ def main():
         sec, _ = best_of(f)
         print(f"| {label} | {sec:.3f} |", flush=True)
     print("| muGIF | not implemented |")
+    widths()
     if not args.skip_12mp:
         photo_size(img, args.weights)
+
+
+def widths():
+    import torch
+    from defocus_lab.models.mobilenet import MobileNetV2, fold_batchnorm
+    nets = {w: fold_batchnorm(MobileNetV2(20, w).eval()).to(memory_format=torch.channels_last) for w in (0.5, 1.0)}
+    x = torch.rand(4096, 1, 32, 32).contiguous(memory_format=torch.channels_last)
+    best = {w: 1e9 for w in nets}
+    with torch.inference_mode():
+        for _ in range(3):
+            for w, n in nets.items():
+                t = time.perf_counter()
+                for a in range(0, len(x), 512):
+                    n(x[a:a + 512])
+                best[w] = min(best[w], time.perf_counter() - t)
+    print()
+    print("| MobileNetV2 width | ms per patch (batches of 512, best of 3) |")
+    print("|---|---|")
+    for w in nets:
+        print(f"| {w} | {best[w] / len(x) * 1e3:.4f} |")
+    print(f"width 1.0 / width 0.5: {best[1.0] / best[0.5]:.1f}x")
 
 
 def photo_size(img, weights):

@@ -603,30 +603,41 @@ requires_data = pytest.mark.skipif(
     not __import__("os").environ.get("DEFOCUS_LAB_DATA"), reason="needs DEFOCUS_LAB_DATA (the sharp photos)")
 
 
+# the shipped run's test split (data/galetto2022/report.json): top-1 0.532, within one 0.825, with noise
+# within one 0.770 (stage 1, without noise in training: 0.519, 0.811 and 0.390)
+ACCURACY, WITHIN_ONE, NOISY_WITHIN_ONE = 0.52, 0.815, 0.74
+
+
 @pytest.fixture(scope="module")
 def test_split():
-    return P.split_patches("test", per_image=8, seed=0)
+    from defocus_lab.experiments.galetto import training_report
+    return P.split_patches("test", per_image=training_report()["config"]["per_image"], seed=0)
 
 
 @requires_data
 def test_the_shipped_report_is_what_the_shipped_weights_score_on_the_test_split(test_split):
-    """Tables 2-3's numbers: the held-out test split (24 Kodak24 / McMaster photos) re-scored with
-    the shipped weights gives the report's top-1 and within-one accuracy. The paper's goal (0.90
-    top-1, 0.99 within one class) is not met on our CPU budget: the bounds below are what the
-    shipped run reaches, so that a worse retraining fails here."""
+    """Tables 2-3's numbers: the held-out test split (the Kodak24 and McMaster photos) re-scored
+    with the shipped weights gives the report's top-1 and within-one accuracy, on clean 8-bit
+    patches and on patches with noise after the blur. The paper's 0.9704 is not reached on our
+    CPU budget: the bounds below are what the shipped run reaches, so that a worse retraining
+    fails here."""
     from defocus_lab.experiments.galetto import training_report
     from defocus_lab.metrics import classification_scores
     from defocus_lab.models.mobilenet import SELF_TRAINED
     from defocus_lab.models.train_galetto import predict
     report = training_report()
-    assert len(test_split) == report["patches"]["test"] == 3500
-    pred = predict(load_mobilenet(SELF_TRAINED), test_split.as_float()).argmax(1)
-    s = classification_scores(pred, test_split.y, 20)
+    assert len(test_split) == report["patches"]["test"] and report["photos"]["test"] >= 30
+    net = load_mobilenet(SELF_TRAINED)
+    s = classification_scores(predict(net, test_split.as_float()).argmax(1), test_split.y, 20)
     assert s["accuracy"] == pytest.approx(report["test"]["accuracy"], abs=0.003)
     assert s["within_one"] == pytest.approx(report["test"]["within_one"], abs=0.003)
-    assert s["accuracy"] > 0.52 and s["within_one"] > 0.82
+    assert s["accuracy"] > ACCURACY and s["within_one"] > WITHIN_ONE
     # the light blurs are told apart far better than the heavy ones (Table 3's pattern)
     assert np.mean(s["recall"][:4]) > 2 * np.mean(s["recall"][15:])
+    # trained with noise after the blur, the network keeps its within-one on noisy patches
+    noisy = test_split.as_float(noise=0.01, rng=np.random.default_rng(2022))
+    n = classification_scores(predict(net, noisy).argmax(1), test_split.y, 20)
+    assert n["within_one"] > NOISY_WITHIN_ONE
 
 
 @requires_data
@@ -644,7 +655,7 @@ def test_split_patches_is_patch_datasets_split(tmp_path, monkeypatch):
         assert len(one) > 0
 
 
-CUHK_GALETTO_MEAN, CUHK_GALETTO_AP = 0.933, 0.949  # measured with the shipped weights (closing note of issue 13)
+CUHK_GALETTO_MEAN, CUHK_GALETTO_AP = 0.940, 0.975  # the shipped weights (issue 26; stage 1 gave 0.933 / 0.949)
 
 
 @requires_data
@@ -679,3 +690,19 @@ def test_brisque_scores_a_blurred_photo_worse_and_reads_grey_and_float_alike():
     assert brisque((img * 255).round().astype(np.uint8)) == pytest.approx(sharp)
     grey = img @ [0.2989, 0.587, 0.114]
     assert abs(brisque(grey) - sharp) < 2
+
+
+@requires_data
+def test_table6_brisque_of_the_birds_sharpenings():
+    """Table 6's BRISQUE column on the paper's bird (721x660, its own size). Measured: original
+    27.45, classical unsharp masking (gain 2) -7.16, adaptive (the shipped map, Fig. 13's
+    setting) 3.68. The paper (Fig. 13, MATLAB): 20.83, 44.41, 20.61. Here BRISQUE scores both
+    sharpenings as *more* natural than the photo, the fixed gain most: the paper's ranking of UM
+    is not reproduced with this BRISQUE model (the note in notebook 05)."""
+    from defocus_lab import data
+    from defocus_lab.experiments.galetto import table6
+    t = table6(data.load_image("galetto_bird", download=False))
+    assert t["original"] == pytest.approx(27.45, abs=0.1)  # no map in it: the photo and the package alone
+    assert t["UM"] == pytest.approx(-7.16, abs=0.1)
+    assert t["proposed"] == pytest.approx(3.68, abs=3.0)  # through the map: a retrained network moves it
+    assert t["UM"] < t["proposed"] < t["original"]

@@ -52,6 +52,10 @@ def fig4(report) -> Figure:
     b.set_ylabel("top-1 accuracy")
     b.set_ylim(0, 1)
     b.legend()
+    c = report.get("config", {})
+    if c.get("init"):
+        fig.suptitle(f"the last stage, from an earlier run's weights ({c.get('loss', 'cross-entropy')} loss, noise up "
+                     f"to {c.get('noise', 0):g} after the blur); validation: clean patches", fontsize=9)
     return fig
 
 

@@ -131,7 +131,7 @@ def patch_windows(padded: np.ndarray, ys, xs, stride: int) -> np.ndarray:
     return sliding_window_view(padded, (PATCH, PATCH))[::stride, ::stride][:len(ys), :len(xs)]
 
 
-BATCH = 512  # patches per forward pass: on 2 CPU cores 0.056 ms per patch, against 0.094 at 1024 and 0.077 at 128
+BATCH = 512  # patches per forward pass, channels-last (benchmarks/bench_galetto.py times it against 1024 in the default layout)
 
 
 def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = BATCH, progress=None,
@@ -140,8 +140,7 @@ def classify_patches(grey: np.ndarray, net, stride: int = 16, *, batch: int = BA
     the sliding window of ``grey`` classified by ``net`` (in eval mode, no gradients), on
     ``device`` (:func:`~defocus_lab.models.device.resolve_device`), ``batch`` patches at a time
     there as on the CPU, in the channels-last layout (oneDNN's fast path for these small
-    convolutions on a CPU: 3.4x faster than the default layout, measured in
-    ``benchmarks/bench_galetto.py``)."""
+    convolutions on a CPU; ``benchmarks/bench_galetto.py`` times it against the default layout)."""
     import torch
 
     from ..models.device import on_device, resolve_device

@@ -91,7 +91,13 @@ def recipes_html(reports: dict) -> str:
             f"(width 0.5 unless named), one change from <i>paper</i> at a time. The noisy test adds Gaussian noise "
             f"after the blur, of a standard deviation drawn per patch in [0, 0.01] (up to 2.55 grey levels). Paper: top-1 {ex.PAPER_TEST_ACCURACY:.4f} (test photos), "
             f"0.9699 (validation, split by patch).</p>"
-            + head + "".join(row(n, r) for n, r in reports.items()) + "</table>")
+            + head + "".join(row(n, reports[n]) for n in sorted(reports, key=_recipe_order)) + "</table>")
+
+
+def _recipe_order(name: str):
+    """The paper's recipe first, its patch split second, then one change at a time, then width 1."""
+    first = ("paper", "patch-split", "no-flips", "float", "noise", "ordinal", "ordinal+noise", "width-1")
+    return (first.index(name), "") if name in first else (len(first), name)
 
 
 def table6_html(t6: dict) -> str:

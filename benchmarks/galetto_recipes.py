@@ -53,11 +53,11 @@ TEST_NOISE = 0.01
 
 
 def train(name: str, steps: int) -> str:
-    args = ["defocus-lab", "train", "galetto", "--out", f"/tmp/recipe-{name}.npz", "--fresh", "--minutes", "600",
-            "--max-steps", str(steps), "--seed", "0", "--threads", "1", "--quiet", "--report",
-            str(OUT / f"{name}.json")]
+    exe = os.path.join(os.path.dirname(sys.executable), "defocus-lab")
     width = [] if "--width" in RECIPES[name] else ["--width", "0.5"]
-    cmd = [os.path.join(os.path.dirname(sys.executable), "defocus-lab")] + args[1:] + width + RECIPES[name]
+    cmd = [exe, "train", "galetto", "--out", f"/tmp/recipe-{name}.npz", "--fresh", "--minutes", "600",
+           "--max-steps", str(steps), "--seed", "0", "--threads", "1", "--quiet", "--report",
+           str(OUT / f"{name}.json")] + width + RECIPES[name]
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return name
 

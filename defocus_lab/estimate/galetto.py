@@ -201,10 +201,10 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
     img = as_image(image, copy=False)
     grey = grey_for_patches(img, variant)
     net = load_classifier(weights)
+    from skimage.transform import resize
     f = 1.0 if max_pixels is None else copy_scale(grey.shape, max_pixels)
     work = grey
     if f < 1:
-        from skimage.transform import resize
         shape = (max(1, round(grey.shape[0] * f)), max(1, round(grey.shape[1] * f)))
         work = resize(grey, shape, order=1, anti_aliasing=True, mode="reflect")
     classes, _, pad, ys, xs = classify_patches(work, net, stride, batch=batch, progress=progress, device=device)
@@ -212,7 +212,6 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
         classes = np.maximum(classes - 1, 0)
     dense = patch_mean(class_sigma(classes, f), ys, xs, work.shape, pad)
     if f < 1:
-        from skimage.transform import resize
         dense = np.maximum(resize(dense, grey.shape, order=1, mode="edge"), 0.0)  # rounding: -1e-15 at 0
     return SparseBlur(dense, np.ones(grey.shape, bool), edges=None)
 

@@ -1,15 +1,27 @@
 """What a user waits for: every control of every notebook explorer, moved one step.
 
-Each explorer is made as its notebook makes it (the notebook's photo when DEFOCUS_LAB_DATA has
-it, else scikit-image's), then each control is moved one step (sliders by one step, toggles and
-menus to their next option, check boxes flipped) and the change is timed from the new value to
-the figure rendered as the inline backend renders it (PNG), then put back. The browser adds its
-round trip (~0.1-0.3 s; `tests/browser` writes its own measurement of one control per explorer to
-`test-artifacts/latency-*.json`).
+Each explorer of notebooks 00-05 is made as its notebook makes it (the notebook's photo when
+DEFOCUS_LAB_DATA has it, else the photo the notebook falls back to), then each control is moved
+``--moves`` times (default 3), each to a new value (a slider steps on, a menu takes its next
+option; a check box or a two-way toggle has one new value, so one move), so that no move hits an
+answer the explorer kept from an earlier one; then it is put back. Each move is timed from the
+new value to the figure rendered as the inline backend renders it (PNG). The table gives the
+median over the moves of two times:
+
+- **first figure**: what the user sees first. For an explorer that previews (``Explorer.preview``)
+  that is the preview, drawn with "refining ..." while the full answer is computed in a worker
+  thread, as in the lab; for the others it is the answer itself.
+- **full answer**: until the refined figure is drawn (the same as the first figure where there is
+  no preview).
+
+Run against an older commit of the package (e.g. from a ``git worktree``), the same script
+measures "before": explorers without previews report the same time twice. The browser adds its
+round trip (~0.1-0.3 s; ``tests/browser`` writes its own measurement of one control per explorer
+to ``test-artifacts/latency-*.json``).
 
 Side by side for the edge explorer (Karaali 2022): the networks' heads on the kept branch maps
-(`DenseHeads.logits`, what a change of the edges or scales costs now) against running both
-networks again (`edge_logits`, what it cost before), same edges, as a ratio.
+(``DenseHeads.logits``, what a change of the edges or scales costs now) against running both
+networks again (``edge_logits``, what it cost before), same edges, as a ratio.
 
 With ``--full-resolution MP``: the **full resolution** button of every explorer that has one,
 on a photo of MP megapixels (the bird photo enlarged, as ``bench_photo_size.py``'s ``real``
@@ -17,7 +29,7 @@ photo), timed from the click to the result (``full_resolution()``: the twin's pr
 and compute, not the drawing); each explorer first works on its working copy, which compiles
 what it needs.
 
-    python benchmarks/bench_explorers.py [--notebook 01 02 04]
+    python benchmarks/bench_explorers.py [--notebook 00 01 02 03 04 05] [--moves 3]
     python benchmarks/bench_explorers.py --full-resolution 12
 """
 from __future__ import annotations
@@ -25,6 +37,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import statistics
 import sys
 import time
 
@@ -32,6 +45,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _results import record  # noqa: E402
+
+NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
 
 
 def _quiet():
@@ -46,53 +61,101 @@ def _render(fig):
     fig.savefig(buf, format="png", bbox_inches="tight")  # what the inline backend does
 
 
-def _step(c):
-    """The control's value one step on (and back is the original)."""
+def _next_values(c, n):
+    """Up to ``n`` successive new values of control ``c``, each one step on from the last (sliders
+    step up, or down from the top; menus and toggles take their next options; a check box has one
+    new value), none of them the current value: every move of the bench is a fresh setting, not
+    one an explorer may have kept from an earlier move."""
     import ipywidgets as W
     v = c.value
+    out = []
     if isinstance(c, W.FloatLogSlider):
-        new = v * 10 ** c.step if np.log10(v) + c.step <= c.max else v / 10 ** c.step
+        up = np.log10(v) + n * c.step <= c.max
+        out = [v * 10 ** (c.step * (i + 1) * (1 if up else -1)) for i in range(n)]
     elif isinstance(c, (W.FloatSlider, W.IntSlider)):
-        new = v + c.step if v + c.step <= c.max else v - c.step
-    elif isinstance(c, (W.FloatRangeSlider,)):
-        new = (min(v[0] + c.step, v[1]), v[1])
+        up = v + n * c.step <= c.max
+        out = [v + c.step * (i + 1) * (1 if up else -1) for i in range(n)]
+    elif isinstance(c, W.FloatRangeSlider):
+        out = [(min(v[0] + c.step * (i + 1), v[1]), v[1]) for i in range(n)]
     elif isinstance(c, W.Checkbox):
-        new = not v
+        out = [not v]
     elif isinstance(c, (W.ToggleButtons, W.Dropdown)):
-        opts = list(c.options)
-        opts = [o[1] if isinstance(o, tuple) else o for o in opts]
-        new = opts[(opts.index(v) + 1) % len(opts)]
-    else:
-        return None
-    return new
+        opts = [o[1] if isinstance(o, tuple) else o for o in c.options]
+        k = opts.index(v)
+        out = [opts[(k + i + 1) % len(opts)] for i in range(min(n, len(opts) - 1))]
+    return list(dict.fromkeys(x for x in out if x != v))
 
 
-def time_controls(name, explorer):
+def _move(explorer, control, value):
+    """(seconds to the first figure, seconds to the full answer, refused?) of one change."""
+    previews = hasattr(explorer, "wait")
+    if previews:
+        explorer.background = True  # as in the lab: the refinement in a worker thread
+    shown = explorer.figure
+    t = time.perf_counter()
+    control.value = value
+    if not previews and explorer.figure is not None and explorer.figure is not shown:
+        _render(explorer.figure)  # the lab before previews drew with display(): rendered here
+    first = time.perf_counter() - t
+    if previews:
+        explorer.wait()  # the explorer renders its own PNG (ui.base.figure_output)
+    full = time.perf_counter() - t
+    return first, full, "Cannot compute" in explorer.status.value
+
+
+def time_controls(name, explorer, moves=3):
+    """One row per control: (name, control, changes, median first figure, median full answer,
+    refused); the control is moved ``moves`` times (fewer when it has fewer other values), each
+    to a new value, then put back (not timed)."""
     rows = []
     for key, c in explorer.controls.items():
         if c.disabled or not explorer.live:
             continue
-        new = _step(c)
-        if new is None or new == c.value:
+        values = _next_values(c, moves)
+        if not values:
             continue
         old = c.value
+        firsts, fulls, refused = [], [], False
         with _quiet():
-            t = time.perf_counter()
-            c.value = new
-            if explorer.figure is not None:
-                _render(explorer.figure)
-            dt = time.perf_counter() - t
-            failed = "Cannot compute" in explorer.status.value
-            rows.append((name, key, f"{old!r} -> {new!r}", dt, failed))
-            c.value = old
+            for v in values:
+                first, full, failed = _move(explorer, c, v)
+                firsts.append(first)
+                fulls.append(full)
+                refused |= failed
+            _move(explorer, c, old)
+        shown = ", ".join(f"{v:.3g}" if isinstance(v, float) else repr(v) for v in values)
+        rows.append((name, key, f"{old:.3g} -> {shown}" if isinstance(old, float) else f"{old!r} -> {shown}",
+                     statistics.median(firsts), statistics.median(fulls), refused))
+    if not explorer.live and hasattr(explorer, "add_box"):  # the scribble tool: its button adds a box
+        firsts, fulls = [], []
+        with _quiet():
+            for i in range(moves):
+                x0 = 0.1 + 0.25 * i
+                t = time.perf_counter()
+                explorer.add_box((x0, x0 + 0.15), (0.4, 0.6), "sharp")
+                first = time.perf_counter() - t
+                if hasattr(explorer, "wait"):
+                    explorer.wait()
+                firsts.append(first)
+                fulls.append(time.perf_counter() - t)
+        rows.append((name, "add box", f"{moves} sharp boxes, one at a time", statistics.median(firsts),
+                     statistics.median(fulls), False))
     return rows
 
 
 def explorers(which):
+    """(name, explorer) of every explorer of the notebooks in ``which``, made as there."""
     from defocus_lab import data
-    from defocus_lab.ui import PhotoPicker, kriener, karaali, zhuo_sim
-    from defocus_lab.experiments import karaali as kex
+    from defocus_lab.ui import PhotoPicker
+    if "00" in which:
+        from defocus_lab.ui import tour
+        p = PhotoPicker(["flower", "pumpkin", "coffee"])
+        reg = tour.RegistryExplorer(p)
+        yield "00 registry", reg
+        yield "00 applications", tour.ApplicationExplorer(reg)
+        yield "00 truth", tour.TruthExplorer()
     if "01" in which:
+        from defocus_lab.ui import zhuo_sim
         p = PhotoPicker(["pumpkin", "flower", "building"])
         _, bird, _ = data.load_first_available(["bird"], fallback="chelsea")
         yield "01 CoC (Fig. 2b)", zhuo_sim.CocExplorer()
@@ -103,18 +166,56 @@ def explorers(which):
         yield "01 focus (Fig. 9)", zhuo_sim.FocusExplorer(bird)
         yield "01 markup (Fig. 10)", zhuo_sim.MarkupExplorer(p, region=(0.0, 0.35, 0.0, 0.35))
     if "02" in which:
-        yield "02 composite (Fig. 4)", karaali.CompositeExplorer()
+        from defocus_lab import estimate
+        from defocus_lab.experiments import karaali as kex
         from defocus_lab.models import karaali as K
+        from defocus_lab.ui import karaali
+        p = PhotoPicker(["cuhk08", "flower", "pumpkin"])
+        yield "02 composite (Fig. 4)", karaali.CompositeExplorer()
         ids, _ = kex.available_rtf()
-        if K.available() and ids:
+        have = K.available()
+        have_self = all(K.self_trained_path(k).is_file() for k in ("bnet", "enet"))
+        nets = "authors" if have else ("self-trained" if have_self else None)
+        if have and ids:
             r = kex.rtf_maps(ids[0])
             yield "02 propagation", karaali.PropagationExplorer(r["image"], r["sparse"], r["gt"])
-            yield "02 edges", karaali.EdgeExplorer(r["image"], r["gt"])
+            yield "02 edges (RTF)", karaali.EdgeExplorer(r["image"], r["gt"])
+            yield "02 patches (RTF)", karaali.PatchExplorer(r["image"], r["classification"], r["gt"])
+        else:
+            img = data.load_image("coffee")[::2, ::2]
+            yield "02 propagation", karaali.PropagationExplorer(img, estimate.zhuo2011(img))
+            if nets is not None:
+                yield "02 edges (coffee)", karaali.EdgeExplorer(img, bnet=nets, enet=nets)
+                yield "02 patches (coffee)", karaali.PatchExplorer(
+                    img, estimate.classify_edges(img, bnet=nets, enet=nets, download=False))
+        if nets is not None:
+            yield "02 edges (picker)", karaali.EdgeExplorer(p, bnet=nets, enet=nets, side=360)
+    if "03" in which:
+        from scipy import ndimage as ndi
+        from defocus_lab._validate import to_gray
+        from defocus_lab.render import pupil_kernel
+        from defocus_lab.synth.layers import motorcycle_layers
+        from defocus_lab.ui import deblur
+        sharp, _ = motorcycle_layers(scale=0.3)
+        patch = ndi.convolve(to_gray(sharp), pupil_kernel(9.0, 7.0), mode="reflect")[10:120, 10:150]
+        patch = np.clip(patch + 0.005 * np.random.default_rng(0).normal(size=patch.shape), 0, 1)
+        yield "03 Gaussians", deblur.GaussianExplorer(patch, pupil_kernel(9.0, 7.0), sharp=to_gray(sharp)[10:120, 10:150])
+        yield "03 kernels", deblur.KernelExplorer()
+        yield "03 deblur", deblur.DeblurExplorer()
     if "04" in which:
+        from defocus_lab.ui import kriener
         p = PhotoPicker(["flower", "pumpkin", "building"])
         yield "04 acceleration (Fig. 5)", kriener.AccelerationExplorer(p, side=320)
         yield "04 convergence (Fig. 6)", kriener.ConvergenceExplorer(p, side=240)
         yield "04 smooth surface (Fig. 7)", kriener.SmoothSurfaceExplorer(size=192)
+        yield "04 scribble", kriener.ScribbleExplorer(p)
+    if "05" in which:
+        from defocus_lab.ui import galetto
+        p = PhotoPicker(["galetto_bird", "flower", "pumpkin"])
+        yield "05 levels", galetto.LevelsExplorer()
+        yield "05 map", galetto.MapExplorer(p)
+        yield "05 sharpening", galetto.SharpeningExplorer(p)
+        yield "05 depth of field", galetto.DepthOfFieldExplorer(p)
 
 
 def edge_heads_ratio():
@@ -183,23 +284,29 @@ def full_resolution(mp: float):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--notebook", nargs="+", default=["01", "02", "04"])
+    ap.add_argument("--notebook", nargs="+", default=NOTEBOOKS, choices=NOTEBOOKS)
+    ap.add_argument("--moves", type=int, default=3, help="moves per control, each to a new value")
     ap.add_argument("--full-resolution", type=float, metavar="MP", help="time the full-resolution buttons instead")
     args = ap.parse_args()
     import matplotlib
     matplotlib.use("Agg")
     if args.full_resolution:
         return full_resolution(args.full_resolution)
-    print("| explorer | control | change | seconds (change to rendered figure) |")
-    print("|---|---|---|---|")
+    data = os.environ.get("DEFOCUS_LAB_DATA")
+    print(f"DEFOCUS_LAB_DATA: {data or '(not set: the bundled photos)'}; median of up to {args.moves} moves per control")
+    print("| explorer | control | change | first figure (s) | full answer (s) |")
+    print("|---|---|---|---|---|")
     made = explorers(args.notebook)
     while True:
         with _quiet():
             name, e = next(made, (None, None))
         if e is None:
             break
-        for _, key, change, dt, failed in time_controls(name, e):
-            print(f"| {name} | {key} | {change} | {dt:.2f}{' (refused)' if failed else ''} |")
+        if hasattr(e, "wait"):
+            with _quiet():
+                e.wait()
+        for _, key, change, first, full, failed in time_controls(name, e, args.moves):
+            print(f"| {name} | {key} | {change} | {first:.2f} | {full:.2f}{' (refused)' if failed else ''} |", flush=True)
     if "02" in args.notebook:
         edge_heads_ratio()
 

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(defocus_lab.__file__)
 # lowest first; a module may import its own floor's siblings only when listed in SAME_FLOOR_OK
 FLOORS = [
     {"conventions", "labserver"},
-    {"_validate", "_cache"},
+    {"_validate", "_cache", "_cancel"},
     {"types"},
     {"kernels"},
     {"edges", "data", "render", "metrics"},

@@ -171,3 +171,21 @@ def test_a_layer_with_its_true_kernel_given_gains_like_the_non_blind_bound():
     assert bound > blurred + 1.5
     assert blind > bound - 0.3
     assert len(res.history) == 8 and res.k.sum() == pytest.approx(1.0)
+
+
+def test_the_deblur_explorer_previews_a_few_grey_iterations_then_refines():
+    import matplotlib
+    matplotlib.use("Agg")
+    from defocus_lab.ui.deblur import DeblurExplorer
+    e = DeblurExplorer()
+    assert e.result["iterations"] == 10 and "preview" not in e.result
+    e.background = True
+    e.controls["iterations"].value = 6
+    r = e.result
+    assert e.refining and r["iterations"] == DeblurExplorer.PREVIEW_ITERATIONS
+    assert np.array_equal(r["image"][..., 0], r["image"][..., 2])  # grey: the colour comes with the full answer
+    assert e.wait(timeout=300) and e.result["iterations"] == 6 and "preview" not in e.result
+    assert not np.array_equal(e.result["image"][..., 0], e.result["image"][..., 2])
+    e.controls["kernel_size"].value = 21  # a new disk search: the preview draws without a kernel
+    assert e.refining and "k" not in e.result and e.figure is not None
+    assert e.wait(timeout=300) and e.result["k"].shape == (21, 21)

@@ -178,3 +178,42 @@ def test_downsample_sparse_of_stacked_maps_equals_one_by_one(rng):
         one, keep1 = downsample_sparse(m, mask)
         np.testing.assert_array_equal(keep, keep1)
         np.testing.assert_allclose(both[..., k], one, atol=1e-15)
+
+
+def test_acceleration_explorer_previews_the_accelerated_half_and_keeps_its_solves(scene):
+    e = ui.AccelerationExplorer(scene.image, side=96)
+    first = e.result["info"]["direct"]
+    e.background = True
+    e.controls["iterations"].value = 60
+    assert e.refining and set(e.result["maps"]) == {"accelerated"} and "difference" not in e.result
+    assert e.wait(timeout=120)
+    assert set(e.result["maps"]) == {"direct", "accelerated"} and e.result["info"]["direct"].iterations == 60
+    e.controls["factor"].value = 3.0  # both solves kept: no preview, no worker
+    assert not e.refining and e._worker is None and set(e.result["maps"]) == {"direct", "accelerated"}
+    e.controls["iterations"].value = 200  # back to the first settings: kept too
+    assert not e.refining and e.result["info"]["direct"] is first
+
+
+def test_full_resolution_cancels_the_refinement_of_the_copy(scene):
+    e = ui.AccelerationExplorer(scene.image, side=64)
+    e.background = True
+    e.controls["iterations"].value = 40
+    assert e.refining
+    e.tools["full"].click()
+    assert e.wait(timeout=120) is False  # the copy's answer is dropped: the photo's figure stays
+    assert e.full_result is not None and "full resolution" in e.status.value and not e.refining
+
+
+def test_convergence_explorer_reruns_only_the_curves_a_change_touches(scene):
+    e = ui.ConvergenceExplorer(scene.image, side=64)
+    assert set(e._refs) == set(ui.SETTINGS)  # both references made with the photo
+    direct = e.result["curves"]["direct"]
+    e.background = True
+    e.controls["downsample"].value = 4  # only the cheap curve: answered at once
+    assert not e.refining and e.result["curves"]["direct"] is direct
+    e.controls["preconditioner"].value = "none"  # the direct curve too: previewed
+    assert e.refining and list(e.result["curves"]) == ["accelerated"]
+    assert e.wait(timeout=120)
+    assert e.result["curves"]["direct"] is not direct and {"direct", "accelerated"} <= set(e.result["curves"])
+    t, mse = e.result["curves"]["direct"]
+    assert len(t) == len(mse) > 5 and mse[-1] < mse[0]

@@ -232,3 +232,137 @@ def test_the_box_drawer_leaves_pyplot_on_its_backend():
     before = plt.get_backend()
     BoxDrawer(np.zeros((20, 30, 3)), lambda *a: None)
     assert plt.get_backend() == before
+
+
+# -- previews and refinements (ui.base.Explorer.preview) ------------------------------------------
+
+def _refining_probe(**attrs):
+    """An explorer whose preview and compute say which they are; compute waits on ``gate`` (an
+    Event the test holds) and then passes a cancellation checkpoint."""
+    import threading
+
+    import ipywidgets as W
+    from defocus_lab._cancel import Cancelled, checkpoint
+    from defocus_lab.ui.base import Explorer
+
+    class Probe(Explorer):
+        def __init__(self):
+            self.drawn, self.cancelled = [], []
+            self.gate = threading.Event()
+            self.gate.set()
+            super().__init__({"a": W.IntSlider(value=1, max=10)})
+
+        def preview(self, a):
+            return {"a": a, "kind": "preview", "preview": "a probe's preview"}
+
+        def compute(self, a):
+            self.gate.wait(30)  # bounded: a broken test fails instead of hanging
+            try:
+                checkpoint()
+            except Cancelled:
+                self.cancelled.append(a)
+                raise
+            if a == 7:
+                raise ValueError("seven is refused")
+            if a == 8:
+                raise RuntimeError("eight breaks")
+            return {"a": a, "kind": "full"}
+
+        def draw(self, fig, r):
+            self.drawn.append((r["a"], r["kind"]))
+            fig.add_subplot().plot([0, r["a"]])
+
+    e = Probe()
+    for k, v in attrs.items():
+        setattr(e, k, v)
+    return e
+
+
+def test_the_first_figure_is_the_full_answer_and_a_change_previews_then_refines():
+    e = _refining_probe()
+    assert e.drawn == [(1, "full")]  # made: no preview (a notebook's static figure is the answer)
+    e.controls["a"].value = 2  # outside a kernel: refined at once, after the preview
+    assert e.drawn[1:] == [(2, "preview"), (2, "full")]
+    assert e.result["kind"] == "full" and not e.refining and "computed in" in e.status.value
+
+
+def test_a_refinement_in_the_background_replaces_the_preview_in_place():
+    e = _refining_probe(background=True)
+    e.gate.clear()
+    e.controls["a"].value = 3
+    assert e.result["kind"] == "preview" and e.refining
+    assert "refining" in e.status.value and "a probe's preview" in e.status.value
+    assert e.controls["a"].disabled is False  # the user may move on: that cancels the refinement
+    with pytest.raises(ValueError, match="still a preview"):
+        e.save("unused")
+    e.gate.set()
+    assert e.wait(timeout=30) is True
+    assert e.drawn[-1] == (3, "full") and e.result["kind"] == "full" and not e.refining
+    assert "computed in" in e.status.value
+
+
+def test_a_new_change_cancels_the_refinement_in_progress():
+    e = _refining_probe(background=True, cancel_wait=0.0)
+    e.gate.clear()
+    e.controls["a"].value = 4
+    first = e._worker
+    e.controls["a"].value = 5  # the refinement of 4 is waiting at the gate: cancelled, not awaited
+    e.gate.set()
+    first.join(30)
+    assert e.wait(timeout=30) is True
+    assert e.cancelled == [4]  # its checkpoint raised
+    assert (4, "full") not in e.drawn and e.drawn[-2:] == [(5, "preview"), (5, "full")]
+    assert e.result == {"a": 5, "kind": "full"}
+
+
+def test_a_refinement_that_fails_says_so_and_keeps_the_kernel_alive():
+    e = _refining_probe(background=True)
+    e.controls["a"].value = 7
+    assert e.wait(timeout=30) is False
+    assert "Cannot compute: seven is refused" in e.status.value and e.result["kind"] == "preview"
+    e.controls["a"].value = 8
+    assert e.wait(timeout=30) is False
+    assert "The full answer failed: RuntimeError: eight breaks" in e.status.value
+    e.controls["a"].value = 9
+    assert e.wait(timeout=30) is True and e.result == {"a": 9, "kind": "full"}
+
+
+def test_cancellable_blocks_stop_the_conjugate_gradient_at_its_next_iteration():
+    import threading
+
+    from defocus_lab._cancel import Cancelled, cancellable
+    from defocus_lab.propagate.cg import pcg
+    A = np.diag(np.arange(1.0, 51.0))
+    seen = []
+    stop = threading.Event()
+
+    def callback(it, x, res):
+        seen.append(it)
+        if it == 3:
+            stop.set()
+
+    with cancellable(stop), pytest.raises(Cancelled):
+        pcg(lambda v: A @ v, np.ones(50), tol=1e-30, maxiter=40, callback=callback, warn=False)
+    assert seen == [1, 2, 3]
+    x, info = pcg(lambda v: A @ v, np.ones(50), tol=1e-12, maxiter=100)  # outside: as before
+    assert info.converged and np.allclose(A @ x, 1.0)
+    with pytest.raises(TypeError, match="threading.Event"):
+        with cancellable(True):
+            pass
+
+
+def test_truth_explorer_keeps_what_a_change_does_not_touch():
+    from defocus_lab.pipeline import estimate_defocus
+    from defocus_lab.ui.tour import TruthExplorer
+    e = TruthExplorer()
+    e.controls["method"].value = "kriener2013"
+    scene = next(iter(e._scenes.values()))
+    dense, _ = estimate_defocus(scene.image, method="kriener2013", units="sigma")
+    np.testing.assert_allclose(e.result["map"], dense)  # kept sparse estimates change no number
+    sparse = e._sparse[(next(iter(e._scenes)), "kriener2013")]
+    e.background = True
+    e.controls["propagation"].value = "domain_transform"  # the sparse estimate is kept: no preview
+    assert not e.refining and e._sparse[(next(iter(e._scenes)), "kriener2013")] is sparse
+    e.controls["max_sigma"].value = 4.0  # a new scene: shown at once, its map follows
+    assert e.refining and "map" not in e.result and e.result["truth"].max() == pytest.approx(4.0, rel=0.05)
+    assert e.wait(timeout=120) and e.result["mae"] >= 0 and "MAE" in e.status.value

@@ -76,6 +76,7 @@ from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 from .._cache import cached
+from .._cancel import checkpoint
 from .._validate import as_image, check_int, check_positive, to_gray
 from ..kernels.admm import data_update, framelet_prior_update, prior_update
 from ..kernels.framelet import _TAPS, analysis_direct, horizontal_pass, synthesis_direct
@@ -267,6 +268,7 @@ class _ADMM:
         if framelet:  # buffers of the direct framelet passes, reused every iteration
             rows, adj, work = np.empty((3,) + shape), np.empty(shape), np.empty((3,) + shape)
         for _ in range(iterations):
+            checkpoint()  # an explorer's obsolete refinement stops here (defocus_lab._cancel)
             WTd = synthesis_direct(self.d, adj, work) if framelet else prior.adjoint(self.d)
             U = KK * _rfft(self.e) + ZZ * _rfft(WTd)
             u = _irfft(U, shape)
@@ -528,6 +530,7 @@ def initial_disk(f, mask, *, radii=None, kernel_size: int = KERNEL_SIZE, lam: fl
     fp, mp = grid.pad(f), grid.pad(m.astype(np.float64), "zero")
     errors = []
     for r in radii:
+        checkpoint()
         k = embed_kernel(disk_kernel(r), d)
         u = u_step(fp, k, mp, lam=lam, prior=prior, iterations=iterations)
         reblur = _irfft(_rtransfer(k, fp.shape) * _rfft(u), fp.shape)
@@ -593,6 +596,7 @@ def deblur_layer(f, mask, *, kernel_size: int = KERNEL_SIZE, iterations: int = I
     result = LayerResult(u=f.copy(), k=k, c=np.zeros_like(f), weights=None, k0=k0, radius0=radius0, lam1=lam1,
                          lam2=lam2, lam3=lam3, prior=prior, box=grid.box)
     for n in range(iterations):
+        checkpoint()
         g = fp + c
         up = solver.run(g, _rtransfer(k, fp.shape), m2, lam1, admm_iterations * (FIRST_PASS if n == 0 else 1))
         if estimate_kernel:

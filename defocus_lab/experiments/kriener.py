@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._cache import cached
+from .._cancel import checkpoint
 from ..estimate.kriener import METHOD as KRIENER2013
 from ..estimate.zhuo_sim import METHOD as ZHUO2011
 from ..propagate.cg import ConvergenceWarning
@@ -53,6 +54,7 @@ def pymatting_solve(image, values, mask, *, lam, eps, radius, tol=1e-6, maxiter=
     last = [np.zeros(H * W)]
 
     def cb(A_, x, *rest):
+        checkpoint()  # pymatting's loop has none of its own (defocus_lab._cancel)
         count[0] += 1
         last[0] = x
         if callback is not None:
@@ -80,8 +82,11 @@ def _record_points(maxiter, n_points):
     return set(np.unique(np.geomspace(1, maxiter, n_points).astype(int)).tolist())
 
 
+CURVES = ("direct", "accelerated", "pymatting (V-cycle)")
+
+
 def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None, maxiter=500,
-                       downsample=2, preconditioner="jacobi", n_points=24, pymatting=True) -> dict:
+                       downsample=2, preconditioner="jacobi", n_points=24, pymatting=True, which=None) -> dict:
     """Fig. 6: {name: (seconds, mse)} for "direct", "accelerated" and, when installed and asked,
     "pymatting (V-cycle)".
 
@@ -90,12 +95,20 @@ def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None,
     the method (set-up included) with the callback's own time taken out; for the accelerated
     method the time of the final guided upsampling is added to every point, as every point
     would need it. MSE is against ``reference`` (default :func:`reference_solution`).
+    ``which``: the names of :data:`CURVES` to compute (default all), e.g. the accelerated curve
+    alone for a quick first look (the explorer's preview).
     """
+    which = CURVES if which is None else tuple(which)
+    unknown = set(which) - set(CURVES)
+    if unknown:
+        raise ValueError(f"which takes names from {CURVES}; got {sorted(unknown)}")
     if reference is None:
         reference = reference_solution(image, values, mask, lam=lam, eps=eps, radius=radius)
     keep = _record_points(maxiter, n_points)
     curves = {}
     for name, ds in (("direct", 1), ("accelerated", downsample)):
+        if name not in which:
+            continue
         rec = _Recorder(keep)
         ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=ds)
         with warnings.catch_warnings():
@@ -110,11 +123,11 @@ def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None,
             up_time = time.perf_counter() - t
             mse.append(float(np.mean((x - reference) ** 2)))
         curves[name] = (np.asarray(rec.times) + up_time, np.asarray(mse))
-    if pymatting and have_pymatting():
+    if pymatting and CURVES[2] in which and have_pymatting():
         rec = _Recorder(keep, shape=reference.shape)
         pymatting_solve(image, values, mask, lam=lam, eps=eps, radius=radius, tol=1e-300,
                         maxiter=maxiter, callback=rec)
-        curves["pymatting (V-cycle)"] = (np.asarray(rec.times), np.asarray(
+        curves[CURVES[2]] = (np.asarray(rec.times), np.asarray(
             [float(np.mean((np.maximum(x, 0.0) - reference) ** 2)) for x in rec.shots]))
     return curves
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._cancel import checkpoint
+
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """<a, b> over all entries, without BLAS.
@@ -65,6 +67,7 @@ def pcg(matvec, b, *, precond=None, x0=None, tol=1e-6, maxiter=1000, callback=No
     rz = dot(r, z)
     it = 0
     while it < maxiter:
+        checkpoint()  # an explorer's refinement that a new change made obsolete stops here
         it += 1
         Ap = matvec(p)
         pAp = dot(p, Ap)

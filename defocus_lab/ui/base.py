@@ -1,6 +1,7 @@
 """The explorer pattern shared by every notebook."""
 from __future__ import annotations
 
+import threading
 import time
 
 import ipywidgets as W
@@ -11,6 +12,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from .. import data
+from .._cancel import Cancelled, cancellable
 
 from ..data import WORKING_SIDE, working_copy  # noqa: F401  (the notebooks import them from here)
 
@@ -41,13 +43,28 @@ class Explorer:
       until **reset**, so that a map before and after a change can be compared;
     - **reset** (the controls back to their first values, the colour ranges chosen again) and
       **save** (:meth:`save`: the map as ``.npy`` and PNG, and the figure);
-    - :meth:`applicable` greys out the controls that do nothing for the current choice.
+    - :meth:`applicable` greys out the controls that do nothing for the current choice;
+    - a change answers within about a second (``benchmarks/bench_explorers.py``): where the full
+      answer takes longer, :meth:`preview` returns a cheaper result (the cheaper half of a
+      comparison, fewer iterations, a coarser copy) that is drawn at once with "refining ..." in
+      the status line, while :meth:`compute` runs in a worker thread and its figure replaces the
+      preview in place. A new change cancels the refinement in progress (its loops stop at their
+      next :func:`defocus_lab._cancel.checkpoint`) and its answer is never drawn. The first
+      figure, drawn when the explorer is made (a notebook's static output), is always the full
+      answer.
     """
 
     figsize = (10, 3.2)
     note = ""
     live = True
     title = "explorer"  # the file-name stem of saved maps and figures
+    #: where a refinement runs: None = in a worker thread inside an IPython kernel (whose event
+    #: loop then draws it), at once after the preview elsewhere (scripts, tests); True = always in a
+    #: worker thread (outside a kernel its figure is drawn by :meth:`wait`); False = never
+    background = None
+    #: how long a new change waits for the cancelled refinement to reach its next checkpoint
+    #: before it computes anyway (s)
+    cancel_wait = 1.0
 
     def __init__(self, controls: dict, *, auto: bool = True, buttons: dict | None = None):
         self.controls = controls
@@ -61,6 +78,12 @@ class Explorer:
         self._defaults = {k: c.value for k, c in controls.items()}
         self._quiet = False  # set while reset() moves several controls: one update, not one each
         self._disabled_by_choice: set = set()
+        self.refining = False  # True while a preview is shown and its refinement runs
+        self._generation = 0  # bumped by every change: a refinement of an older one is dropped
+        self._worker: threading.Thread | None = None
+        self._stop: threading.Event | None = None
+        self._pending: list = []  # refined answers waiting to be drawn (see wait())
+        self._lock = threading.Lock()
         for c in controls.values():
             if hasattr(c, "continuous_update"):
                 c.continuous_update = False
@@ -82,7 +105,7 @@ class Explorer:
             probe.add_class("dl-probe")
         self._apply_choice()
         if auto:
-            self.update()
+            self.update(preview=False)
 
     # -- what subclasses fill in ---------------------------------------------------------------
     def values(self) -> dict:
@@ -93,6 +116,13 @@ class Explorer:
 
     def draw(self, fig, result) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def preview(self, **values) -> dict | None:
+        """A quick stand-in for ``compute(**values)``, drawn at once while the full answer is
+        computed in the background; None (the default) when ``compute`` itself answers quickly
+        for these values. ``draw`` must accept it: a preview carries ``"preview": <what it
+        leaves out>`` for the figure to say so."""
+        return None
 
     def applicable(self, values: dict) -> dict:
         """{control name: False} for the controls that do nothing with these ``values`` (they
@@ -176,13 +206,107 @@ class Explorer:
             self._busy(False)
         return out, None
 
-    def update(self):
-        result, err = self.run(lambda: self.compute(**self.values()))
-        if err is not None:
+    def update(self, *, preview: bool = True):
+        """Compute and draw the current settings: :meth:`preview` first when it gives one (and
+        ``preview``), refined by :meth:`compute` in the background; else :meth:`compute` at once."""
+        self.cancel()
+        values = self.values()
+        quick = None
+        if preview:
+            quick, err = self.run(lambda: self.preview(**values))
+            if err is not None:
+                return
+        if quick is None:
+            result, err = self.run(lambda: self.compute(**values))
+            if err is not None:
+                return
+            self.result = result
+            self.status.value = f"<small>{self.status_text(self.result)}</small>"
+            self.show(self.draw, self.result)
             return
-        self.result = result
+        self.result, self.refining = quick, True
+        quick_seconds = self.seconds
+        self.status.value = (f"<i>refining ...</i> <small>the preview above took {quick_seconds:.2f} s "
+                             f"({quick.get('preview', 'a cheaper answer')}); the full answer replaces it; "
+                             f"moving a control cancels it</small>")
+        self.show(self.draw, quick)
+        self._refine(values, quick_seconds)
+
+    def cancel(self) -> None:
+        """Stop the refinement in progress (its answer will not be drawn); what every change,
+        reset, new photo and full-resolution run does first."""
+        self._generation += 1
+        self.refining = False
+        if self._stop is not None:
+            self._stop.set()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(self.cancel_wait)  # until its next checkpoint; then it stops on its own
+        self._worker = self._stop = None
+
+    def _in_background(self) -> bool:
+        if self.background is not None:
+            return bool(self.background)
+        return _kernel_loop() is not None
+
+    def _refine(self, values, quick_seconds):
+        generation, stop = self._generation, threading.Event()
+        start = time.perf_counter() - quick_seconds
+        loop = _kernel_loop()
+
+        def work():
+            try:
+                with cancellable(stop):
+                    outcome = ("ok", self.compute(**values))
+            except Cancelled:
+                return
+            except ValueError as exc:
+                outcome = ("refused", str(exc))
+            except Exception as exc:  # noqa: BLE001 - said in the status line, never lost in a thread
+                outcome = ("failed", f"{type(exc).__name__}: {exc}")
+            seconds = time.perf_counter() - start
+            with self._lock:
+                self._pending.append(lambda: self._refined(generation, outcome, seconds))
+            if loop is not None and background:
+                loop.add_callback(self._run_pending)  # thread-safe: the kernel's main thread draws
+
+        background = self._in_background()
+        if background:
+            self._stop = stop
+            self._worker = threading.Thread(target=work, name=f"{type(self).__name__} refinement", daemon=True)
+            self._worker.start()
+        else:
+            work()
+            self._run_pending()
+
+    def _run_pending(self) -> bool:
+        with self._lock:
+            todo, self._pending = self._pending, []
+        return any([fn() for fn in todo])
+
+    def _refined(self, generation, outcome, seconds) -> bool:
+        """Draw a refinement's answer if no change has come since; True when drawn."""
+        if generation != self._generation:
+            return False
+        self.refining, self._worker, self._stop = False, None, None
+        kind, value = outcome
+        if kind != "ok":
+            why = "Cannot compute" if kind == "refused" else "The full answer failed"
+            self.status.value = f"<b style='color:#b00'>{why}: {value}</b> (the figure is the preview)"
+            return False
+        self.result, self.seconds = value, seconds
         self.status.value = f"<small>{self.status_text(self.result)}</small>"
         self.show(self.draw, self.result)
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the refinement in progress and draw its answer here; True when one was drawn.
+        (Inside a kernel the event loop draws it anyway; outside one, with ``background = True``,
+        this is how a script gets the full answer.)"""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return self._run_pending()
 
     def show(self, draw, result) -> None:
         """Draw ``result`` with ``draw(fig, result)`` into this explorer's Output."""
@@ -209,6 +333,8 @@ class Explorer:
         from pathlib import Path
         if self.result is None or self.figure is None:
             raise ValueError("nothing to save yet: the explorer has not computed a result")
+        if self.refining:
+            raise ValueError("the figure is still a preview: save once the status line no longer says refining")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = time.strftime(f"{self.title}-%Y%m%d-%H%M%S")
@@ -305,6 +431,7 @@ class ImageExplorer(Explorer):
     def set_image(self, image) -> None:
         """Work on another photo (what the notebook's :class:`PhotoPicker` calls): new working
         copy, ``prepare()`` again, colour ranges chosen again, recompute."""
+        self.cancel()  # the refinement of the old photo
         self._take(image)
         self.full_result = None
 
@@ -372,6 +499,7 @@ class ImageExplorer(Explorer):
         H, W_ = self.full.shape[:2]
         f = self.full_factor()
         where = f"full resolution ({W_}x{H})" if f == 1 else f"1/{f} of the {W_}x{H} photo, as the default pipeline"
+        self.cancel()
         out, err = self.run(self._full_run, what=f"computing at {where}")
         if err is not None:
             return
@@ -382,6 +510,37 @@ class ImageExplorer(Explorer):
         self.show(twin.draw, self.full_result)
 
 
+def _kernel_loop():
+    """The running IPython kernel's main event loop (tornado's IOLoop), or None outside a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    return getattr(kernel, "io_loop", None)
+
+
+def figure_output(fig) -> dict:
+    """``fig`` as one display_data output (PNG), formatted as the inline backend formats it when
+    it is active, else by ``savefig`` (PNG, tight box)."""
+    import base64
+    import io
+    data, metadata = {}, {}
+    try:
+        from IPython import get_ipython
+        ip = get_ipython()
+    except ImportError:  # pragma: no cover
+        ip = None
+    if ip is not None:
+        data, metadata = ip.display_formatter.format(fig)
+    if "image/png" not in data:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
+        metadata = {}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
 def replace_figure(output, figsize, draw):
     """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of the one there;
     returns the new figure.
@@ -389,12 +548,14 @@ def replace_figure(output, figsize, draw):
     The figure is a plain :class:`matplotlib.figure.Figure`, unknown to pyplot: the inline
     backend shows every figure pyplot holds at the end of each cell, so an explorer's figure
     made by ``plt.figure`` would appear again under whichever later cell touched ``plt``. The
-    old figure is simply dropped (nothing else holds it)."""
+    old figure is simply dropped (nothing else holds it).
+
+    The PNG is set as the Output's state (:func:`figure_output`), not printed inside ``with
+    output``: a refinement is drawn from an event-loop callback, where no message is being
+    answered for the Output to capture the print by."""
     fig = Figure(figsize=figsize, layout="constrained")
     draw(fig)
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
+    output.outputs = (figure_output(fig),)
     return fig
 
 

@@ -243,12 +243,39 @@ class DeblurExplorer(Explorer):
             self._map, _ = estimate_defocus(self.scene.blurred, method="zhuo2011", units="sigma")
         return db.layers_from_map(self._map, thresholds=[threshold])
 
-    def compute(self, lam1, lam3, kernel_size, iterations, rank_rule, symmetric, low_rank, residual, layers,
-                threshold):
+    PREVIEW_ITERATIONS = 3  # outer iterations of the preview
+
+    def _layer(self, layers, threshold):
         labels = self._labels(layers, threshold)
         mask = labels > 0
         if not mask.any() or mask.all():
             raise ValueError("the threshold leaves no blurred layer (or no in-focus one): move it")
+        return labels, mask
+
+    def preview(self, lam1, lam3, kernel_size, iterations, rank_rule, symmetric, low_rank, residual, layers,
+                threshold):
+        """The grey layer after the first few outer iterations (no colour restoration), or, while
+        the initial disk search of these settings is not kept, only the input and the truth."""
+        labels, mask = self._layer(layers, threshold)
+        key = (layers, round(threshold, 3), lam1, kernel_size)
+        out = {"labels": labels, "iterations": 0}
+        if key not in self._search:
+            out["preview"] = "the initial disk search and the deconvolution follow"
+            return out
+        radius, k0, _ = self._search[key]
+        n = min(iterations, self.PREVIEW_ITERATIONS)
+        res = db.deblur_layer(self.grey, mask, k0=k0, kernel_size=kernel_size, iterations=n, lam1=lam1,
+                              lam3=lam3, symmetric=symmetric, low_rank=low_rank, residual=residual,
+                              ratio=1.0 / rank_rule)
+        grey = np.where(mask, np.clip(res.u, 0, 1), self.grey)
+        out.update(image=np.repeat(grey[..., None], 3, axis=2), k=res.k, radius=radius, c=res.c,
+                   r0=res.history[-1]["r0"], iterations=n,
+                   preview=f"{n} of {iterations} iterations, grey; the rest and the colour follow")
+        return out
+
+    def compute(self, lam1, lam3, kernel_size, iterations, rank_rule, symmetric, low_rank, residual, layers,
+                threshold):
+        labels, mask = self._layer(layers, threshold)
         key = (layers, round(threshold, 3), lam1, kernel_size)
         if key not in self._search:  # the disk search does not depend on the other controls
             self._search[key] = db.initial_disk(self.grey, mask, kernel_size=kernel_size, lam=lam1)
@@ -259,19 +286,28 @@ class DeblurExplorer(Explorer):
         colour = db.restore_layer(self.scene.blurred, mask, res)
         out = db.compose(self.scene.blurred, labels, {1: colour})
         return {"image": out, "k": res.k, "radius": radius, "labels": labels, "c": res.c,
-                "r0": res.history[-1]["r0"]}
+                "r0": res.history[-1]["r0"], "iterations": iterations}
 
     def draw(self, fig, r):
         from skimage.metrics import peak_signal_noise_ratio as psnr
         ax = fig.subplots(1, 5, width_ratios=[1.5, 1.5, 1.5, 0.8, 0.8])
         sharp = self.scene.sharp
-        for a, img, name in ((ax[0], self.scene.blurred, "blurred"), (ax[1], r["image"], "deblurred"),
+        partial = f" (grey, {r['iterations']} it; refining ...)" if "preview" in r else ""
+        for a, img, name in ((ax[0], self.scene.blurred, "blurred"), (ax[1], r.get("image"), "deblurred"),
                              (ax[2], sharp, "truth")):
+            if img is None:  # a preview before the disk search
+                _off(a, "deblurred: refining ...")
+                continue
             a.imshow(np.clip(img, 0, 1))
             t = name if img is sharp else f"{name}: {psnr(sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
-            _off(a, t)
+            _off(a, t + (partial if a is ax[1] else ""))
         ax[1].contour(r["labels"] > 0, levels=[0.5], colors="w", linewidths=0.5)
-        true = db.embed_kernel(self.scene.kernels[1], r["k"].shape[0])
+        true = db.embed_kernel(self.scene.kernels[1], r["k"].shape[0] if "k" in r else self.controls["kernel_size"].value)
+        if "k" not in r:
+            _off(ax[3], "kernel found:\nrefining ...")
+            ax[4].imshow(true, cmap="magma")
+            _off(ax[4], f"true kernel\n({self.scene.kind} r {self.scene.radii[1]:g})")
+            return
         vmax = max(r["k"].max(), true.max())
         ax[3].imshow(r["k"], cmap="magma", vmin=0, vmax=vmax)
         _off(ax[3], f"kernel found\n(rank {r['r0']}, from disk {r['radius']:g})")

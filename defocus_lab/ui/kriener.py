@@ -76,17 +76,23 @@ def _fixed_iterations(solver, sparse, lam, iterations):
 class AccelerationExplorer(ImageExplorer):
     """Fig. 5: direct (full resolution) against accelerated (solved at 1/downsample, guided
     upsampling) blur maps after the same number of CG iterations, their difference, and the
-    magnified images."""
+    magnified images.
+
+    A change of the propagation shows the accelerated half at once (its solve is the cheap one:
+    a quarter of the pixels at downsample 2) and the direct half follows in the background
+    (:meth:`Explorer.preview`). Each solve is kept by its settings, so moving back to earlier
+    settings, or moving only the magnification, solves nothing."""
     title = "kriener2013-acceleration"
-    note = ("Every change but the magnification re-solves both maps: 2-3 s on 2 cores for the 320 px copy; "
-            "magnification alone ~1.3 s (benchmarks/bench_explorers.py).")
+    note = ("A change of the propagation shows the accelerated map at once and the direct one when its solve "
+            "ends (~2-3 s on 2 cores for the 320 px copy; benchmarks/bench_explorers.py).")
     figsize = (11, 6.4)
     side = 320
+    KEEP = 8  # solves kept (each a map of the copy)
 
     def prepare(self):
         self.sparse = kriener2013(self.image)
         self.cache = _SolverCache(self.image)
-        self._key = None
+        self._solved = {}
 
     def make_controls(self):
         c = _propagation_controls()
@@ -94,28 +100,49 @@ class AccelerationExplorer(ImageExplorer):
         c["in_focus"] = slider(0.6, 0.0, 2.0, 0.1, "in focus below (px)")
         return c
 
-    def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
-        key = (radius, eps, lam, downsample, iterations, preconditioner)
-        if key != self._key:  # magnification alone does not re-solve
-            out = {}
-            for name, ds in (("direct", 1), ("accelerated", downsample)):
-                out[name] = _fixed_iterations(self.cache.get(eps, radius, ds, preconditioner), self.sparse, lam,
-                                              iterations)
-            self._maps, self._key = out, key
-        out = self._maps
+    def _solve(self, ds, radius, eps, lam, iterations, preconditioner):
+        """(map, info, seconds) of the solve at 1/ds, kept by its settings."""
+        key = (ds, radius, eps, lam, iterations, preconditioner)
+        if key not in self._solved:
+            if len(self._solved) >= self.KEEP:
+                self._solved.pop(next(iter(self._solved)))
+            self._solved[key] = _fixed_iterations(self.cache.get(eps, radius, ds, preconditioner), self.sparse,
+                                                   lam, iterations)
+        return self._solved[key]
+
+    def _result(self, solved, factor, in_focus):
         in_focus = in_focus * self.from_copy  # px of the copy; the full-resolution twin's in its own
-        mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor, in_focus=in_focus) for k, v in out.items()}
-        return {"maps": {k: v[0] for k, v in out.items()}, "info": {k: v[1] for k, v in out.items()},
-                "seconds": {k: v[2] for k, v in out.items()}, "magnified": mag,
-                "difference": np.abs(out["direct"][0] - out["accelerated"][0])}
+        mag = {k: magnify(self.image, np.clip(v[0], 0, None), factor, in_focus=in_focus) for k, v in solved.items()}
+        out = {"maps": {k: v[0] for k, v in solved.items()}, "info": {k: v[1] for k, v in solved.items()},
+               "seconds": {k: v[2] for k, v in solved.items()}, "magnified": mag}
+        if len(solved) == 2:
+            out["difference"] = np.abs(solved["direct"][0] - solved["accelerated"][0])
+        return out
+
+    def preview(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
+        if (1, radius, eps, lam, iterations, preconditioner) in self._solved:
+            return None  # the direct solve is kept: the full answer is quick
+        solved = {"accelerated": self._solve(downsample, radius, eps, lam, iterations, preconditioner)}
+        out = self._result(solved, factor, in_focus)
+        out["preview"] = "the accelerated half; the direct solve follows"
+        return out
+
+    def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
+        solved = {name: self._solve(ds, radius, eps, lam, iterations, preconditioner)
+                  for name, ds in (("direct", 1), ("accelerated", downsample))}
+        return self._result(solved, factor, in_focus)
 
     def saved_map(self, r):
         return r["maps"]["accelerated"], self.label() + ", accelerated"
 
     def draw(self, fig, r):
         ax = fig.subplots(2, 3)
-        vmax = self.colour_max("map", r["maps"]["direct"])
+        vmax = self.colour_max("map", r["maps"].get("direct", r["maps"]["accelerated"]))
         for j, k in enumerate(("direct", "accelerated")):
+            if k not in r["maps"]:  # a preview: the direct solve is running
+                for a in ax[:, j]:
+                    _pending(a, f"{k}: refining ...")
+                continue
             info, sec = r["info"][k], r["seconds"][k]
             at = f" (1/{info.downsample})" if info.downsample > 1 else ""
             show_map(ax[0, j], r["maps"][k], f"{k}{at}: {info.iterations} it, {sec:.2f} s, residual "
@@ -123,27 +150,48 @@ class AccelerationExplorer(ImageExplorer):
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
         colorbar(fig, list(ax[0, :2]), vmax, self.label())
+        ax[1, 2].imshow(self.image); ax[1, 2].set_title("input", fontsize=9); ax[1, 2].axis("off")
+        if "difference" not in r:
+            _pending(ax[0, 2], "|direct - accelerated|: refining ...")
+            return
         dmax = self.colour_max("difference", r["difference"], 100)
         show_map(ax[0, 2], r["difference"], f"|direct - accelerated| (max {r['difference'].max():.2f})",
                  vmax=dmax, cmap="magma")
         colorbar(fig, ax[0, 2], dmax, self.label("|difference|"), cmap="magma")
-        ax[1, 2].imshow(self.image); ax[1, 2].set_title("input", fontsize=9); ax[1, 2].axis("off")
+
+
+def _pending(ax, text):
+    """An empty panel that says what is still being computed."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, color="0.4", transform=ax.transAxes)
+    ax.set_xticks([]); ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("0.8")
 
 
 class ConvergenceExplorer(ImageExplorer):
     """Fig. 6: MSE (log) against CPU time for the direct and the accelerated method, every
     iteration count of one run, against a converged reference; pymatting's V-cycle CG too
-    when it is installed."""
+    when it is installed.
+
+    Each curve is kept by the settings it depends on (the accelerated one by its downsample, the
+    others not), so a change reruns only the curves it touches. When the direct or pymatting
+    curve must be rerun, the accelerated curve (the cheap one) is drawn first and the others
+    follow in the background. The converged references of both settings are made when the
+    photo is prepared."""
     title = "kriener2013-convergence"
-    note = ("Each change reruns every method for all its iterations, timing each: 6-14 s on 2 cores "
-            "(benchmarks/bench_explorers.py). The curves are of the working copy only: at photo size each "
-            "point would be a full solve of minutes, so this explorer has no full-resolution button.")
+    note = ("A change reruns the curves it touches, each timed point by point: the accelerated curve at once, "
+            "the direct and pymatting curves a few seconds later (benchmarks/bench_explorers.py). The curves "
+            "are of the working copy only: at photo size each point would be a full solve of minutes, so this "
+            "explorer has no full-resolution button.")
     figsize = (7, 3.8)
     side = 400
+    KEEP = 12  # curves kept
 
     def prepare(self):
         self.sparse = kriener2013(self.image)
-        self._refs = {}
+        self._refs = {name: ex.reference_solution(self.image, self.sparse.values, self.sparse.mask, **s)
+                      for name, s in SETTINGS.items()}
+        self._curves = {}
 
     def _show_full_button(self, button) -> None:
         button.layout.display = "none"  # see the note
@@ -164,13 +212,40 @@ class ConvergenceExplorer(ImageExplorer):
     def applicable(self, values):
         return {"pymatting": ex.have_pymatting()}
 
+    @staticmethod
+    def _key(name, setting, iterations, downsample, preconditioner):
+        if name == "accelerated":
+            return name, setting, iterations, downsample, preconditioner
+        if name == "direct":
+            return name, setting, iterations, preconditioner
+        return name, setting, iterations  # pymatting: its own V-cycle
+
+    def _wanted(self, pymatting):
+        return ex.CURVES if pymatting and ex.have_pymatting() else ex.CURVES[:2]
+
+    def _curve(self, name, setting, iterations, downsample, preconditioner):
+        key = self._key(name, setting, iterations, downsample, preconditioner)
+        if key not in self._curves:
+            if len(self._curves) >= self.KEEP:
+                self._curves.pop(next(iter(self._curves)))
+            got = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **SETTINGS[setting],
+                                        reference=self._refs[setting], maxiter=iterations, downsample=downsample,
+                                        preconditioner=preconditioner, which=[name])
+            self._curves[key] = got[name]
+        return self._curves[key]
+
+    def preview(self, setting, iterations, downsample, preconditioner, pymatting):
+        missing = [n for n in self._wanted(pymatting) if self._key(n, setting, iterations, downsample,
+                                                                    preconditioner) not in self._curves]
+        if set(missing) <= {"accelerated"}:
+            return None  # only the cheap curve to run: the full answer is quick
+        curve = self._curve("accelerated", setting, iterations, downsample, preconditioner)
+        others = " and ".join(n for n in missing if n != "accelerated")
+        return {"curves": {"accelerated": curve}, "setting": setting,
+                "preview": f"the accelerated curve; {others} to follow"}
+
     def compute(self, setting, iterations, downsample, preconditioner, pymatting):
-        s = SETTINGS[setting]
-        if setting not in self._refs:
-            self._refs[setting] = ex.reference_solution(self.image, self.sparse.values, self.sparse.mask, **s)
-        curves = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **s,
-                                       reference=self._refs[setting], maxiter=iterations, downsample=downsample,
-                                       preconditioner=preconditioner, pymatting=pymatting)
+        curves = {n: self._curve(n, setting, iterations, downsample, preconditioner) for n in self._wanted(pymatting)}
         return {"curves": curves, "setting": setting}
 
     def draw(self, fig, r):
@@ -180,7 +255,7 @@ class ConvergenceExplorer(ImageExplorer):
         h, w = self.image.shape[:2]
         ax.set_xlabel("time (s, wall clock on this machine, set-up included; the paper: CPU time)")
         ax.set_ylabel("MSE against the converged solution")
-        ax.set_title(f"{h}x{w}, {r['setting']}", fontsize=9)
+        ax.set_title(f"{h}x{w}, {r['setting']}" + (" (refining ...)" if "preview" in r else ""), fontsize=9)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
 

@@ -174,10 +174,17 @@ class TruthExplorer(Explorer):
     """One method against the synthetic ground truth: scikit-image's motorcycle rendered with
     thin-lens defocus from its real disparity (the focus plane and the largest blur on sliders),
     the method's map, the true sigma and the absolute error, with the MAE. The scene is rendered
-    at half size (370x250) each time its sliders move (~0.5 s)."""
+    at half size (370x250) when its sliders move.
+
+    What a change does not touch is kept: the scene, the sparse estimate of each (scene,
+    method) and the dense map of each (scene, method, propagator). A change that must run an
+    estimator or the matting solve first shows the new scene and its true sigma (with the sparse
+    estimate when it is kept), then the map and its error when they are computed."""
 
     figsize = (11, 3.2)
     title = "truth"
+    KEEP = 8  # sparse estimates and dense maps kept
+    QUICK = ("domain_transform", "wgif")  # propagators that answer at once (no linear solve)
 
     def __init__(self, **kwargs):
         controls = {"method": W.Dropdown(options=list(METHODS), value="zhuo2011", description="method",
@@ -187,27 +194,63 @@ class TruthExplorer(Explorer):
                     "focus": slider(0.75, 0.05, 0.95, 0.05, "focus plane (disparity quantile)"),
                     "max_sigma": slider(3.0, 1.0, 5.0, 0.25, "largest blur (sigma px)")}
         self._scenes: dict = {}
+        self._sparse: dict = {}
+        self._dense: dict = {}
         super().__init__(controls, **kwargs)
 
     def probe_control(self):
         return self.controls["max_sigma"]
 
-    def compute(self, method, propagation, focus, max_sigma):
+    def _scene(self, focus, max_sigma):
         from ..synth import defocused_motorcycle
         key = (round(focus, 3), round(max_sigma, 3))
         if key not in self._scenes:
             self._scenes = {key: defocused_motorcycle(scale=0.5, focus=focus, max_sigma=max_sigma)}
-        scene = self._scenes[key]
-        prop = None if propagation == "(its own)" else propagation
-        try:
-            dense, _ = estimate_defocus(scene.image, method=method, propagation=prop, units="sigma", progress=False)
-        except FileNotFoundError as exc:  # the authors' weights are not here
-            raise ValueError(str(exc).split(".")[0]) from None
-        err = np.abs(dense - scene.sigma)
-        from .. import metrics
-        return {"image": scene.image, "map": dense, "truth": scene.sigma, "error": err,
-                "mae": float(err.mean()), "relative_mae": metrics.relative_mae(dense, scene.sigma),
-                "method": method, "propagation": prop or METHODS[method].propagator}
+        return key, self._scenes[key]
+
+    @staticmethod
+    def _keep(cache, key, value, limit):
+        if len(cache) >= limit:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+        return value
+
+    def _result(self, scene, method, prop, dense=None, sparse=None):
+        out = {"image": scene.image, "truth": scene.sigma, "method": method, "propagation": prop, "sparse": sparse}
+        if dense is not None:
+            from .. import metrics
+            err = np.abs(dense - scene.sigma)
+            out.update(map=dense, error=err, mae=float(err.mean()), relative_mae=metrics.relative_mae(dense, scene.sigma))
+        return out
+
+    def preview(self, method, propagation, focus, max_sigma):
+        key, scene = self._scene(focus, max_sigma)
+        prop = METHODS[method].propagator if propagation == "(its own)" else propagation
+        if (key, method, prop) in self._dense:
+            return None
+        sparse = self._sparse.get((key, method))
+        if sparse is not None and prop in self.QUICK:
+            return None  # only a quick propagation to run
+        out = self._result(scene, method, prop, sparse=sparse)
+        out["preview"] = "the scene and its true sigma" + ("" if sparse is None else ", the sparse estimate") + \
+            "; the map follows"
+        return out
+
+    def compute(self, method, propagation, focus, max_sigma):
+        key, scene = self._scene(focus, max_sigma)
+        prop = METHODS[method].propagator if propagation == "(its own)" else propagation
+        if (key, method, prop) not in self._dense:
+            try:  # in the estimator's own unit, as estimate_defocus takes a kept sparse estimate back
+                dense, sparse = estimate_defocus(scene.image, method=method, propagation=prop, progress=False,
+                                                 sparse=self._sparse.get((key, method)))
+            except FileNotFoundError as exc:  # the authors' weights are not here
+                raise ValueError(str(exc).split(".")[0]) from None
+            self._keep(self._sparse, (key, method), sparse, self.KEEP)
+            if sparse.units != "sigma":
+                dense = convert_units(dense, sparse.units, "sigma")
+            self._keep(self._dense, (key, method, prop), (dense, sparse), self.KEEP)
+        dense, sparse = self._dense[(key, method, prop)]
+        return self._result(scene, method, prop, dense, sparse)
 
     def status_text(self, r):
         return (f"{r['method']} + {r['propagation']}: MAE {r['mae']:.3f} px, relative MAE {r['relative_mae']:.3f}. "
@@ -219,11 +262,24 @@ class TruthExplorer(Explorer):
         ax[0].set_title("rendered motorcycle", fontsize=9)
         ax[0].axis("off")
         vmax = max(float(r["truth"].max()), 1e-6)
-        show_map(ax[1], r["map"], f"{r['method']} + {r['propagation']}", vmax=vmax)
+        if "map" in r:
+            show_map(ax[1], r["map"], f"{r['method']} + {r['propagation']}", vmax=vmax)
+        else:  # a preview
+            ax[1].imshow(r["image"].mean(axis=2), cmap="gray", alpha=0.35)
+            sb = r["sparse"]
+            if sb is not None:
+                values = sb.values if sb.units == "sigma" else convert_units(sb.values, sb.units, "sigma", sb.mask)
+                ax[1].imshow(sparse_rgba(values, sb.mask, vmax))
+            ax[1].set_title(f"{r['method']} + {r['propagation']}: refining ...", fontsize=9)
+            ax[1].axis("off")
         show_map(ax[2], r["truth"], "true sigma", vmax=vmax)
-        show_map(ax[3], r["error"], f"|error|, MAE {r['mae']:.3f} px", vmax=vmax, cmap="magma")
         colorbar(fig, list(ax[1:3]), vmax, "sigma (px, the 370x250 scene)")
-        colorbar(fig, [ax[3]], vmax, "|error| (px)", cmap="magma")
+        if "error" in r:
+            show_map(ax[3], r["error"], f"|error|, MAE {r['mae']:.3f} px", vmax=vmax, cmap="magma")
+            colorbar(fig, [ax[3]], vmax, "|error| (px)", cmap="magma")
+        else:
+            ax[3].set_title("|error|: refining ...", fontsize=9)
+            ax[3].axis("off")
 
 
 def table_html(results: dict) -> str:

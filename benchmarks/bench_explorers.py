@@ -69,12 +69,12 @@ def _next_values(c, n):
     import ipywidgets as W
     v = c.value
     out = []
-    if isinstance(c, W.FloatLogSlider):
-        up = np.log10(v) + n * c.step <= c.max
-        out = [v * 10 ** (c.step * (i + 1) * (1 if up else -1)) for i in range(n)]
-    elif isinstance(c, (W.FloatSlider, W.IntSlider)):
-        up = v + n * c.step <= c.max
-        out = [v + c.step * (i + 1) * (1 if up else -1) for i in range(n)]
+    if isinstance(c, (W.FloatLogSlider, W.FloatSlider, W.IntSlider)):
+        log = isinstance(c, W.FloatLogSlider)
+        at = np.log10(v) if log else v
+        ups = [at + c.step * i for i in range(1, n + 1) if at + c.step * i <= c.max + 1e-9]
+        downs = [at - c.step * i for i in range(1, n + 1) if at - c.step * i >= c.min - 1e-9]
+        out = [10 ** x if log else x for x in (ups + downs)[:n]]
     elif isinstance(c, W.FloatRangeSlider):
         out = [(min(v[0] + c.step * (i + 1), v[1]), v[1]) for i in range(n)]
     elif isinstance(c, W.Checkbox):

@@ -1,4 +1,6 @@
 """The notebook explorers, headless: set a control's value, the result must change."""
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pytest
@@ -247,7 +249,7 @@ def _refining_probe(**attrs):
 
     class Probe(Explorer):
         def __init__(self):
-            self.drawn, self.cancelled = [], []
+            self.drawn, self.cancelled, self.drawn_in_main = [], [], []
             self.gate = threading.Event()
             self.gate.set()
             super().__init__({"a": W.IntSlider(value=1, max=10)})
@@ -270,6 +272,7 @@ def _refining_probe(**attrs):
 
         def draw(self, fig, r):
             self.drawn.append((r["a"], r["kind"]))
+            self.drawn_in_main.append(threading.current_thread() is threading.main_thread())
             fig.add_subplot().plot([0, r["a"]])
 
     e = Probe()
@@ -366,3 +369,25 @@ def test_truth_explorer_keeps_what_a_change_does_not_touch():
     e.controls["max_sigma"].value = 4.0  # a new scene: shown at once, its map follows
     assert e.refining and "map" not in e.result and e.result["truth"].max() == pytest.approx(4.0, rel=0.05)
     assert e.wait(timeout=120) and e.result["mae"] >= 0 and "MAE" in e.status.value
+
+
+def test_in_a_kernel_the_refinement_runs_in_a_thread_and_the_event_loop_draws_it(tmp_path):
+    """The lab's own path: inside an IPython kernel a change returns with its preview, and the
+    kernel's event loop (not the worker thread) draws the full answer into the Output's state."""
+    import nbformat
+    from nbclient import NotebookClient
+    cells = [
+        "%matplotlib inline\nimport sys, threading\nsys.path.insert(0, " + repr(str(Path(__file__).parent)) + ")\n"
+        "from test_ui import _refining_probe\ne = _refining_probe()\ne.gate.clear()",
+        "e.controls['a'].value = 6\nassert e.refining and e.result['kind'] == 'preview', e.result\n"
+        "assert e._worker is not None and e._worker is not threading.main_thread()",
+        "e.gate.set()\ne._worker.join(60)",  # the worker hands its answer to the loop, which runs it before the next cell
+        "assert not e.refining and e.result == {'a': 6, 'kind': 'full'}, (e.refining, e.result)\n"
+        "assert e.drawn[-1] == (6, 'full') and all(e.drawn_in_main)\n"
+        "assert 'computed in' in e.status.value\n"
+        "out = e.output.outputs\nassert len(out) == 1 and out[0]['data']['image/png']",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors

@@ -78,7 +78,9 @@ def reference_solution(image, values, mask, *, lam, eps, radius, tol=1e-10):
     return d
 
 
-def _record_points(maxiter, n_points):
+def record_points(maxiter: int, n_points: int = 24) -> set:
+    """The iteration counts at which :func:`convergence_curves` keeps a point: ``n_points``
+    log-spaced counts from 1 to ``maxiter`` (fewer where they coincide)."""
     return set(np.unique(np.geomspace(1, maxiter, n_points).astype(int)).tolist())
 
 
@@ -86,7 +88,8 @@ CURVES = ("direct", "accelerated", "pymatting (V-cycle)")
 
 
 def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None, maxiter=500,
-                       downsample=2, preconditioner="jacobi", n_points=24, pymatting=True, which=None) -> dict:
+                       downsample=2, preconditioner="jacobi", n_points=24, pymatting=True, which=None,
+                       budget=None) -> dict:
     """Fig. 6: {name: (seconds, mse)} for "direct", "accelerated" and, when installed and asked,
     "pymatting (V-cycle)".
 
@@ -96,7 +99,9 @@ def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None,
     method the time of the final guided upsampling is added to every point, as every point
     would need it. MSE is against ``reference`` (default :func:`reference_solution`).
     ``which``: the names of :data:`CURVES` to compute (default all), e.g. the accelerated curve
-    alone for a quick first look (the explorer's preview).
+    alone for a quick first look (the explorer's preview). ``budget`` (s): each of the lab's two
+    runs stops after that long, set-up included, and its curve ends there (a partial curve, for
+    a preview; pymatting's run has no such stop).
     """
     which = CURVES if which is None else tuple(which)
     unknown = set(which) - set(CURVES)
@@ -104,12 +109,12 @@ def convergence_curves(image, values, mask, *, lam, eps, radius, reference=None,
         raise ValueError(f"which takes names from {CURVES}; got {sorted(unknown)}")
     if reference is None:
         reference = reference_solution(image, values, mask, lam=lam, eps=eps, radius=radius)
-    keep = _record_points(maxiter, n_points)
+    keep = record_points(maxiter, n_points)
     curves = {}
     for name, ds in (("direct", 1), ("accelerated", downsample)):
         if name not in which:
             continue
-        rec = _Recorder(keep)
+        rec = _Recorder(keep, budget=budget)
         ms = MattingSolver(image, eps=eps, radius=radius, preconditioner=preconditioner, downsample=ds)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -136,8 +141,8 @@ class _Recorder:
     """A CG callback that keeps the iterate at the iteration counts in ``keep``, with the time
     since it was made; its own time (the copies) is left out of the later times."""
 
-    def __init__(self, keep, shape=None):
-        self.keep, self.shape = keep, shape
+    def __init__(self, keep, shape=None, budget=None):
+        self.keep, self.shape, self.budget = keep, shape, budget
         self.times, self.shots = [], []
         self.count = 0
         self._paused = 0.0
@@ -151,6 +156,7 @@ class _Recorder:
             x = np.array(x, dtype=np.float64)  # a copy: CG updates its iterate in place
             self.shots.append(x if self.shape is None else x.reshape(self.shape))
         self._paused += time.perf_counter() - t
+        return self.budget is not None and time.perf_counter() - self._t0 > self.budget  # True stops CG
 
 
 METHODS = ("defocus_lab", "defocus_lab half", "pymatting V-cycle", "pymatting ichol", "scipy direct")

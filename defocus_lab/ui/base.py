@@ -65,6 +65,9 @@ class Explorer:
     #: how long a new change waits for the cancelled refinement to reach its next checkpoint
     #: before it computes anyway (s)
     cancel_wait = 1.0
+    #: what an iterative preview may spend on its own iterations (s): the rest of the second the
+    #: first figure has goes to drawing it
+    preview_seconds = 0.5
 
     def __init__(self, controls: dict, *, auto: bool = True, buttons: dict | None = None):
         self.controls = controls
@@ -229,8 +232,12 @@ class Explorer:
         self.status.value = (f"<i>refining ...</i> <small>the preview above took {quick_seconds:.2f} s "
                              f"({quick.get('preview', 'a cheaper answer')}); the full answer replaces it; "
                              f"moving a control cancels it</small>")
-        self.show(self.draw, quick)
-        self._refine(values, quick_seconds)
+        if self._in_background():  # the worker computes while this thread draws the preview
+            self._refine(values, quick_seconds)
+            self.show(self.draw, quick)
+        else:
+            self.show(self.draw, quick)
+            self._refine(values, quick_seconds)
 
     def cancel(self) -> None:
         """Stop the refinement in progress (its answer will not be drawn); what every change,
@@ -521,24 +528,17 @@ def _kernel_loop():
 
 
 def figure_output(fig) -> dict:
-    """``fig`` as one display_data output (PNG), formatted as the inline backend formats it when
-    it is active, else by ``savefig`` (PNG, tight box)."""
+    """``fig`` as one display_data output: a PNG at the figure's own size and dpi.
+
+    The inline backend would crop it to a tight box, which costs a second layout pass; an
+    explorer's figure is laid out by the constrained layout, which already fills the canvas, so
+    it is drawn as it is."""
     import base64
     import io
-    data, metadata = {}, {}
-    try:
-        from IPython import get_ipython
-        ip = get_ipython()
-    except ImportError:  # pragma: no cover
-        ip = None
-    if ip is not None:
-        data, metadata = ip.display_formatter.format(fig)
-    if "image/png" not in data:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-        data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
-        metadata = {}
-    return {"output_type": "display_data", "data": data, "metadata": metadata}
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}}
 
 
 def replace_figure(output, figsize, draw):

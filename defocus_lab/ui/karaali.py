@@ -219,8 +219,8 @@ class EdgeExplorer(ImageExplorer):
     costs Canny, the networks' heads at the new edge pixels and the propagation."""
     figsize = (11, 3.6)
     note = ("The networks' branches ran once, when the explorer was made (~2 s at 360x360); a change of the edges "
-            "or the scales reruns the heads at the edge pixels and the propagation: 1.4-1.8 s at 360x360 on 2 "
-            "cores (benchmarks/bench_explorers.py), 1.5-2.7 s from key press to figure in the browser; psi alone less.")
+            "or the scales shows the new edges at once, then reruns the heads at the edge pixels and the "
+            "propagation (under a second at 360x360 on 2 cores, benchmarks/bench_explorers.py); psi alone less.")
     side = None  # the image as given: the ground truth is of its size
     title = "karaali2022-edges"
 
@@ -255,7 +255,7 @@ class EdgeExplorer(ImageExplorer):
     def map_unit(self):
         return "disk radius (px)"
 
-    def compute(self, detector, sigma, low, high, use41, use27, use15, psi):
+    def _edge_pixels(self, detector, sigma, low, high):
         if low >= high:
             raise ValueError(f"the low threshold ({low:.2f}) must be below the high one ({high:.2f})")
         ekey = (detector, sigma, low, high)
@@ -265,8 +265,23 @@ class EdgeExplorer(ImageExplorer):
             if len(ys) == 0:
                 raise ValueError("no edges at these thresholds: lower them")
             self._edges, self._edges_key = (e, ys, xs), ekey
-        zero = tuple(n for n, on in (("41", use41), ("27", use27), ("15", use15)) if not on)
-        e, ys, xs = self._edges
+        return ekey, self._edges
+
+    @staticmethod
+    def _zeroed(use41, use27, use15):
+        return tuple(n for n, on in (("41", use41), ("27", use27), ("15", use15)) if not on)
+
+    def preview(self, detector, sigma, low, high, use41, use27, use15, psi):
+        """The new edges at once (Canny is quick); the networks' heads at them and the map follow."""
+        ekey, (e, _, _) = self._edge_pixels(detector, sigma, low, high)
+        if (ekey, self._zeroed(use41, use27, use15)) == self._logits_key:
+            return None  # psi alone: the propagation only
+        return {"edges": e, "zeroed": self._zeroed(use41, use27, use15),
+                "preview": "the edges; the networks' answers at them and the map follow"}
+
+    def compute(self, detector, sigma, low, high, use41, use27, use15, psi):
+        ekey, (e, ys, xs) = self._edge_pixels(detector, sigma, low, high)
+        zero = self._zeroed(use41, use27, use15)
         if (ekey, zero) != self._logits_key:  # psi alone reuses the networks' answers
             self._logits, self._logits_key = self.heads.logits(ys, xs, [zero, ()]), (ekey, zero)
         blogits, elogits = self._logits
@@ -282,6 +297,17 @@ class EdgeExplorer(ImageExplorer):
 
     def draw(self, fig, r):
         ax = fig.subplots(1, 3)
+        if "sparse" not in r:  # a preview: the edges, not yet classified
+            img = self.image if self.image.ndim == 3 else np.repeat(self.image[..., None], 3, 2)
+            shown = 0.45 * img
+            shown[r["edges"]] = 1.0
+            ax[0].imshow(shown)
+            ax[0].set_title(f"{int(r['edges'].sum())} edge pixels (white)", fontsize=9)
+            for a, what in zip(ax, ("", "B-NET at pattern edges", "dense map")):
+                a.axis("off")
+                if what:
+                    a.set_title(f"{what}: refining ...", fontsize=9)
+            return
         sb = r["sparse"]
         ax[0].imshow(edge_overlay(self.image, sb))
         ax[0].set_title(f"{int(sb.mask.sum())} pattern, {int(sb.depth_edges.sum())} depth edges", fontsize=9)

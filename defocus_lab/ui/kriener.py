@@ -64,12 +64,14 @@ class _SolverCache:
         return self._solvers[key]
 
 
-def _fixed_iterations(solver, sparse, lam, iterations):
-    """Run CG for exactly ``iterations`` (as the paper does), from a cold start; (map, info, s)."""
+def _fixed_iterations(solver, sparse, lam, iterations, budget=None):
+    """Run CG for exactly ``iterations`` (as the paper does), from a cold start; (map, info, s).
+    With ``budget`` (s), stop early once that long has passed (a preview's partial solve)."""
     t = time.perf_counter()
+    stop = None if budget is None else (lambda it, x, res: time.perf_counter() - t > budget)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        d, info = solver.solve(sparse, lam=lam, tol=1e-14, maxiter=iterations)
+        d, info = solver.solve(sparse, lam=lam, tol=1e-14, maxiter=iterations, callback=stop)
     return d, info, time.perf_counter() - t
 
 
@@ -120,11 +122,23 @@ class AccelerationExplorer(ImageExplorer):
         return out
 
     def preview(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
+        """The accelerated half: its solve when kept, else as many of its iterations as fit in
+        :attr:`preview_seconds` (kept when that is all of them)."""
         if (1, radius, eps, lam, iterations, preconditioner) in self._solved:
             return None  # the direct solve is kept: the full answer is quick
-        solved = {"accelerated": self._solve(downsample, radius, eps, lam, iterations, preconditioner)}
-        out = self._result(solved, factor, in_focus)
-        out["preview"] = "the accelerated half; the direct solve follows"
+        key = (downsample, radius, eps, lam, iterations, preconditioner)
+        if key in self._solved:
+            acc = self._solved[key]
+        else:
+            acc = _fixed_iterations(self.cache.get(eps, radius, downsample, preconditioner), self.sparse, lam,
+                                    iterations, budget=self.preview_seconds)
+            if acc[1].iterations == iterations or acc[1].converged:
+                self._solved[key] = acc
+        out = self._result({"accelerated": acc}, factor, in_focus)
+        n = acc[1].iterations
+        out["preview"] = ("the accelerated half" + ("" if n == iterations or acc[1].converged else
+                                                    f" after {n} of its {iterations} iterations")
+                          + "; the direct solve follows")
         return out
 
     def compute(self, radius, eps, lam, downsample, iterations, preconditioner, factor, in_focus):
@@ -146,7 +160,7 @@ class AccelerationExplorer(ImageExplorer):
             info, sec = r["info"][k], r["seconds"][k]
             at = f" (1/{info.downsample})" if info.downsample > 1 else ""
             show_map(ax[0, j], r["maps"][k], f"{k}{at}: {info.iterations} it, {sec:.2f} s, residual "
-                          f"{info.residual:.1e}", vmax=vmax)
+                          f"{info.residual:.1e}" + (" (preview)" if "preview" in r else ""), vmax=vmax)
             ax[1, j].imshow(r["magnified"][k]); ax[1, j].axis("off")
             ax[1, j].set_title(f"{k}, magnified", fontsize=9)
         colorbar(fig, list(ax[0, :2]), vmax, self.label())
@@ -239,10 +253,18 @@ class ConvergenceExplorer(ImageExplorer):
                                                                     preconditioner) not in self._curves]
         if set(missing) <= {"accelerated"}:
             return None  # only the cheap curve to run: the full answer is quick
-        curve = self._curve("accelerated", setting, iterations, downsample, preconditioner)
+        key = self._key("accelerated", setting, iterations, downsample, preconditioner)
+        curve = self._curves.get(key)
+        if curve is None:  # its first points, as many as fit in preview_seconds
+            curve = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **SETTINGS[setting],
+                                          reference=self._refs[setting], maxiter=iterations, downsample=downsample,
+                                          preconditioner=preconditioner, which=["accelerated"],
+                                          budget=self.preview_seconds)["accelerated"]
+            if len(curve[0]) == len(ex.record_points(iterations)):
+                self._curves[key] = curve  # it ran to the end within the budget
         others = " and ".join(n for n in missing if n != "accelerated")
         return {"curves": {"accelerated": curve}, "setting": setting,
-                "preview": f"the accelerated curve; {others} to follow"}
+                "preview": f"the accelerated curve (so far); {others} to follow"}
 
     def compute(self, setting, iterations, downsample, preconditioner, pymatting):
         curves = {n: self._curve(n, setting, iterations, downsample, preconditioner) for n in self._wanted(pymatting)}

@@ -391,3 +391,13 @@ def test_in_a_kernel_the_refinement_runs_in_a_thread_and_the_event_loop_draws_it
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
+
+
+def test_a_new_laplacian_previews_the_solve_so_far_and_refines_from_there(photo):
+    e = ui.DefocusMapExplorer(photo)
+    e.background, e.preview_seconds = True, 0.0  # the preview stops after one iteration
+    e.controls["radius"].value = 2
+    assert e.refining and e.result["info"].iterations == 1 and not e.result["info"].converged
+    assert e.wait(timeout=120) and e.result["info"].converged and "preview" not in e.result
+    e.controls["lam"].value = 0.01  # the Laplacian is kept: no preview
+    assert not e.refining and e.result["info"].converged

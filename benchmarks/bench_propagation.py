@@ -61,7 +61,7 @@ def solve(method, img, vals, mask):
     """(solution (H, W), iterations)."""
     h, w = mask.shape
     if method.startswith("defocus_lab"):
-        from defocus_lab.propagate import matting  # selects numba's workqueue layer (see its __init__)
+        from defocus_lab.propagate import matting
         ds = {"defocus_lab": 1, "defocus_lab-half": 2, "defocus_lab-auto": "auto"}[method]
         d, info = matting(img, vals, mask, lam=LAM, eps=EPS, radius=RADIUS, tol=RTOL, maxiter=5000,
                           downsample=ds, return_info=True)

@@ -3,16 +3,12 @@
 The pipeline: an estimator gives blur at some pixels (:class:`SparseBlur`), a propagator fills
 the whole image, an application uses the dense map. Blur is Gaussian sigma in pixels.
 """
-import os as _os
-
-if "NUMBA_THREADING_LAYER" not in _os.environ:
-    # OpenMP's worker threads spin after each parallel kernel and, on a 2-core laptop, take the
-    # core from the serial NumPy/SciPy steps between kernels (a propagation ran nearly twice as
-    # long: benchmarks/design-notes.md); no nested parallelism here needs OpenMP.
-    # Set NUMBA_THREADING_LAYER to choose another.
-    import numba as _numba
-
-    _numba.config.THREADING_LAYER = "workqueue"
+# numba's threading layer is numba's own choice (TBB, else OpenMP, else workqueue; set
+# NUMBA_THREADING_LAYER to choose). The package pinned the workqueue layer until the explorers
+# began to refine in a worker thread: workqueue aborts the process when two threads launch
+# parallel kernels at once, OpenMP and TBB do not, and OpenMP is now also the faster here
+# (benchmarks/bench_threading.py). Where numba falls back to workqueue, the explorers refine on
+# the main thread instead (ui.base.Explorer.background).
 
 from . import apps, conventions, data, estimate, kernels, metrics, propagate, synth
 from .pipeline import ESTIMATORS, METHODS, PROPAGATORS, all_in_focus, estimate_defocus

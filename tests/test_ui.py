@@ -1,4 +1,5 @@
 """The notebook explorers, headless: set a control's value, the result must change."""
+import os
 from pathlib import Path
 
 import matplotlib
@@ -401,3 +402,21 @@ def test_a_new_laplacian_previews_the_solve_so_far_and_refines_from_there(photo)
     assert e.wait(timeout=120) and e.result["info"].converged and "preview" not in e.result
     e.controls["lam"].value = 0.01  # the Laplacian is kept: no preview
     assert not e.refining and e.result["info"].converged
+
+
+def test_without_a_thread_safe_numba_layer_the_refinement_stays_on_the_main_thread(monkeypatch):
+    """numba's workqueue layer aborts the process when two threads launch parallel kernels: with
+    it, an explorer draws its preview and then refines at once, on the calling thread."""
+    from defocus_lab.ui import base
+    monkeypatch.setattr(base, "_threads_are_safe", lambda: False)
+    e = _refining_probe(background=True)
+    e.controls["a"].value = 2
+    assert e._worker is None and not e.refining and e.drawn[-2:] == [(2, "preview"), (2, "full")]
+
+
+def test_the_package_leaves_numba_a_thread_safe_layer_where_there_is_one():
+    import numba
+    from defocus_lab.ui.base import _threads_are_safe
+    if os.environ.get("NUMBA_THREADING_LAYER", "default") not in ("default", "omp", "tbb", "threadsafe", "safe"):
+        pytest.skip("a threading layer was chosen by NUMBA_THREADING_LAYER")
+    assert _threads_are_safe() and numba.threading_layer() in ("omp", "tbb")

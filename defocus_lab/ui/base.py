@@ -252,6 +252,8 @@ class Explorer:
         self._worker = self._stop = None
 
     def _in_background(self) -> bool:
+        if not _threads_are_safe():
+            return False  # a second thread's parallel kernels would abort the process
         if self.background is not None:
             return bool(self.background)
         return _kernel_loop() is not None
@@ -302,8 +304,8 @@ class Explorer:
             self.status.value = f"<b style='color:#b00'>{why}: {value}</b> (the figure is the preview)"
             return False
         self.result, self.seconds = value, seconds
+        self.show(self.draw, self.result)  # the figure first: "refining" goes once the figure is there
         self.status.value = f"<small>{self.status_text(self.result)}</small>"
-        self.show(self.draw, self.result)
         return True
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -515,6 +517,19 @@ class ImageExplorer(Explorer):
         self.status.value = (f"<small>{where} in {self.seconds:.1f} s; blur in {unit}. Move a control to go "
                              f"back to the copy.</small>")
         self.show(twin.draw, self.full_result)
+
+
+def _threads_are_safe() -> bool:
+    """Whether numba's threading layer takes parallel kernels from two threads at once: TBB and
+    OpenMP do; the workqueue layer aborts the whole process ("Concurrent access has been
+    detected"), so with it (NUMBA_THREADING_LAYER=workqueue, or no TBB nor OpenMP here) an
+    explorer refines on the main thread, after drawing its preview."""
+    import numba
+    try:
+        numba.get_num_threads()  # starts numba's threads, which fixes the layer, if nothing parallel ran yet
+        return numba.threading_layer() in ("tbb", "omp")
+    except Exception:  # noqa: BLE001 - no layer loads here: no second thread either
+        return False
 
 
 def _kernel_loop():

@@ -66,6 +66,7 @@ def _wait_idle(page):
                            " === 'idle'", timeout=600_000, polling=200)
 
 
+# the explorer draws its full answer before it takes "refining" out of its status line
 _REFINED = ("(el) => { const st = el.querySelector('.dl-status');"
             " return st && !st.innerText.includes('refining'); }")
 

@@ -55,6 +55,9 @@ class Explorer:
     """
 
     figsize = (10, 3.2)
+    #: matplotlib's layout engine of the figure; None for a large grid that places its axes itself
+    #: (the constrained layout measures every axis, the most of a 20-panel figure's drawing time)
+    layout = "constrained"
     note = ""
     live = True
     title = "explorer"  # the file-name stem of saved maps and figures
@@ -319,7 +322,7 @@ class Explorer:
 
     def show(self, draw, result) -> None:
         """Draw ``result`` with ``draw(fig, result)`` into this explorer's Output."""
-        self.figure = replace_figure(self.output, self.figsize, lambda fig: draw(fig, result))
+        self.figure = replace_figure(self.output, self.figsize, lambda fig: draw(fig, result), layout=self.layout)
 
     def reset(self) -> None:
         """The controls back to their first values, the colour ranges chosen again, recompute."""
@@ -546,8 +549,8 @@ def figure_output(fig) -> dict:
     """``fig`` as one display_data output: a PNG at the figure's own size and dpi.
 
     The inline backend would crop it to a tight box, which costs a second layout pass; an
-    explorer's figure is laid out by the constrained layout, which already fills the canvas, so
-    it is drawn as it is."""
+    explorer's figure is laid out to fill its canvas (the constrained layout, or its own
+    placement), so it is drawn as it is."""
     import base64
     import io
     buf = io.BytesIO()
@@ -556,7 +559,7 @@ def figure_output(fig) -> dict:
             "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}}
 
 
-def replace_figure(output, figsize, draw):
+def replace_figure(output, figsize, draw, layout="constrained"):
     """Draw a new figure with ``draw(fig)`` and show it in ``output`` in place of the one there;
     returns the new figure.
 
@@ -568,7 +571,7 @@ def replace_figure(output, figsize, draw):
     The PNG is set as the Output's state (:func:`figure_output`), not printed inside ``with
     output``: a refinement is drawn from an event-loop callback, where no message is being
     answered for the Output to capture the print by."""
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = Figure(figsize=figsize, layout=layout)
     draw(fig)
     output.outputs = (figure_output(fig),)
     return fig
@@ -601,13 +604,15 @@ def show_map(ax, m, title, vmax=None, cmap="viridis"):
     return im
 
 
-def colorbar(fig, axes, vmax: float, label: str, cmap: str = "viridis"):
+def colorbar(fig, axes, vmax: float, label: str, cmap: str = "viridis", cax=None):
     """One colorbar for ``axes`` sharing the scale 0..``vmax`` (values above it marked by the
-    arrow), labelled with the unit and the resolution (:func:`copy_label`)."""
+    arrow), labelled with the unit and the resolution (:func:`copy_label`); in ``cax`` when
+    given (a figure that places its axes itself)."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     sm = ScalarMappable(norm=Normalize(0, vmax), cmap=cmap)
-    cb = fig.colorbar(sm, ax=axes, shrink=0.8, extend="max")
+    cb = fig.colorbar(sm, ax=axes, shrink=0.8, extend="max") if cax is None else \
+        fig.colorbar(sm, cax=cax, extend="max")
     cb.set_label(label, fontsize=8)
     return cb
 

@@ -35,6 +35,7 @@ class RegistryExplorer(ImageExplorer):
 
     side = 320
     figsize = (11, 9)
+    layout = None  # 20 panels: placed by subplots_adjust, twice as fast to draw as the constrained layout
     title = "registry"
     note = "Rows: the estimators; columns: their sparse estimate, then each propagator. Own = the paper's pair."
 
@@ -63,6 +64,7 @@ class RegistryExplorer(ImageExplorer):
     def draw(self, fig, r):
         props = list(PROPAGATORS)
         ax = fig.subplots(len(self.methods), len(props) + 1, squeeze=False)
+        fig.subplots_adjust(left=0.01, right=0.91, top=0.96, bottom=0.01, wspace=0.05, hspace=0.3)
         grey = self.image.mean(axis=2) if self.image.ndim == 3 else self.image
         for i, m in enumerate(self.methods):
             sb = self.grid["sparse"].get(m)
@@ -88,7 +90,7 @@ class RegistryExplorer(ImageExplorer):
                 else:
                     a.text(0.5, 0.5, "skipped", ha="center", va="center", transform=a.transAxes)
                     a.axis("off")
-        colorbar(fig, ax, r["vmax"], self.label(r["units"]))
+        colorbar(fig, ax, r["vmax"], self.label(r["units"]), cax=fig.add_axes((0.93, 0.15, 0.015, 0.7)))
 
 
 class ApplicationExplorer(ImageExplorer):

@@ -203,11 +203,16 @@ def photo_table_html(results: dict, caption: str = "") -> str:
 class DeblurExplorer(Explorer):
     """The blind scheme live on a small ground-truth scene: lambdas, kernel size, iterations, the
     r0 rule, which constraints are on, where the layers come from and their threshold; the
-    result beside the blurred input and the truth, the kernel found beside the true one."""
+    result beside the blurred input and the truth, the kernel found beside the true one.
+
+    A change previews the grey layer after the first :attr:`PREVIEW_ITERATIONS` outer iterations
+    (or, while the initial disk search of its settings has not run, only the input and the
+    truth); the full answer (all iterations, the colour restored) replaces it."""
     title = "deblur"
     figsize = (11, 3.0)
-    note = ("A 0.25-scale motorcycle (125x185 px: the photo is downsampled so that a change answers in a "
-            "few seconds), one layer blurred by a 4 px kernel, noise 0.005.")
+    note = ("A 0.25-scale motorcycle (125x185 px: the photo is downsampled so that the full answer comes within "
+            "about 2 s; the first iterations, in grey, are shown at once), one layer blurred by a 4 px kernel, "
+            "noise 0.005.")
 
     def __init__(self, kind: str = "pupil", scale: float = 0.25, radius: float = 4.0):
         from ..synth.layers import layered_scene, motorcycle_layers

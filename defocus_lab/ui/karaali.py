@@ -220,7 +220,7 @@ class EdgeExplorer(ImageExplorer):
     figsize = (11, 3.6)
     note = ("The networks' branches ran once, when the explorer was made (~2 s at 360x360); a change of the edges "
             "or the scales shows the new edges at once, then reruns the heads at the edge pixels and the "
-            "propagation (under a second at 360x360 on 2 cores, benchmarks/bench_explorers.py); psi alone less.")
+            "propagation (about a second at 360x360 on 2 cores, benchmarks/bench_explorers.py); psi alone less.")
     side = None  # the image as given: the ground truth is of its size
     title = "karaali2022-edges"
 

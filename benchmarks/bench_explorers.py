@@ -312,5 +312,8 @@ def main():
 
 
 if __name__ == "__main__":
-    with record(__file__, "bench_explorers_full_resolution" if "--full-resolution" in sys.argv else None):
+    # one results file per kind of run: the full-resolution buttons; the explorers with the data and without
+    name = "bench_explorers_full_resolution" if "--full-resolution" in sys.argv else \
+        "bench_explorers" if os.environ.get("DEFOCUS_LAB_DATA") else "bench_explorers_without_data"
+    with record(__file__, name):
         main()

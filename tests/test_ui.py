@@ -400,8 +400,9 @@ def test_a_new_laplacian_previews_the_solve_so_far_and_refines_from_there(photo)
     e.controls["radius"].value = 2
     assert e.refining and e.result["info"].iterations == 1 and not e.result["info"].converged
     assert e.wait(timeout=120) and e.result["info"].converged and "preview" not in e.result
-    e.controls["lam"].value = 0.01  # the Laplacian is kept: no preview
-    assert not e.refining and e.result["info"].converged
+    e.preview_seconds = 60.0  # time enough: the "preview" converges and is the answer itself
+    e.controls["lam"].value = 0.01
+    assert not e.refining and e._worker is None and e.result["info"].converged and "preview" not in e.result
 
 
 def test_without_a_thread_safe_numba_layer_the_refinement_stays_on_the_main_thread(monkeypatch):

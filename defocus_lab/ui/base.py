@@ -126,8 +126,9 @@ class Explorer:
     def preview(self, **values) -> dict | None:
         """A quick stand-in for ``compute(**values)``, drawn at once while the full answer is
         computed in the background; None (the default) when ``compute`` itself answers quickly
-        for these values. ``draw`` must accept it: a preview carries ``"preview": <what it
-        leaves out>`` for the figure to say so."""
+        for these values. A preview carries ``"preview": <what it leaves out>`` (``draw`` must
+        accept it, and says so on the figure); a result without that key is the full answer
+        itself (a preview whose work happened to finish in time) and is not refined."""
         return None
 
     def applicable(self, values: dict) -> dict:
@@ -222,8 +223,8 @@ class Explorer:
             quick, err = self.run(lambda: self.preview(**values))
             if err is not None:
                 return
-        if quick is None:
-            result, err = self.run(lambda: self.compute(**values))
+        if quick is None or "preview" not in quick:
+            result, err = (quick, None) if quick is not None else self.run(lambda: self.compute(**values))
             if err is not None:
                 return
             self.result = result

@@ -206,19 +206,19 @@ class DefocusMapExplorer(ImageExplorer):
         return s
 
     def preview(self, lam, eps, radius, tol, **v):
-        """A new Laplacian (epsilon, window radius): its solve stopped after :attr:`preview_seconds`;
-        the refinement goes on from there (the solver's warm start)."""
-        s = self._solver
-        if s is not None and s.eps == eps and s.radius == radius:
-            return None  # the Laplacian is kept: one warm-started solve, quick
-        sparse = _sparse(self.image, v)
+        """The sparse estimate and the solve, stopped once :attr:`preview_seconds` have passed
+        (both included); the answer itself when the solve converged by then, else a preview
+        whose refinement goes on from there (the solver's warm start)."""
         t = time.perf_counter()
+        sparse = _sparse(self.image, v)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             dense, info = self._matting(eps, radius).solve(
                 sparse, lam=lam, tol=tol, warm=True, callback=lambda *_: time.perf_counter() - t > self.preview_seconds)
-        return {"sparse": sparse, "dense": dense, "info": info,
-                "preview": f"the solve after {info.iterations} iterations; it goes on to its tolerance"}
+        out = {"sparse": sparse, "dense": dense, "info": info}
+        if not info.converged:
+            out["preview"] = f"the solve after {info.iterations} iterations; it goes on to its tolerance"
+        return out
 
     def compute(self, lam, eps, radius, tol, **v):
         sparse = _sparse(self.image, v)

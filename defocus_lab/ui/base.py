@@ -70,7 +70,7 @@ class Explorer:
     cancel_wait = 1.0
     #: what an iterative preview may spend on its own iterations (s): the rest of the second the
     #: first figure has goes to drawing it
-    preview_seconds = 0.5
+    preview_seconds = 0.35
 
     def __init__(self, controls: dict, *, auto: bool = True, buttons: dict | None = None):
         self.controls = controls

@@ -304,7 +304,10 @@ class DeblurExplorer(Explorer):
                 _off(a, "deblurred: refining ...")
                 continue
             a.imshow(np.clip(img, 0, 1))
-            t = name if img is sharp else f"{name}: {psnr(sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
+            if img is sharp or (partial and a is ax[1]):  # a grey preview against the colour truth: no PSNR
+                t = name
+            else:
+                t = f"{name}: {psnr(sharp, np.clip(img, 0, 1), data_range=1):.2f} dB"
             _off(a, t + (partial if a is ax[1] else ""))
         ax[1].contour(r["labels"] > 0, levels=[0.5], colors="w", linewidths=0.5)
         true = db.embed_kernel(self.scene.kernels[1], r["k"].shape[0] if "k" in r else self.controls["kernel_size"].value)

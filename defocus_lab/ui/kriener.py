@@ -86,7 +86,7 @@ class AccelerationExplorer(ImageExplorer):
     settings, or moving only the magnification, solves nothing."""
     title = "kriener2013-acceleration"
     note = ("A change of the propagation shows the accelerated map at once and the direct one when its solve "
-            "ends (~2-3 s on 2 cores for the 320 px copy; benchmarks/bench_explorers.py).")
+            "ends (2.5-4 s on 2 cores for the 320 px copy; benchmarks/bench_explorers.py).")
     figsize = (11, 6.4)
     side = 320
     KEEP = 8  # solves kept (each a map of the copy)

@@ -297,7 +297,7 @@ def test_a_refinement_in_the_background_replaces_the_preview_in_place():
     assert e.result["kind"] == "preview" and e.refining
     assert "refining" in e.status.value and "a probe's preview" in e.status.value
     assert e.controls["a"].disabled is False  # the user may move on: that cancels the refinement
-    with pytest.raises(ValueError, match="still a preview"):
+    with pytest.raises(ValueError, match="is a preview"):
         e.save("unused")
     e.gate.set()
     assert e.wait(timeout=30) is True
@@ -324,6 +324,8 @@ def test_a_refinement_that_fails_says_so_and_keeps_the_kernel_alive():
     e.controls["a"].value = 7
     assert e.wait(timeout=30) is False
     assert "Cannot compute: seven is refused" in e.status.value and e.result["kind"] == "preview"
+    with pytest.raises(ValueError, match="is a preview"):  # not refining any more, but not the answer
+        e.save("unused")
     e.controls["a"].value = 8
     assert e.wait(timeout=30) is False
     assert "The full answer failed: RuntimeError: eight breaks" in e.status.value
@@ -394,12 +396,16 @@ def test_in_a_kernel_the_refinement_runs_in_a_thread_and_the_event_loop_draws_it
     assert not errors, errors
 
 
-def test_a_new_laplacian_previews_the_solve_so_far_and_refines_from_there(photo):
+def test_a_new_laplacian_previews_the_solve_so_far_and_then_the_map_it_would_have_given(photo):
     e = ui.DefocusMapExplorer(photo)
     e.background, e.preview_seconds = True, 0.0  # the preview stops after one iteration
     e.controls["radius"].value = 2
     assert e.refining and e.result["info"].iterations == 1 and not e.result["info"].converged
     assert e.wait(timeout=120) and e.result["info"].converged and "preview" not in e.result
+    plain = ui.DefocusMapExplorer(photo)
+    plain.preview = lambda **_: None  # no preview at all
+    plain.controls["radius"].value = 2
+    np.testing.assert_array_equal(e.result["dense"], plain.result["dense"])  # however far the preview got
     e.preview_seconds = 60.0  # time enough: the "preview" converges and is the answer itself
     e.controls["lam"].value = 0.01
     assert not e.refining and e._worker is None and e.result["info"].converged and "preview" not in e.result
@@ -421,3 +427,13 @@ def test_the_package_leaves_numba_a_thread_safe_layer_where_there_is_one():
     if os.environ.get("NUMBA_THREADING_LAYER", "default") not in ("default", "omp", "tbb", "threadsafe", "safe"):
         pytest.skip("a threading layer was chosen by NUMBA_THREADING_LAYER")
     assert _threads_are_safe() and numba.threading_layer() in ("omp", "tbb")
+
+
+def test_after_reset_the_colour_range_comes_from_the_full_answer_not_the_preview(photo):
+    e = ui.DefocusMapExplorer(photo)
+    first = e._ranges["map"]
+    e.controls["lam"].value = 0.5
+    e.preview_seconds = 0.0  # the preview after reset is one iteration of the solve
+    e.tools["reset"].click()
+    assert e._ranges["map"] == pytest.approx(first, rel=1e-3)
+    assert e._ranges["map"] == pytest.approx(e.colour_max("unused", e.result["dense"]))

@@ -46,7 +46,7 @@ class Explorer:
     - :meth:`applicable` greys out the controls that do nothing for the current choice;
     - a change answers within about a second (``benchmarks/bench_explorers.py``): where the full
       answer takes longer, :meth:`preview` returns a cheaper result (the cheaper half of a
-      comparison, fewer iterations, a coarser copy) that is drawn at once with "refining ..." in
+      comparison, the first iterations, the new edges) that is drawn at once with "refining ..." in
       the status line, while :meth:`compute` runs in a worker thread and its figure replaces the
       preview in place. A new change cancels the refinement in progress (its loops stop at their
       next :func:`defocus_lab._cancel.checkpoint`) and its answer is never drawn. The first
@@ -236,12 +236,18 @@ class Explorer:
         self.status.value = (f"<i>refining ...</i> <small>the preview above took {quick_seconds:.2f} s "
                              f"({quick.get('preview', 'a cheaper answer')}); the full answer replaces it; "
                              f"moving a control cancels it</small>")
+        chosen = set(self._ranges)  # colour ranges a preview sets are chosen again by the full answer
         if self._in_background():  # the worker computes while this thread draws the preview
             self._refine(values, quick_seconds)
-            self.show(self.draw, quick)
+            self._show_preview(quick, chosen)
         else:
-            self.show(self.draw, quick)
+            self._show_preview(quick, chosen)
             self._refine(values, quick_seconds)
+
+    def _show_preview(self, quick, chosen):
+        self.show(self.draw, quick)
+        for key in set(self._ranges) - chosen:
+            del self._ranges[key]
 
     def cancel(self) -> None:
         """Stop the refinement in progress (its answer will not be drawn); what every change,
@@ -346,8 +352,9 @@ class Explorer:
         from pathlib import Path
         if self.result is None or self.figure is None:
             raise ValueError("nothing to save yet: the explorer has not computed a result")
-        if self.refining:
-            raise ValueError("the figure is still a preview: save once the status line no longer says refining")
+        if self.refining or (isinstance(self.result, dict) and "preview" in self.result):
+            raise ValueError("the figure is a preview, not the full answer: save once the status line says "
+                             "computed (move a control back and forth if its refinement failed)")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = time.strftime(f"{self.title}-%Y%m%d-%H%M%S")

@@ -207,17 +207,23 @@ class DefocusMapExplorer(ImageExplorer):
 
     def preview(self, lam, eps, radius, tol, **v):
         """The sparse estimate and the solve, stopped once :attr:`preview_seconds` have passed
-        (both included); the answer itself when the solve converged by then, else a preview
-        whose refinement goes on from there (the solver's warm start)."""
+        (both included); the answer itself when the solve converged by then, else a preview.
+
+        The refinement solves again from where this solve started (the solver's warm start is put
+        back), so the map shown at the end does not depend on how far the preview got: the
+        same settings give the same map on a busy machine and on a quiet one."""
         t = time.perf_counter()
         sparse = _sparse(self.image, v)
+        solver = self._matting(eps, radius)
+        start = solver.last
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            dense, info = self._matting(eps, radius).solve(
+            dense, info = solver.solve(
                 sparse, lam=lam, tol=tol, warm=True, callback=lambda *_: time.perf_counter() - t > self.preview_seconds)
         out = {"sparse": sparse, "dense": dense, "info": info}
         if not info.converged:
-            out["preview"] = f"the solve after {info.iterations} iterations; it goes on to its tolerance"
+            solver.last = start
+            out["preview"] = f"the solve after {info.iterations} iterations; the full solve follows"
         return out
 
     def compute(self, lam, eps, radius, tol, **v):

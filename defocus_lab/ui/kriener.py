@@ -102,15 +102,19 @@ class AccelerationExplorer(ImageExplorer):
         c["in_focus"] = slider(0.6, 0.0, 2.0, 0.1, "in focus below (px)")
         return c
 
-    def _solve(self, ds, radius, eps, lam, iterations, preconditioner):
-        """(map, info, seconds) of the solve at 1/ds, kept by its settings."""
+    def _solve(self, ds, radius, eps, lam, iterations, preconditioner, budget=None):
+        """(map, info, seconds) of the solve at 1/ds, kept by its settings; with ``budget`` (s),
+        stopped once that long has passed, and kept only if it ran to the end."""
         key = (ds, radius, eps, lam, iterations, preconditioner)
-        if key not in self._solved:
+        if key in self._solved:
+            return self._solved[key]
+        got = _fixed_iterations(self.cache.get(eps, radius, ds, preconditioner), self.sparse, lam, iterations,
+                                budget=budget)
+        if got[1].iterations == iterations or got[1].converged:
             if len(self._solved) >= self.KEEP:
                 self._solved.pop(next(iter(self._solved)))
-            self._solved[key] = _fixed_iterations(self.cache.get(eps, radius, ds, preconditioner), self.sparse,
-                                                   lam, iterations)
-        return self._solved[key]
+            self._solved[key] = got
+        return got
 
     def _result(self, solved, factor, in_focus):
         in_focus = in_focus * self.from_copy  # px of the copy; the full-resolution twin's in its own
@@ -126,14 +130,7 @@ class AccelerationExplorer(ImageExplorer):
         :attr:`preview_seconds` (kept when that is all of them)."""
         if (1, radius, eps, lam, iterations, preconditioner) in self._solved:
             return None  # the direct solve is kept: the full answer is quick
-        key = (downsample, radius, eps, lam, iterations, preconditioner)
-        if key in self._solved:
-            acc = self._solved[key]
-        else:
-            acc = _fixed_iterations(self.cache.get(eps, radius, downsample, preconditioner), self.sparse, lam,
-                                    iterations, budget=self.preview_seconds)
-            if acc[1].iterations == iterations or acc[1].converged:
-                self._solved[key] = acc
+        acc = self._solve(downsample, radius, eps, lam, iterations, preconditioner, budget=self.preview_seconds)
         out = self._result({"accelerated": acc}, factor, in_focus)
         n = acc[1].iterations
         out["preview"] = ("the accelerated half" + ("" if n == iterations or acc[1].converged else
@@ -237,31 +234,27 @@ class ConvergenceExplorer(ImageExplorer):
     def _wanted(self, pymatting):
         return ex.CURVES if pymatting and ex.have_pymatting() else ex.CURVES[:2]
 
-    def _curve(self, name, setting, iterations, downsample, preconditioner):
+    def _curve(self, name, setting, iterations, downsample, preconditioner, budget=None):
+        """(seconds, mse) of one curve, kept by the settings it depends on; with ``budget`` (s), its
+        first points, as many as fit, kept only if it ran to the end."""
         key = self._key(name, setting, iterations, downsample, preconditioner)
-        if key not in self._curves:
+        if key in self._curves:
+            return self._curves[key]
+        got = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **SETTINGS[setting],
+                                    reference=self._refs[setting], maxiter=iterations, downsample=downsample,
+                                    preconditioner=preconditioner, which=[name], budget=budget)[name]
+        if budget is None or len(got[0]) == len(ex.record_points(iterations)):
             if len(self._curves) >= self.KEEP:
                 self._curves.pop(next(iter(self._curves)))
-            got = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **SETTINGS[setting],
-                                        reference=self._refs[setting], maxiter=iterations, downsample=downsample,
-                                        preconditioner=preconditioner, which=[name])
-            self._curves[key] = got[name]
-        return self._curves[key]
+            self._curves[key] = got
+        return got
 
     def preview(self, setting, iterations, downsample, preconditioner, pymatting):
         missing = [n for n in self._wanted(pymatting) if self._key(n, setting, iterations, downsample,
                                                                     preconditioner) not in self._curves]
         if set(missing) <= {"accelerated"}:
             return None  # only the cheap curve to run: the full answer is quick
-        key = self._key("accelerated", setting, iterations, downsample, preconditioner)
-        curve = self._curves.get(key)
-        if curve is None:  # its first points, as many as fit in preview_seconds
-            curve = ex.convergence_curves(self.image, self.sparse.values, self.sparse.mask, **SETTINGS[setting],
-                                          reference=self._refs[setting], maxiter=iterations, downsample=downsample,
-                                          preconditioner=preconditioner, which=["accelerated"],
-                                          budget=self.preview_seconds)["accelerated"]
-            if len(curve[0]) == len(ex.record_points(iterations)):
-                self._curves[key] = curve  # it ran to the end within the budget
+        curve = self._curve("accelerated", setting, iterations, downsample, preconditioner, budget=self.preview_seconds)
         others = " and ".join(n for n in missing if n != "accelerated")
         return {"curves": {"accelerated": curve}, "setting": setting,
                 "preview": f"the accelerated curve (so far); {others} to follow"}

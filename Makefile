@@ -10,7 +10,7 @@ PORT ?= 8888
 # JupyterLab refuses to run as root without --allow-root (containers, CI).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install bench clean
+.PHONY: lab test install bench clean site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install "$(TORCH)"
-	$(BIN)/python -m pip install -e ".[test,bench]"
+	$(BIN)/python -m pip install -e ".[test,bench,docs]"
 	$(BIN)/defocus-lab warmup
 	touch $(STAMP)
 
@@ -33,17 +33,27 @@ lab: $(STAMP)
 # unit test that hands its result on: tests/test_paper_numbers.py); nbval also carries the figure probe (tests/figure_probe.py). Every
 # stage runs under a pinned memory budget (tests/conftest.py for the tests/ stages).
 RESULTS_CACHE := .pytest_cache/defocus-lab-results
+# nbval's run of the notebooks, kept with its outputs for the site (tests/executed_notebooks.py):
+# `make site` after `make test` executes nothing again.
+EXECUTED := build/executed
 
 test: $(STAMP)
 	rm -rf $(RESULTS_CACHE)
 	DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) $(BIN)/python -m pytest -m "not browser" tests
 	$(BIN)/python -m pytest --doctest-modules defocus_lab
 	DEFOCUS_LAB_MEMORY_GB=4 DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) PYTHONPATH=tests \
-		$(BIN)/python -m pytest -p figure_probe --nbval-lax -p no:warnings notebooks
+		DEFOCUS_LAB_EXECUTED_DIR=$(CURDIR)/$(EXECUTED) \
+		$(BIN)/python -m pytest -p figure_probe -p executed_notebooks --nbval-lax -p no:warnings notebooks
+	DEFOCUS_LAB_EXECUTED_DIR=$(CURDIR)/$(EXECUTED) $(BIN)/python docs/build_site.py
 	DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) $(BIN)/python -m pytest -m browser tests/browser
+
+# The static site: build/site/index.html (docs/build_site.py). Takes the notebooks executed by the
+# last `make test` when their cells are unchanged, executes them otherwise (about 7 min on 2 cores).
+site: $(STAMP)
+	DEFOCUS_LAB_EXECUTED_DIR=$(CURDIR)/$(EXECUTED) $(BIN)/python docs/build_site.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_propagation.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts build

@@ -17,6 +17,8 @@ pulling torch or the data registry in.
 """
 from __future__ import annotations
 
+__all__ = ["check_units", "sigma_to_disk", "disk_to_sigma", "convert_units"]
+
 from types import MappingProxyType
 
 import numpy as np
@@ -52,7 +54,34 @@ CONVERSIONS = ("linear", "nearest")
 
 
 def check_units(units: str, name: str = "units") -> str:
-    """``units`` if it is one of :data:`UNITS`, else a ValueError that lists them."""
+    """``units`` if it is one of :data:`UNITS`, else a ValueError that lists them.
+
+    Parameters
+    ----------
+    units : str
+        The unit to check.
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    str
+        ``units`` itself.
+
+    Raises
+    ------
+    ValueError
+        When ``units`` is not "sigma" or "disk".
+
+    Examples
+    --------
+    >>> check_units("disk")
+    'disk'
+    >>> check_units("px", name="units")
+    Traceback (most recent call last):
+    ...
+    ValueError: units must be one of ('sigma', 'disk'); got 'px'
+    """
     if units not in UNITS:
         raise ValueError(f"{name} must be one of {UNITS}; got {units!r}")
     return units
@@ -73,6 +102,19 @@ def sigma_to_disk(sigma, *, method: str = "linear"):
     ``method="nearest"`` is Karaali's Table I protocol (the nearest table entry); "linear"
     interpolates, and values beyond the table are clamped to its ends (0.5 and 6 px).
 
+    Parameters
+    ----------
+    sigma : float or array_like
+        Gaussian standard deviation in pixels.
+    method : {"linear", "nearest"}
+        Interpolate the table, or take its nearest entry.
+
+
+    Returns
+    -------
+    float or ndarray
+        Disk radius in pixels: a float for a scalar, else an ndarray of the input's shape.
+
     Examples
     --------
     >>> float(sigma_to_disk(3.275, method="nearest"))
@@ -83,6 +125,19 @@ def sigma_to_disk(sigma, *, method: str = "linear"):
 
 def disk_to_sigma(disk, *, method: str = "linear"):
     """Disk radius (px) -> Gaussian sigma (px) through the RTF table (see :func:`sigma_to_disk`).
+
+    Parameters
+    ----------
+    disk : float or array_like
+        Disk radius in pixels.
+    method : {"linear", "nearest"}
+        Interpolate the table, or take its nearest entry.
+
+
+    Returns
+    -------
+    float or ndarray
+        Gaussian standard deviation in pixels, of the input's shape.
 
     Examples
     --------
@@ -95,6 +150,27 @@ def disk_to_sigma(disk, *, method: str = "linear"):
 def convert_units(blur, src: str, dst: str, mask=None) -> np.ndarray:
     """Blur from unit ``src`` to ``dst`` ("sigma" or "disk") through the RTF table (linear
     interpolation); entries outside ``mask`` (when given) are 0.
+
+    Parameters
+    ----------
+    blur : array_like
+        Blur values in ``src``.
+    src, dst : {"sigma", "disk"}
+        The unit of ``blur`` and the unit wanted.
+    mask : ndarray of bool, optional
+        Where the values are defined (a sparse map): 0 elsewhere in the result.
+
+
+    Returns
+    -------
+    ndarray of float64
+        The blur in ``dst``, of the input's shape.
+
+
+    Raises
+    ------
+    ValueError
+        An unknown unit.
 
     Examples
     --------

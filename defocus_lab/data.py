@@ -16,6 +16,8 @@ Notebooks never download (``download=False``): run ``defocus-lab fetch`` once, o
 """
 from __future__ import annotations
 
+__all__ = ["DataMissing", "data_dir", "fetch", "available", "read_image", "image_names", "load_image", "load_rtf", "rtf_ids", "load_mask", "working_copy"]
+
 import hashlib
 import os
 import warnings
@@ -29,7 +31,13 @@ _REGISTRY_FILE = Path(__file__).with_name("registry.txt")
 
 
 class DataMissing(FileNotFoundError):
-    """An external file is neither under DEFOCUS_LAB_DATA nor downloadable here."""
+    """An external file is neither under DEFOCUS_LAB_DATA nor downloadable here.
+
+    Examples
+    --------
+    >>> issubclass(DataMissing, FileNotFoundError)  # an `except FileNotFoundError` catches it too
+    True
+    """
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +55,19 @@ def data_dir() -> Path | None:
     """The folder named by DEFOCUS_LAB_DATA, or None when unset.
 
     A value that is not a folder is ignored with a :class:`UserWarning` that says so (once per
-    value), so that a typo does not silently turn every notebook to its fallback images."""
+    value), so that a typo does not silently turn every notebook to its fallback images.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder, or None.
+
+    Examples
+    --------
+    >>> folder = data_dir()
+    >>> folder is None or folder.is_dir()
+    True
+    """
     v = os.environ.get(ENV)
     if not v:
         return None
@@ -87,6 +107,21 @@ def _verified(path: str, sha: str, mtime: float) -> bool:
 def fetch(relpath: str, *, download: bool = True) -> Path:
     """Local path of an external file, checked against its pinned sha256.
 
+    Parameters
+    ----------
+    relpath : str
+        The file's path relative to the data folder, as in the registry (``registry()``), e.g.
+        ``"rtf/image_01.png"``.
+    download : bool
+        Download it into the cache (:func:`cache_dir`) when it is not on this machine.
+
+
+    Returns
+    -------
+    pathlib.Path
+        Where the verified file is: under ``DEFOCUS_LAB_DATA``, else in the cache.
+
+
     Raises
     ------
     KeyError
@@ -95,6 +130,15 @@ def fetch(relpath: str, *, download: bool = True) -> Path:
         The file is not available locally and ``download`` is False or failed.
     ValueError
         A local copy exists but its sha256 differs (a wrong or damaged file).
+
+    Examples
+    --------
+    >>> if available("rtf/image_01.png"):  # DEFOCUS_LAB_DATA or `defocus-lab fetch`
+    ...     assert fetch("rtf/image_01.png", download=False).is_file()
+    >>> fetch("photos/no-such-photo.png")
+    Traceback (most recent call last):
+    ...
+    KeyError: "'photos/no-such-photo.png' is not a registered data file; see defocus_lab.data.registry()"
     """
     reg = registry()
     if relpath not in reg:
@@ -128,7 +172,23 @@ def _missing_message(relpath, url, why):
 
 
 def available(relpath: str) -> bool:
-    """True when the file is present locally (no download attempted)."""
+    """True when the file is present locally (no download attempted).
+
+    Parameters
+    ----------
+    relpath : str
+        The file's path relative to the data folder (see :func:`fetch`).
+
+    Returns
+    -------
+    bool
+        True when a copy with the pinned sha256 is under ``DEFOCUS_LAB_DATA`` or in the cache.
+
+    Examples
+    --------
+    >>> available("photos/pumpkin.png") in (True, False)
+    True
+    """
     try:
         fetch(relpath, download=False)
         return True
@@ -147,6 +207,33 @@ def read_image(path) -> np.ndarray:
     stored sideways with a tag saying so) is applied, so the image is the right way up. Anything else is refused with a ValueError that says what the file is:
     not an image, an animation or a multi-page file, signed or 32-bit integers, float data
     outside [0, 1], or an unexpected number of channels.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file (PNG, JPEG, TIFF, BMP, PPM, ...).
+
+    Returns
+    -------
+    ndarray
+        float64 in [0, 1]: (H, W) grey or (H, W, 3) colour.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a still image of a supported sample type (the message says what it is).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, imageio.v3 as iio
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "grey.png"
+    ...     iio.imwrite(path, np.array([[0, 255]], np.uint8))
+    ...     read_image(path).tolist()
+    [[0.0, 1.0]]
     """
     import imageio.v3 as iio
     p = Path(path)
@@ -231,7 +318,18 @@ PHOTOS = {  # name -> file under DEFOCUS_LAB_DATA
 
 
 def image_names() -> list[str]:
-    """Every name :func:`load_image` takes."""
+    """Every name :func:`load_image` takes.
+
+    Returns
+    -------
+    list of str
+        The bundled names first (always available), then the external photos' (which need the data).
+
+    Examples
+    --------
+    >>> image_names()[:3]
+    ['coffee', 'chelsea', 'motorcycle']
+    """
     return list(BUNDLED) + list(PHOTOS)
 
 
@@ -241,6 +339,31 @@ def load_image(name: str, *, download: bool = True) -> np.ndarray:
     Bundled: ``coffee``, ``chelsea``, ``motorcycle`` (left view). External (DEFOCUS_LAB_DATA):
     the papers' photos (``pumpkin``, ``flower``, ``building``, ``bird``, ``boy``, ``iphone``,
     ``zhuo_coffee``, ``galetto_bird``), ``rtf01``/``rtf05``, ``cuhk08``.., ``dut1``...
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`image_names`.
+    download : bool
+        For an external photo not on this machine: download it (True) or raise
+        :class:`DataMissing` (False; what the notebooks do).
+
+    Returns
+    -------
+    ndarray (H, W, 3) float64
+        The photo, RGB in [0, 1].
+
+    Raises
+    ------
+    KeyError
+        An unknown name (the message lists the names).
+    DataMissing
+        An external photo that is not here (and not downloaded).
+
+    Examples
+    --------
+    >>> load_image("coffee").shape
+    (400, 600, 3)
     """
     if name in BUNDLED:
         from skimage import data as skdata
@@ -303,7 +426,27 @@ def rtf_table(*, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_rtf(n: int | str, *, download: bool = True) -> dict:
-    """RTF image ``n`` (1 or 5 here): {"image", "blur_disk" (ground truth, disk radius), "edges"}."""
+    """RTF image ``n`` (1 or 5 here): {"image", "blur_disk" (ground truth, disk radius), "edges"}.
+
+    Parameters
+    ----------
+    n : int or str
+        The image number (see :func:`rtf_ids`).
+    download : bool
+        Download what is missing (else :class:`DataMissing`).
+
+    Returns
+    -------
+    dict
+        ``image`` (H, W, 3) float in [0, 1], ``blur_disk`` (H, W) the true blur as disk radius in
+        pixels, ``edges`` (H, W) bool the authors' edge map.
+
+    Examples
+    --------
+    >>> if available("rtf/image_01.png") and available("rtf/map_01.mat"):
+    ...     rtf = load_rtf(1, download=False)
+    ...     assert rtf["blur_disk"].shape == rtf["edges"].shape == rtf["image"].shape[:2]
+    """
     from scipy.io import loadmat
     nn = f"{int(n):02d}"
     img = read_image(fetch(f"rtf/image_{nn}.png", download=download))
@@ -315,11 +458,46 @@ def load_rtf(n: int | str, *, download: bool = True) -> dict:
 
 
 def rtf_ids() -> list[str]:
+    """The numbers of the RTF images the lab registers, as two-digit strings.
+
+    Returns
+    -------
+    list of str
+        Sorted, e.g. ``["01", "05"]``.
+
+    Examples
+    --------
+    >>> rtf_ids()
+    ['01', '05']
+    """
     return sorted({p.split("_")[1][:2] for p in registry() if p.startswith("rtf/image_")})
 
 
 def load_mask(name: str, *, download: bool = True) -> np.ndarray:
-    """Defocus mask of a CUHK (``cuhk08``..) or DUT (``dut1``..) image: True = out of focus (255)."""
+    """Defocus mask of a CUHK (``cuhk08``..) or DUT (``dut1``..) image: True = out of focus (255).
+
+    Parameters
+    ----------
+    name : str
+        A CUHK (``"cuhk08"``, ...) or DUT (``"dut1"``, ...) name of :func:`image_names`.
+    download : bool
+        Download what is missing (else :class:`DataMissing`).
+
+    Returns
+    -------
+    ndarray (H, W) bool
+        True where the image is out of focus.
+
+    Raises
+    ------
+    KeyError
+        A name without a mask.
+
+    Examples
+    --------
+    >>> if available("cuhk/gt/out_of_focus0008.png") and available("cuhk/image/out_of_focus0008.jpg"):
+    ...     assert load_mask("cuhk08", download=False).shape == load_image("cuhk08", download=False).shape[:2]
+    """
     if name.startswith("cuhk"):
         rel = f"cuhk/gt/out_of_focus00{name[4:]}.png"
     elif name.startswith("dut"):
@@ -385,7 +563,28 @@ WORKING_SIDE = 240  # px: the larger side of the copy the explorers' sliders wor
 
 def working_copy(image: np.ndarray, side: int = WORKING_SIDE):
     """(copy, factor): ``image`` downsampled (anti-aliased, clipped to [0, 1]) so that its larger
-    side is at most ``side`` px; the image itself and 1.0 when it is already that small."""
+    side is at most ``side`` px; the image itself and 1.0 when it is already that small.
+
+    Parameters
+    ----------
+    image : ndarray (H, W) or (H, W, 3)
+        Float in [0, 1].
+    side : int
+        The largest side of the copy, px.
+
+    Returns
+    -------
+    copy : ndarray
+        The downsampled image (or ``image`` itself).
+    factor : float
+        The copy's scale (``copy`` side / ``image`` side, <= 1).
+
+    Examples
+    --------
+    >>> copy, factor = working_copy(load_image("coffee"), side=240)
+    >>> copy.shape, factor
+    ((160, 240, 3), 0.4)
+    """
     from skimage.transform import rescale
     big = max(image.shape[:2])
     if big <= side:

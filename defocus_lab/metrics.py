@@ -1,6 +1,8 @@
 """Scores of a blur map against ground truth."""
 from __future__ import annotations
 
+__all__ = ["mae", "relative_mae", "rtf_scores", "best_threshold_accuracy", "precision_recall", "pr_curve", "classification_scores", "brisque"]
+
 import numpy as np
 
 
@@ -13,7 +15,28 @@ def _pair(est, gt):
 
 
 def mae(est, gt) -> float:
-    """Mean absolute error."""
+    """Mean absolute error.
+
+    Parameters
+    ----------
+    est, gt : array_like
+        The estimate and the ground truth, of one shape (any unit, the same for both).
+
+    Returns
+    -------
+    float
+        The mean of ``abs(est - gt)`` over every element.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ.
+
+    Examples
+    --------
+    >>> mae([1.0, 2.0, 4.0], [1.0, 3.0, 2.0])
+    1.0
+    """
     est, gt = _pair(est, gt)
     return float(np.mean(np.abs(est - gt)))
 
@@ -26,14 +49,53 @@ def normalise(m) -> np.ndarray:
 
 
 def relative_mae(est, gt) -> float:
-    """MAE after rescaling both maps to [0, 1] (the "relative" column of Karaali 2022, Table I)."""
+    """MAE after rescaling both maps to [0, 1] (the "relative" column of Karaali 2022, Table I).
+
+    Parameters
+    ----------
+    est, gt : array_like
+        The estimate and the ground truth, of one shape. Each is rescaled on its own, so the two
+        need not share a unit: the score compares the maps' shapes, not their scales.
+
+    Returns
+    -------
+    float
+        :func:`mae` of the two rescaled maps, in [0, 1].
+
+    Examples
+    --------
+    >>> relative_mae([0.0, 1.0, 2.0], [0.0, 10.0, 20.0])  # the same map in another unit
+    0.0
+    """
     est, gt = _pair(est, gt)
     return mae(normalise(est), normalise(gt))
 
 
 def rtf_scores(est_disk, gt_disk, *, drop_right: int = 20) -> dict:
     """Karaali's RTF protocol: raw and relative MAE in disk-radius units, with the rightmost
-    ``drop_right`` columns of both maps left out (as in Karaali & Jung's 2018 demo)."""
+    ``drop_right`` columns of both maps left out (as in Karaali & Jung's 2018 demo).
+
+    Parameters
+    ----------
+    est_disk, gt_disk : ndarray (H, W)
+        The estimated and the true blur, both as disk radius in pixels (convert a sigma map with
+        :func:`defocus_lab.conventions.convert_units`).
+    drop_right : int
+        Columns left out at the right of both maps (0 keeps every column).
+
+    Returns
+    -------
+    dict
+        ``{"mae": raw MAE (px of disk radius), "relative_mae": MAE of the rescaled maps}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.tile(np.linspace(0, 4, 40), (30, 1))
+    >>> scores = rtf_scores(gt + 0.5, gt)
+    >>> round(scores["mae"], 6), round(scores["relative_mae"], 6)
+    (0.5, 0.0)
+    """
     est, gt = _pair(est_disk, gt_disk)
     if drop_right:
         est, gt = est[:, :-drop_right], gt[:, :-drop_right]
@@ -42,7 +104,31 @@ def rtf_scores(est_disk, gt_disk, *, drop_right: int = 20) -> dict:
 
 def best_threshold_accuracy(blur_map, out_of_focus, *, n: int = 101) -> tuple[float, float]:
     """Best accuracy of ``blur_map > tau`` against a defocus mask over tau = a vmax + (1 - a) vmin,
-    a in linspace(0, 1, n) (the CUHK protocol of Karaali 2022 Fig. 9). Returns (accuracy, a)."""
+    a in linspace(0, 1, n) (the CUHK protocol of Karaali 2022 Fig. 9). Returns (accuracy, a).
+
+    Parameters
+    ----------
+    blur_map : ndarray (H, W)
+        A defocus map (any unit: only its order matters).
+    out_of_focus : ndarray (H, W) bool
+        The true out-of-focus region (a CUHK or DUT mask, :func:`defocus_lab.data.load_mask`).
+    n : int
+        How many thresholds are tried between the map's minimum and maximum.
+
+    Returns
+    -------
+    accuracy : float
+        The best fraction of pixels classified right.
+    a : float
+        The threshold's position between the minimum (0) and the maximum (1) that gave it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> blur = np.array([[0.2, 0.4, 2.0, 3.0]])
+    >>> best_threshold_accuracy(blur, blur > 1)  # the first threshold above 0.4
+    (1.0, 0.08)
+    """
     m, _ = _pair(blur_map, np.zeros(np.shape(blur_map)))
     gt = np.asarray(out_of_focus, dtype=bool)
     if gt.shape != m.shape:
@@ -60,7 +146,30 @@ def precision_recall(blur_map, out_of_focus, *, n: int = 101) -> dict:
     """Counts for Fig. 11's curves: for the thresholds tau = a vmax + (1 - a) vmin of
     :func:`best_threshold_accuracy` (a in linspace(0, 1, n)), the true
     positives, false positives and false negatives of ``blur_map > tau`` as the out-of-focus
-    region. Summed over images, they give the dataset's curve (:func:`pr_curve`)."""
+    region. Summed over images, they give the dataset's curve (:func:`pr_curve`).
+
+    Parameters
+    ----------
+    blur_map : ndarray (H, W)
+        A defocus map (any unit).
+    out_of_focus : ndarray (H, W) bool
+        The true out-of-focus region.
+    n : int
+        The number of thresholds.
+
+    Returns
+    -------
+    dict
+        ``a`` (the n threshold positions) and the int64 arrays ``tp``, ``fp``, ``fn`` (one count
+        per threshold).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = precision_recall(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([[False, False, True, True]]), n=3)
+    >>> c["tp"].tolist(), c["fp"].tolist(), c["fn"].tolist()
+    ([2, 2, 0], [1, 0, 0], [0, 0, 2])
+    """
     m = np.asarray(blur_map, dtype=np.float64)
     gt = np.asarray(out_of_focus, dtype=bool)
     if gt.shape != m.shape:
@@ -81,7 +190,26 @@ def precision_recall(blur_map, out_of_focus, *, n: int = 101) -> dict:
 def pr_curve(counts) -> dict:
     """(precision, recall, average precision) of summed :func:`precision_recall` counts; the
     precision is 1 where nothing is predicted positive, and AP is the area under the curve by
-    the step rule over increasing recall."""
+    the step rule over increasing recall.
+
+    Parameters
+    ----------
+    counts : iterable of dict
+        :func:`precision_recall` of each image, all with the same ``n``.
+
+    Returns
+    -------
+    dict
+        ``precision`` and ``recall`` (arrays, one value per threshold) and ``ap`` (float).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> blur = np.array([[0.0, 1.0, 2.0, 3.0]])
+    >>> curve = pr_curve([precision_recall(blur, blur > 1.5)])
+    >>> curve["ap"]
+    1.0
+    """
     tp = sum(c["tp"] for c in counts).astype(np.float64)
     fp = sum(c["fp"] for c in counts).astype(np.float64)
     fn = sum(c["fn"] for c in counts).astype(np.float64)
@@ -96,9 +224,34 @@ def pr_curve(counts) -> dict:
 
 def classification_scores(pred, truth, classes: int) -> dict:
     """Scores of a classifier over ``classes`` ordered classes (Galetto & Deng's Tables 2-3):
-    top-1 ``accuracy``, ``within_one`` (|predicted - true| <= 1), the ``confusion`` matrix
+    top-1 ``accuracy``, ``within_one`` (``abs(predicted - true) <= 1``), the ``confusion`` matrix
     (rows: true class, columns: predicted) and per-class ``precision``, ``recall`` and ``f1``
-    (NaN where a class is never predicted / never present), as plain lists (JSON-ready)."""
+    (NaN where a class is never predicted / never present), as plain lists (JSON-ready).
+
+    Parameters
+    ----------
+    pred, truth : array_like of int
+        Predicted and true classes, in 0 .. ``classes - 1``, of one length.
+    classes : int
+        The number of classes.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``within_one`` (floats), ``confusion`` (list of lists), ``precision``,
+        ``recall``, ``f1`` (lists, one value per class) and ``n`` (the number of samples).
+
+    Raises
+    ------
+    ValueError
+        Lengths that differ, or a class outside 0 .. ``classes - 1``.
+
+    Examples
+    --------
+    >>> s = classification_scores([0, 1, 2, 2], [0, 1, 1, 2], classes=3)
+    >>> s["accuracy"], s["within_one"], s["confusion"]
+    (0.75, 1.0, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    """
     pred = np.asarray(pred, dtype=np.int64).ravel()
     truth = np.asarray(truth, dtype=np.int64).ravel()
     if pred.shape != truth.shape:
@@ -129,6 +282,23 @@ def brisque(image) -> float:
     refuses to turn into floats; the adapter here flattens them, the score is the package's.
 
     Raises ImportError, saying how to install it, when the package is missing.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) or (H, W)
+        Float in [0, 1] or uint8.
+
+    Returns
+    -------
+    float
+        The BRISQUE score (about 0-100 for natural photos; lower is better).
+
+    Examples
+    --------
+    >>> from skimage import data as skdata
+    >>> score = brisque(skdata.astronaut()[::4, ::4])
+    >>> 0 < score < 100
+    True
     """
     from ._validate import as_image
     try:

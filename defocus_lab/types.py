@@ -12,6 +12,8 @@ The contract between the stages, stated once:
 """
 from __future__ import annotations
 
+__all__ = ["SparseBlur", "as_sparse", "Method"]
+
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -24,9 +26,9 @@ from .conventions import check_units
 
 @dataclass
 class SparseBlur:
-    """Blur known at some pixels.
+    """Blur known at some pixels (the parameters are kept as attributes of the same names).
 
-    Attributes
+    Parameters
     ----------
     values : ndarray (H, W) float64
         Blur (Gaussian sigma in pixels unless ``units`` says otherwise); 0 where ``mask`` is False.
@@ -45,6 +47,8 @@ class SparseBlur:
         How much each sparse value is trusted (>= 0; None: all equally). The matting propagator
         makes it the per-pixel weight of its data term; propagators without such a term ignore it.
 
+    Notes
+    -----
     Blur is never negative: a negative or non-finite value where ``mask`` is True is a ValueError
     (an estimator clips or drops such estimates itself and says which in its docstring).
     Construction makes ``values`` float64 and ``mask`` bool and zeroes ``values`` off the mask.
@@ -123,6 +127,32 @@ def as_sparse(sparse, mask=None) -> SparseBlur:
 
     A SparseBlur is returned as it is (``mask`` must then be None); a values array with its
     ``mask`` (the array form, kept as a convenience: ``matting(image, values, mask)``) is wrapped.
+
+    Parameters
+    ----------
+    sparse : SparseBlur or ndarray (H, W)
+        What an estimator returned, or blur values.
+    mask : ndarray (H, W) bool, optional
+        Where the values are defined; only with a values array.
+
+    Returns
+    -------
+    SparseBlur
+        ``sparse`` itself, or the values and mask wrapped.
+
+    Raises
+    ------
+    ValueError
+        A SparseBlur given with a mask, or an array without one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sb = as_sparse(np.array([[0.0, 2.0]]), np.array([[False, True]]))
+    >>> sb.units, sb.values.tolist()
+    ('sigma', [[0.0, 2.0]])
+    >>> as_sparse(sb) is sb
+    True
     """
     if isinstance(sparse, SparseBlur):
         if mask is not None:
@@ -138,9 +168,9 @@ def as_sparse(sparse, mask=None) -> SparseBlur:
 @dataclass(frozen=True)
 class Method:
     """A paper's method: its estimator and its preset (the propagator and the settings the paper
-    uses with it).
+    uses with it). The parameters are kept as attributes of the same names.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The registry key; by the naming rule (README, "Architecture") it is the estimator
@@ -153,6 +183,13 @@ class Method:
         The paper's settings for that propagator (key by key, over its defaults).
     citation : str
         How the notebooks and the CLI name the paper ("Zhuo & Sim 2011").
+
+    Examples
+    --------
+    >>> from defocus_lab import METHODS
+    >>> m = METHODS["zhuo2011"]
+    >>> m.propagator, m.options["lam"]
+    ('matting', 0.005)
     """
     name: str
     estimate: Callable[..., SparseBlur]

@@ -14,7 +14,7 @@ Algorithm 2 alternates, N = 20 times:
 - **u-step** (:func:`u_step`): ADMM on the split v = k * u (the masked data term, per pixel),
   z = W u (soft thresholding). W: the piecewise-linear spline framelets (kernels/framelet.py; the
   8 high-pass planes are penalised, the low-pass is not) or the forward differences of TV
-  (``prior="tv"``). The u update is one Fourier division by rho_v |K|^2 + rho_z W^T W (a
+  (``prior="tv"``). The u update is one Fourier division by rho_v abs(K)^2 + rho_z W^T W (a
   constant rho_z for the tight frame). The data term is taken with g = f + c: c lives inside
   the mask, so m (k * u - f) - c = m (k * u - g).
 - **k-step** (:func:`k_step`): the projected gradient algorithm (Alg. 1) on
@@ -24,7 +24,7 @@ Algorithm 2 alternates, N = 20 times:
   large constant part of the gradient does not end in the clip), then projects onto Omega
   (:func:`defocus_lab.kernels.psf.project_kernel`).
 - **c-step** (:func:`c_step`): c = Th(m (k * u - f); sqrt(2 l3 Lambda)), which keeps an entry
-  whose magnitude exceeds sqrt(2 l3 Lambda): the exact minimiser (the paper prints l3 Lambda). Lambda = exp(-500 |residual|) of the first pass
+  whose magnitude exceeds sqrt(2 l3 Lambda): the exact minimiser (the paper prints l3 Lambda). Lambda = exp(-500 abs(residual)) of the first pass
   (:func:`c_weights`): a pixel the first estimate already explained badly is cheap to hand to c.
 
 **Units and l1, the lab's decisions.** The paper's numbers do not share one pixel scale: Lambda
@@ -68,6 +68,8 @@ normalised to sum 1: a seam becomes a blend a few pixels wide, inside the kernel
 where each u_i is still an estimate of the same scene.
 """
 from __future__ import annotations
+
+__all__ = ["deblur", "DeblurResult"]
 
 from dataclasses import dataclass, field
 
@@ -120,7 +122,7 @@ def c_step(residual, weights, lam3: float = LAM3) -> np.ndarray:
 
 
 def c_weights(residual, scale: float = LAMBDA_SCALE) -> np.ndarray:
-    """Lambda = exp(-scale |residual|): the weights of c's l0 term, from the first pass."""
+    """Lambda = exp(-scale abs(residual)): the weights of c's l0 term, from the first pass."""
     return np.exp(-scale * np.abs(np.asarray(residual, dtype=np.float64)))
 
 

@@ -11,7 +11,7 @@ from ..render import varying_gaussian_blur
 
 
 def coc_diameter(d, *, d_f: float = 500.0, f0: float = 80.0, N: float = 2.0):
-    """Diameter of the circle of confusion, c = |d - d_f| / d * f0^2 / (N (d_f - f0)) (Eq. 2).
+    """Diameter of the circle of confusion, c = abs(d - d_f) / d * f0^2 / (N (d_f - f0)) (Eq. 2).
 
     Distances and focal length in the same unit (mm in the paper's Fig. 2(b)); returns that unit.
 
@@ -42,8 +42,8 @@ def defocused_motorcycle(*, scale: float = 0.5, focus: float = 0.75, max_sigma: 
                          step: float = 0.25) -> DefocusedScene:
     """Render scikit-image's motorcycle (left view) with thin-lens defocus from its real disparity.
 
-    With disparity proportional to 1 / depth, Eq. 2 gives c proportional to |1 - disp / disp_f|,
-    so sigma = k |1 - disp / disp_f|, with ``disp_f`` the disparity quantile ``focus`` (0.75: a
+    With disparity proportional to 1 / depth, Eq. 2 gives c proportional to abs(1 - disp / disp_f),
+    so sigma = k abs(1 - disp / disp_f), with ``disp_f`` the disparity quantile ``focus`` (0.75: a
     near plane) and k chosen so that the largest sigma is ``max_sigma`` px at the rendered size.
     Unknown disparities (inf in scikit-image) are filled with the nearest known value first.
 

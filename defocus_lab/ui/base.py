@@ -383,8 +383,18 @@ class Explorer:
             return
         self.status.value = "<small>saved " + ", ".join(str(p) for p in paths) + "</small>"
 
-    def _ipython_display_(self):
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The explorer's widget, with its current figure as a PNG beside it.
+
+        JupyterLab draws the widget (its view ranks first). A renderer without a kernel or the
+        widgets' JavaScript (the built site, ``make site``; nbconvert; GitHub) draws the PNG:
+        the figure the explorer shows at its current settings, instead of a blank widget."""
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        png = [o["data"]["image/png"] for o in self.output.outputs if "image/png" in o.get("data", {})]
+        if png:
+            bundle["image/png"] = png[-1]
+        bundle["text/plain"] = f"<{type(self).__name__}: {self.title}>"
+        return bundle
 
 
 def copy_label(shape, factor: float, unit: str = "sigma") -> str:

@@ -1,0 +1,91 @@
+"""Keep nbval's run of the notebooks: a pytest plugin that writes each notebook nbval ran, with
+the outputs its cells gave, for the site (``make site``, ``docs/build_site.py``).
+
+nbval executes every notebook top to bottom anyway (``make test``); the site shows the same
+notebooks executed. Instead of a second execution (six minutes on 2 cores), ``make test`` loads
+this plugin into the nbval run (``-p executed_notebooks``) and sets
+``DEFOCUS_LAB_EXECUTED_DIR``; the site build takes a notebook from there when its cells are those
+of the repository's notebook (:func:`source_digest`), and executes it itself otherwise.
+
+A notebook is written only when every one of its code cells ran and passed: a notebook with a
+failed cell is left out (the site build then executes it and fails there, with its traceback).
+What nbval records is what the site shows: display data, results, streams. nbval drops
+``clear_output`` and ``update_display_data`` messages; the notebooks use neither for figures.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ENV = "DEFOCUS_LAB_EXECUTED_DIR"
+META = "defocus_lab"  # the notebook metadata key of what this plugin records
+
+
+def source_digest(nb: dict) -> str:
+    """sha256 of the notebook's cells (type and source): equal for a notebook and its executed
+    copy, different as soon as a cell changes."""
+    h = hashlib.sha256()
+    for cell in nb["cells"]:
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        h.update(json.dumps([cell["cell_type"], source]).encode())
+    return h.hexdigest()
+
+
+class _Run:
+    def __init__(self, parent):
+        self.parent = parent
+        self.outputs: dict[int, list] = {}  # index in nb.cells -> outputs
+        self.failed = False
+
+
+_runs: dict[int, _Run] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    try:
+        result = yield
+    except BaseException:
+        _record(item, failed=True)
+        raise
+    _record(item, failed=False)
+    return result
+
+
+def _record(item, *, failed: bool) -> None:
+    if not hasattr(item, "test_outputs") or not hasattr(item.parent, "nb") or not os.environ.get(ENV):
+        return
+    run = _runs.setdefault(id(item.parent), _Run(item.parent))
+    run.failed |= failed
+    index = next(i for i, c in enumerate(item.parent.nb.cells) if c is item.cell)
+    run.outputs[index] = copy.deepcopy(list(item.test_outputs or []))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    folder = os.environ.get(ENV)
+    if not folder:
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for run in _runs.values():
+        nb = run.parent.nb
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        if run.failed or any(i not in run.outputs for i in code):
+            continue
+        out = copy.deepcopy(nb)
+        for n, i in enumerate(code, start=1):
+            out.cells[i].execution_count = n
+            out.cells[i].outputs = run.outputs[i]
+            for o in out.cells[i].outputs:
+                if o.get("output_type") == "execute_result":
+                    o["execution_count"] = n
+        out.metadata[META] = {"source_sha256": source_digest(out),
+                              "data": bool(os.environ.get("DEFOCUS_LAB_DATA")),
+                              "executed_by": "nbval (make test)"}
+        path = folder / Path(str(run.parent.path)).name
+        path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")

@@ -18,6 +18,8 @@ def canny(image, *, sigma: float = 1.0, low: float | None = None, high: float = 
 
     Parameters
     ----------
+    image : ndarray (H, W) or (H, W, 3)
+        uint8, uint16 or float in [0, 1]; a colour image is turned grey first.
     sigma : float
         Gaussian smoothing of the detector.
     low, high : float
@@ -26,6 +28,23 @@ def canny(image, *, sigma: float = 1.0, low: float | None = None, high: float = 
         True: thresholds are fractions of the largest gradient magnitude, as MATLAB's
         ``edge(I, 'canny', high, sigma)`` in the authors' code; False: absolute values for
         scikit-image's Sobel magnitude of the smoothed image.
+
+    Returns
+    -------
+    ndarray (H, W) bool
+        The edge pixels (one pixel wide).
+
+    Raises
+    ------
+    ValueError
+        A non-positive ``sigma`` or ``high``, or ``low`` above ``high``.
+
+    Examples
+    --------
+    >>> from defocus_lab.synth import step_edge_image
+    >>> edges = canny(step_edge_image(32, sigma=1.0))
+    >>> sorted(set(edges.nonzero()[1].tolist()))  # one column, at the step
+    [16]
     """
     img = to_gray(as_image(image, copy=False))
     sigma = check_positive(sigma, "sigma")

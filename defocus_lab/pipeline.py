@@ -242,7 +242,42 @@ def all_in_focus(image, *, method: str = "zhuo2011", propagation: str | None = N
     (``benchmarks/results/table_deblur_photo.md``) its map meets the goals on every scene (whole
     image at least +1.48 dB, in-focus half at least -0.12 dB); Karaali 2022's map does a little
     better on average (+2.70 against +2.46 dB) but needs the authors' trained weights (a download)
-    and takes longer; Kriener 2013's and Galetto 2022's maps leave some scene unrestored."""
+    and takes longer; Kriener 2013's and Galetto 2022's maps leave some scene unrestored.
+
+    Parameters
+    ----------
+    image : ndarray (H, W) or (H, W, 3)
+        The photo (uint8, uint16 or float in [0, 1]).
+    method : str
+        The estimator of the map (:data:`METHODS`).
+    propagation : str, optional
+        Its propagator (default: the method's own).
+    scheme : {"guarded", "paper"}
+        Restore where the evidence says the photo is blurred, or deconvolve every blurred layer.
+    max_pixels : int, optional
+        The largest copy the map is estimated on (the guarded scheme).
+    **options
+        Passed to the deblurring (see above).
+
+    Returns
+    -------
+    RestoredPhoto or DeblurResult
+        Its ``image`` is the all-in-focus photo, float in [0, 1], of the input's shape.
+
+    Raises
+    ------
+    ValueError
+        An unknown scheme or method, bad options, or an image too small to estimate a map on.
+
+    Examples
+    --------
+    >>> from defocus_lab.synth.layers import layered_scene, motorcycle_layers
+    >>> sharp, bands = motorcycle_layers(scale=0.15)
+    >>> scene = layered_scene(sharp, bands, (0, 3, 5), kind="pupil", noise=0.0, seed=0)
+    >>> restored = all_in_focus(scene.blurred)
+    >>> restored.image.shape == scene.blurred.shape
+    True
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}; got {scheme!r}")
     if scheme == "paper":

@@ -64,7 +64,31 @@ KEY_COLUMNS = ("dataset", "image", "method", "propagation", "setting")
 
 def grid(**space) -> list[dict]:
     """Every combination of the values in ``space`` (name -> list of values), the first name
-    varying slowest. Names may carry ``est.`` / ``prop.`` (pass them as ``**{"prop.lam": [...]}``)."""
+    varying slowest. Names may carry ``est.`` / ``prop.`` (pass them as ``**{"prop.lam": [...]}``).
+
+    Parameters
+    ----------
+    **space : list
+        Each parameter's values, by name (an estimator's or a propagator's option, see
+        :func:`split`).
+
+    Returns
+    -------
+    list of dict
+        One setting per combination.
+
+    Raises
+    ------
+    ValueError
+        A value that is not a list, or an empty one.
+
+    Examples
+    --------
+    >>> grid(lam=[0.001, 0.005], sigma0=[1.0])
+    [{'lam': 0.001, 'sigma0': 1.0}, {'lam': 0.005, 'sigma0': 1.0}]
+    >>> len(grid(**{"est.sigma0": [1.0, 2.0], "prop.lam": [0.001, 0.005, 0.01]}))
+    6
+    """
     for k, v in space.items():
         if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
             raise ValueError(f"grid: {k} needs a list of values, e.g. {k}=[{v!r}]")
@@ -76,7 +100,37 @@ def grid(**space) -> list[dict]:
 
 def random(space: dict, n: int, *, seed: int = 0) -> list[dict]:
     """``n`` settings drawn from ``space`` with a seeded generator: a list is drawn from
-    uniformly; ``(lo, hi)`` is a uniform float; ``("log", lo, hi)`` is log-uniform."""
+    uniformly; ``(lo, hi)`` is a uniform float; ``("log", lo, hi)`` is log-uniform.
+
+    Parameters
+    ----------
+    space : dict
+        Name -> a list of values, ``(lo, hi)`` or ``("log", lo, hi)``.
+    n : int
+        How many settings.
+    seed : int
+        The generator's seed: the same seed gives the same settings.
+
+    Returns
+    -------
+    list of dict
+        ``n`` settings.
+
+    Raises
+    ------
+    ValueError
+        ``n`` < 1, or a space entry of another form.
+
+    Examples
+    --------
+    >>> settings = random({"lam": ("log", 1e-4, 1e-1), "radius": [1, 2]}, 3, seed=1)
+    >>> len(settings), sorted(settings[0])
+    (3, ['lam', 'radius'])
+    >>> all(1e-4 <= s["lam"] <= 1e-1 for s in settings)
+    True
+    >>> random({"lam": ("log", 1e-4, 1e-1)}, 3, seed=1) == random({"lam": ("log", 1e-4, 1e-1)}, 3, seed=1)
+    True
+    """
     if isinstance(n, bool) or int(n) < 1:
         raise ValueError(f"n must be a positive number of settings; got {n!r}")
     rng = np.random.default_rng(seed)
@@ -110,7 +164,33 @@ def _stage_names(method: str, propagation: str | None):
 
 
 def split(method: str, setting: dict, propagation: str | None = None) -> tuple[dict, dict]:
-    """(estimator options, propagator options) of ``setting`` for ``method`` (module docstring)."""
+    """(estimator options, propagator options) of ``setting`` for ``method`` (module docstring).
+
+    Parameters
+    ----------
+    method : str
+        A registry key (:data:`defocus_lab.METHODS`).
+    setting : dict
+        Parameter name -> value; a name may carry ``est.`` or ``prop.``.
+    propagation : str, optional
+        The propagator (default: the method's own).
+
+    Returns
+    -------
+    estimator_options : dict
+    propagator_options : dict
+
+    Raises
+    ------
+    ValueError
+        A name neither stage takes (the message lists those they take), or one both take without
+        a prefix.
+
+    Examples
+    --------
+    >>> split("zhuo2011", {"sigma0": 2.0, "lam": 0.01})
+    ({'sigma0': 2.0}, {'lam': 0.01})
+    """
     method, prop, est_names, prop_names = _stage_names(method, propagation)
     est, pro = {}, {}
     for key, value in setting.items():
@@ -146,7 +226,36 @@ def task(ref, method: str, propagation: str | None, setting: dict, threads: int 
          device: str = "cpu") -> dict:
     """One row of a sweep, run where it is sent (this process or a Dask worker): sets this
     thread's numba threads and torch's to ``threads``, splits ``setting`` into the two stages'
-    options and runs :func:`~defocus_lab.experiments.evaluate.run_one`."""
+    options and runs :func:`~defocus_lab.experiments.evaluate.run_one`.
+
+    Parameters
+    ----------
+    ref : defocus_lab.experiments.evaluate.SampleRef
+        The image (its dataset and name; the worker loads it).
+    method : str
+        A registry key.
+    propagation : str or None
+        The propagator (None: the method's own).
+    setting : dict
+        The parameters.
+    threads : int, optional
+        numba and torch threads for this task.
+    device : str
+        Where the torch methods run.
+
+    Returns
+    -------
+    dict
+        The row (as in :func:`run`).
+
+    Examples
+    --------
+    >>> from defocus_lab.experiments import evaluate
+    >>> refs, _ = evaluate.samples("motorcycle", limit=1)
+    >>> row = task(refs[0], "zhuo2011", None, {"lam": 0.005}, threads=1)
+    >>> row["image"], row["setting"], row["error"]
+    ('focus25', '{"lam": 0.005}', '')
+    """
     if threads:
         import numba
         import torch
@@ -180,7 +289,29 @@ def _parse(row: dict, metrics) -> dict:
 
 def read_csv(path) -> list[dict]:
     """The rows of a sweep's CSV, scores as floats and the parameters as the sweep gave them
-    (read back from the ``setting`` column, JSON). Lines cut short by a killed run are left out."""
+    (read back from the ``setting`` column, JSON). Lines cut short by a killed run are left out.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV written by :func:`run` (``out=``).
+
+    Returns
+    -------
+    list of dict
+        The rows, as :func:`run` returns them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = pathlib.Path(tmp) / "sweep.csv"
+    ...     rows = run("zhuo2011", [{"lam": 0.005}], dataset="motorcycle", out=out, workers=0, limit=1,
+    ...                progress=False)
+    ...     back = read_csv(out)
+    >>> back[0]["lam"], back[0]["mae"] == rows[0]["mae"]
+    (0.005, True)
+    """
     path = Path(path)
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -223,7 +354,31 @@ def start_client(workers: int | None = None, scheduler: str | None = None):
     """A Dask client: ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) connects to a running
     cluster; otherwise a :class:`~distributed.LocalCluster` of ``workers`` single-threaded
     processes (default: one per core) is started, its dashboard on a free port (close both with
-    ``client.close(); client.cluster.close()``)."""
+    ``client.close(); client.cluster.close()``).
+
+    Parameters
+    ----------
+    workers : int, optional
+        The LocalCluster's processes (default: one per core).
+    scheduler : str, optional
+        A running scheduler's address (``tcp://host:8786``).
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    ValueError
+        ``workers`` < 1.
+
+    Examples
+    --------
+    >>> client = start_client(workers=1)
+    >>> len(client.scheduler_info()["workers"])
+    1
+    >>> client.close(); client.cluster.close()
+    """
     from distributed import Client, LocalCluster
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
@@ -274,6 +429,8 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
         (:mod:`defocus_lab.experiments.evaluate`).
     out : path, optional
         The CSV (resumed when it exists: module docstring). Without it nothing is written.
+    propagation : str, optional
+        The propagator (default: the method's own, with its preset).
     workers : int, optional
         0: in this process. Otherwise the LocalCluster's processes (default: one per core).
     scheduler : str, optional
@@ -293,6 +450,29 @@ def run(method: str, settings, dataset: str = "cuhk", *, out=None, propagation: 
     on_row : callable(row), optional
         Called with each row as it is written (e.g. to plot rows as they come; the tests interrupt a
         run from it).
+
+    Returns
+    -------
+    list of dict
+        One row per (image, setting): ``dataset``, ``image``, ``method``, ``propagation``, the
+        setting's parameters, the scores, ``seconds``, ``error`` (empty when it worked),
+        ``warnings`` and ``setting`` (the parameters as JSON).
+
+    Raises
+    ------
+    ValueError
+        Empty ``settings``, an unknown parameter name, method or dataset, or an ``out`` file of
+        another sweep; before any work is done.
+
+    Examples
+    --------
+    The synthetic motorcycle (bundled, a known blur map), in this process:
+
+    >>> rows = run("zhuo2011", grid(lam=[0.005]), dataset="motorcycle", workers=0, limit=1, progress=False)
+    >>> [(r["image"], r["lam"], r["error"]) for r in rows]
+    [('focus25', 0.005, '')]
+    >>> 0 < rows[0]["mae"] < 1
+    True
     """
     settings = [dict(s) for s in settings]
     if not settings:
@@ -428,7 +608,29 @@ def _rewrite(out: Path, rows, columns) -> None:
 
 def summary(rows, metric: str) -> list[dict]:
     """Per setting: its parameters, the mean of ``metric`` over the images that worked,
-    ``images`` (how many) and ``errors``; in the sweep's order."""
+    ``images`` (how many) and ``errors``; in the sweep's order.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A sweep's rows (:func:`run`, :func:`read_csv`).
+    metric : str
+        A score column (``mae``, ``relative_mae``, ``accuracy``, ``f_measure``, ``ap``).
+
+    Returns
+    -------
+    list of dict
+        One per setting: its parameters, the mean ``metric`` (NaN when no image worked),
+        ``images``, ``errors`` and ``setting``.
+
+    Examples
+    --------
+    >>> rows = [{"setting": '{"lam": 0.01}', "error": "", "mae": 0.5},
+    ...         {"setting": '{"lam": 0.01}', "error": "", "mae": 0.3},
+    ...         {"setting": '{"lam": 0.1}', "error": "MemoryError", "mae": float("nan")}]
+    >>> [(s["lam"], s["mae"], s["images"], s["errors"]) for s in summary(rows, "mae")]
+    [(0.01, 0.4, 2, 0), (0.1, nan, 0, 1)]
+    """
     groups: dict[str, list] = {}
     for r in rows:
         groups.setdefault(r["setting"], []).append(r)
@@ -442,7 +644,34 @@ def summary(rows, metric: str) -> list[dict]:
 
 def best(rows, metric: str, *, lower_is_better: bool | None = None) -> dict:
     """The setting of :func:`summary` with the best mean ``metric`` (lowest for ``mae`` and
-    ``relative_mae``, highest for the others unless ``lower_is_better`` says otherwise)."""
+    ``relative_mae``, highest for the others unless ``lower_is_better`` says otherwise).
+
+    Parameters
+    ----------
+    rows : list of dict
+        A sweep's rows.
+    metric : str
+        The score to rank by.
+    lower_is_better : bool, optional
+        The direction (default: lower for the map errors, higher for the mask scores).
+
+    Returns
+    -------
+    dict
+        The best row of :func:`summary`.
+
+    Raises
+    ------
+    ValueError
+        No row holds a ``metric`` score.
+
+    Examples
+    --------
+    >>> rows = [{"setting": '{"lam": 0.01}', "error": "", "mae": 0.4},
+    ...         {"setting": '{"lam": 0.1}', "error": "", "mae": 0.6}]
+    >>> best(rows, "mae")["lam"]
+    0.01
+    """
     if lower_is_better is None:
         lower_is_better = metric in ev.MAP_METRICS
     s = [x for x in summary(rows, metric) if not math.isnan(x[metric])]
@@ -453,7 +682,33 @@ def best(rows, metric: str, *, lower_is_better: bool | None = None) -> dict:
 
 def plot(rows, param: str, metric: str, *, ax=None, by: str | None = None):
     """``metric`` (mean over images) against ``param``, one line per value of ``by`` (another
-    parameter) when given; the best setting marked. Returns the axes."""
+    parameter) when given; the best setting marked. Returns the axes.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A sweep's rows.
+    param : str
+        The parameter on the x axis (log scale when it spans a decade or more).
+    metric : str
+        The score on the y axis.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    by : str, optional
+        Another parameter: one line per value.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> rows = [{"setting": f'{{"lam": {v}}}', "error": "", "mae": e} for v, e in [(0.001, 0.5), (0.01, 0.4), (0.1, 0.6)]]
+    >>> ax = plot(rows, "lam", "mae", ax=Figure().add_subplot())
+    >>> ax.get_xscale(), len(ax.lines)
+    ('log', 2)
+    """
     import matplotlib.pyplot as plt
     s = summary(rows, metric)
     if ax is None:

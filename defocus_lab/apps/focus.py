@@ -8,7 +8,31 @@ from ..render import varying_gaussian_blur
 
 
 def segment_focus(defocus_map, t_f: float = 1.0) -> np.ndarray:
-    """Pixels whose blur is below ``t_f`` (sigma, px) are in focus (the paper: t_f = 1)."""
+    """Pixels whose blur is below ``t_f`` (sigma, px) are in focus (the paper: t_f = 1).
+
+    Parameters
+    ----------
+    defocus_map : ndarray (H, W)
+        Gaussian sigma in pixels (convert a disk map with :func:`defocus_lab.conventions.convert_units`).
+    t_f : float
+        The threshold, px (>= 0).
+
+    Returns
+    -------
+    ndarray (H, W) bool
+        True where in focus.
+
+    Raises
+    ------
+    ValueError
+        A map that is not 2-D, or a negative ``t_f``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> segment_focus(np.array([[0.2, 0.9], [1.5, 3.0]])).tolist()
+    [[True, True], [False, False]]
+    """
     m = np.asarray(defocus_map, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"defocus_map must be (H, W); got {m.shape}")
@@ -39,6 +63,43 @@ def magnify(image, defocus_map, factor: float = 2.0, *, in_focus: float = 0.0, r
 
     A re-blur larger than the image (:func:`defocus_lab.render.max_blur`) is refused with a
     ValueError: it is a mistake of units or factor, and would take minutes and gigabytes.
+
+    Parameters
+    ----------
+    image : ndarray (H, W) or (H, W, 3)
+        The photo (uint8, uint16 or float in [0, 1]).
+    defocus_map : ndarray (H, W)
+        Its blur, Gaussian sigma in pixels.
+    factor : float
+        The magnification, >= 1 (1 leaves the image as it is).
+    in_focus : float
+        Blur up to this level (px) stays as it is.
+    renderer : {"lens", "gaussian"}
+        A layered disk blur with occlusion, or a per-pixel Gaussian.
+    step : float
+        The Gaussian renderer's sigma ladder spacing (px).
+    depth : ndarray (H, W), optional
+        The lens renderer's compositing order (larger = farther; default: the blur).
+
+    Returns
+    -------
+    ndarray
+        The re-blurred image, float in [0, 1], of the image's shape.
+
+    Raises
+    ------
+    ValueError
+        ``factor`` < 1, an unknown renderer, or a re-blur larger than the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from defocus_lab.synth import step_edge_image
+    >>> image = step_edge_image(64, sigma=1.0)
+    >>> blur = np.zeros((64, 64)); blur[:, 32:] = 1.0      # the right half is out of focus
+    >>> out = magnify(image, blur, factor=3.0, renderer="gaussian")
+    >>> out.shape, bool(np.allclose(out[:, :16], image[:, :16]))
+    ((64, 64), True)
     """
     from ..render import lens_blur, max_blur
 

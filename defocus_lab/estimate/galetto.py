@@ -186,8 +186,30 @@ def galetto2022(image, *, edges=None, stride: int = 16, variant: str = "paper", 
         Above this many pixels the patches are cut from a copy of this size and their classes
         converted to the photo's px (module docstring; default 1 MP). ``None``: always the photo
         itself (a 12 MP photo then takes 12 times the patches and reads at most 19 px).
+    batch : int
+        Patches classified at a time (bounds the memory).
+    progress : bool or None
+        A tqdm bar over the batches of patches (None or False: no bar).
     device : "auto", "cpu", "cuda", ...
         Where the classifier runs (CUDA when present; ``batch`` patches at a time there too).
+
+    Returns
+    -------
+    SparseBlur
+        Units "sigma", ``mask`` all True: the blocky map of the patches' classes.
+
+    Raises
+    ------
+    ValueError
+        An edge map given, a stride outside 1..32, an unknown variant or device.
+
+    Examples
+    --------
+    >>> from defocus_lab.data import load_image, working_copy
+    >>> image, _ = working_copy(load_image("coffee"), 96)
+    >>> sb = galetto2022(image, stride=8)
+    >>> sb.units, bool(sb.mask.all()), bool(0 <= sb.values.min() <= sb.values.max() <= 19)
+    ('sigma', True, True)
     """
     from ..models.device import resolve_device
     from ..models.mobilenet import load_classifier

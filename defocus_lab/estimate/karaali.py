@@ -161,6 +161,23 @@ def classify_edges(image, *, edges=None, detector: str = "hue", canny_sigma: flo
     device : "auto", "cpu", "cuda", ...
         Where the networks run (:func:`defocus_lab.models.device.resolve_device`: CUDA when
         present); the tile bound holds there too.
+
+    Returns
+    -------
+    EdgeClassification
+        The edge pixels and both networks' logits there; ``.sparse()`` turns them into the
+        :class:`~defocus_lab.types.SparseBlur` of :func:`karaali2022`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from defocus_lab.data import load_image, working_copy
+    >>> from defocus_lab.models import MultiScaleNet
+    >>> _ = torch.manual_seed(0)
+    >>> image, _ = working_copy(load_image("coffee"), 96)
+    >>> ec = classify_edges(image, bnet=MultiScaleNet("bnet"), enet=MultiScaleNet("enet"))
+    >>> ec.blur_logits.shape == (len(ec.ys), 23), ec.edge_logits.shape[1]
+    (True, 2)
     """
     from ..models.device import resolve_device
     from ..models.karaali import edge_logits, load_network
@@ -219,10 +236,50 @@ def karaali2022(image, *, edges=None, max_pixels: int | None = PHOTO_WORKING_PIX
     A given ``edges`` map is brought to the copy (a copy pixel is an edge when its block holds
     one).
 
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) or (H, W)
+        uint8, uint16 or float in [0, 1].
+    edges : ndarray (H, W) bool, optional
+        A precomputed edge map (default: Canny on the hue, the authors' choice).
+    max_pixels : int or None
+        The largest copy a photo is classified on (see above).
+    photo_above : int or None
+        Images of at most this many pixels are classified as they are.
+    device : "auto", "cpu", "cuda", ...
+        Where the networks run.
+    **options
+        The options of :func:`classify_edges` (``bnet``, ``enet``, ``detector``, ``tile``, ...).
+
+    Returns
+    -------
+    SparseBlur
+        Units "disk": blur as disk radius in pixels at the pattern edges, ``depth_edges`` and
+        ``raw_values`` set.
+
+    Raises
+    ------
+    defocus_lab.data.DataMissing
+        The authors' weights are needed, not on this machine, and cannot be downloaded.
+
     References
     ----------
     A. Karaali, N. Harte, C. R. Jung, "Deep multi-scale feature learning for defocus blur
     estimation", IEEE Transactions on Image Processing 31, 2022.
+
+    Examples
+    --------
+    With the authors' weights, ``karaali2022(image)`` (they are read from ``DEFOCUS_LAB_DATA``
+    or downloaded once). Here with untrained networks, to show the call without the download:
+
+    >>> import torch
+    >>> from defocus_lab.data import load_image, working_copy
+    >>> from defocus_lab.models import MultiScaleNet
+    >>> _ = torch.manual_seed(0)
+    >>> image, _ = working_copy(load_image("coffee"), 96)
+    >>> sb = karaali2022(image, bnet=MultiScaleNet("bnet"), enet=MultiScaleNet("enet"))
+    >>> sb.units, sb.shape, sb.depth_edges.shape
+    ('disk', (64, 96), (64, 96))
     """
     img = as_image(image, copy=False)  # only read
     max_pixels = None if max_pixels is None else check_int(max_pixels, "max_pixels", minimum=1024)

@@ -42,7 +42,8 @@ def domain_transform(image, sparse, mask=None, *, depth_edges=None, psi: float =
 
     Parameters
     ----------
-    image : ndarray (H, W, 3) or (H, W), float in [0, 1]
+    image : ndarray (H, W, 3) or (H, W)
+        The image, float in [0, 1] (uint8 and uint16 are scaled).
     sparse : SparseBlur
         Sparse blur (any unit; the output has the same): ``values`` where ``mask`` is True
         (Karaali: the pattern edges) and ``depth_edges``. ``confidence`` is not used. The array
@@ -59,10 +60,17 @@ def domain_transform(image, sparse, mask=None, *, depth_edges=None, psi: float =
     sigma_r : float
         Range standard deviation, in units of the guide (images in [0, 1]).
     iterations : int
+        Passes of the recursive filter (Gastal & Oliveira: each pass with a smaller spatial
+        sigma, together making ``sigma_s``).
     guide_sigma_s, guide_sigma_r, guide_iterations :
         The self-guided pre-smoothing of the image that becomes the guide.
     guide : ndarray, optional
         A ready guide (skips the pre-smoothing; what sliders reuse).
+
+    Returns
+    -------
+    ndarray (H, W) float64
+        The dense map, in the sparse values' unit.
 
     Examples
     --------

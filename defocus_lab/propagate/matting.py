@@ -163,7 +163,12 @@ class MattingSolver:
     Parameters
     ----------
     image : ndarray (H, W) or (H, W, 3)
-    eps, radius, preconditioner, downsample, max_pixels, photo_above : as in :func:`matting`.
+        The guide (uint8, uint16 or float in [0, 1]).
+    eps, radius, preconditioner, downsample, max_pixels, photo_above :
+        As in :func:`matting`.
+    upsample_radius, upsample_eps : int, float
+        The guided fit that brings a downsampled solve back up (Kriener et al.'s Eqs. 7-8):
+        its window radius (px) and regularisation.
 
     Examples
     --------

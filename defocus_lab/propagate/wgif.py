@@ -61,17 +61,28 @@ def wgif(image, sparse, mask=None, *, radius: int = 16, eps: float = 0.005, iter
     Parameters
     ----------
     image : ndarray (H, W, 3) or (H, W)
+        The guide image (uint8, uint16 or float in [0, 1]).
     sparse : SparseBlur
         Dense (``mask`` all True, as :func:`~defocus_lab.estimate.galetto2022` gives) or sparse
         (filled by :func:`nearest_fill` first). The array form ``wgif(image, values, mask)`` is
         accepted too.
-    radius, eps : the WGIF window radius (px) and regularisation (paper 16, 0.005)
-    iterations : passes of the self-guided WGIF that smooth the guide (paper 7)
+    mask : ndarray (H, W) bool, optional
+        Only with the array form: where ``values`` are defined.
+    radius : int
+        The WGIF window radius, px (the paper: 16).
+    eps : float
+        The WGIF regularisation (the paper: 0.005).
+    iterations : int
+        Passes of the self-guided WGIF that smooth the guide (the paper: 7).
     variant : {"paper", "demo"}
+        The paper's refinement, or the authors' demo (module docstring).
     guide : ndarray, optional
         A ready guide (:func:`smoothed_guide`; what sliders reuse).
 
-    Returns float64 (H, W) in the map's units, clipped at 0 (blur is never negative).
+    Returns
+    -------
+    ndarray (H, W) float64
+        The refined map in the estimate's units, clipped at 0 (blur is never negative).
 
     Examples
     --------

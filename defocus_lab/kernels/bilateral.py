@@ -225,6 +225,7 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     values : ndarray (H, W)
         Sparse map (read only where ``mask``).
     mask : ndarray (H, W) bool
+        Where ``values`` are defined: the filter averages over these pixels only.
     guide : ndarray (H, W) or (H, W, C)
         Range guide: the image (Zhuo & Sim, Eq. 9) or the values themselves.
     sigma_s : float
@@ -256,6 +257,17 @@ def sparse_bilateral(values, mask, guide, *, sigma_s: float, sigma_r: float, tru
     ValueError
         Bad input, or more than :data:`MAX_PAIRS` pairs of work (module docstring): the message
         gives the count and the options that bring it under the limit.
+
+    Examples
+    --------
+    Values on both sides of a step are averaged with their own side only:
+
+    >>> import numpy as np
+    >>> guide = np.zeros((8, 8)); guide[:, 4:] = 1.0
+    >>> values = np.where(guide > 0, 3.0, 1.0) + np.tile([0.2, -0.2], (8, 4))
+    >>> out = sparse_bilateral(values, np.ones((8, 8), bool), guide, sigma_s=2.0, sigma_r=0.1)
+    >>> bool(np.all(np.abs(out[:, :4] - 1.0) < 0.2) and np.all(np.abs(out[:, 4:] - 3.0) < 0.2))
+    True
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     mask = np.ascontiguousarray(mask, dtype=np.bool_)

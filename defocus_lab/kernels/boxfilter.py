@@ -104,7 +104,27 @@ def box_sum(image, radius: int) -> np.ndarray:
 
 
 def box_mean(image, radius: int) -> np.ndarray:
-    """Mean over the in-bounds part of the (2r+1)^2 window around each pixel."""
+    """Mean over the in-bounds part of the (2r+1)^2 window around each pixel.
+
+    Parameters
+    ----------
+    image : ndarray (..., H, W)
+        Any leading axes are filtered independently.
+    radius : int
+        The window radius r (0: the image itself).
+
+    Returns
+    -------
+    ndarray (..., H, W) float64
+        Near the borders the mean is over the pixels of the window that lie inside the image, so
+        a constant image stays constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> box_mean(np.array([[0.0, 3.0, 6.0]]), 1).tolist()
+    [[1.5, 3.0, 4.5]]
+    """
     a = np.asarray(image)
     count = box_sum(np.ones(a.shape[-2:]), radius)
     return box_sum(a, radius) / count

@@ -122,7 +122,25 @@ class Branch(nn.Module):
 
 
 class MultiScaleNet(nn.Module):
-    """B-NET (``kind="bnet"``) or E-NET (``kind="enet"``); see the module docstring."""
+    """B-NET (``kind="bnet"``) or E-NET (``kind="enet"``); see the module docstring.
+
+    Parameters
+    ----------
+    kind : {"bnet", "enet"}
+        B-NET (23 blur classes, three branches) or E-NET (pattern / depth edge, two branches).
+        The weights are initialised by torch (seed it first); :func:`load_network` gives
+        trained ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = MultiScaleNet("bnet")
+    >>> with torch.inference_mode():
+    ...     logits = net(torch.rand(2, 3, 41, 41))
+    >>> tuple(logits.shape), net.n_classes
+    ((2, 23), 23)
+    """
 
     def __init__(self, kind: str = "bnet"):
         super().__init__()
@@ -256,7 +274,34 @@ def available(*, kinds=("bnet", "enet")) -> bool:
 def load_network(spec, kind: str, *, download: bool = True) -> MultiScaleNet:
     """A network from ``spec``: a MultiScaleNet (returned as it is), "authors" (the trained
     weights of the paper), "self-trained" (this project's, under data/karaali2022/), or a path
-    to an .npz saved by :meth:`MultiScaleNet.save_npz`."""
+    to an .npz saved by :meth:`MultiScaleNet.save_npz`.
+
+    Parameters
+    ----------
+    spec : MultiScaleNet, "authors", "self-trained" or path
+        The network or where its weights are.
+    kind : {"bnet", "enet"}
+        Which network is expected.
+    download : bool
+        For "authors": download the weights when they are not on this machine (else
+        :class:`~defocus_lab.data.DataMissing`).
+
+    Returns
+    -------
+    MultiScaleNet
+        In evaluation mode.
+
+    Raises
+    ------
+    ValueError
+        A network of the other kind, or no such weights.
+
+    Examples
+    --------
+    >>> net = load_network("self-trained", "enet")
+    >>> net.kind, net.n_classes
+    ('enet', 2)
+    """
     if isinstance(spec, MultiScaleNet):
         if spec.kind != kind:
             raise ValueError(f"expected a {kind} network; got a {spec.kind}")
@@ -295,11 +340,13 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
 
     Parameters
     ----------
-    image : ndarray (H, W, 3) float in [0, 1]
+    image : ndarray (H, W, 3)
+        Float in [0, 1].
     ys, xs : int arrays (N,)
         Edge pixels; each is the centre of a 41x41 patch of the image padded by 20 px with
         reflection (``numpy.pad(mode="symmetric")``, OpenCV's BORDER_REFLECT, as the authors).
     nets : sequence of MultiScaleNet
+        The networks, evaluated on the same patches.
     zero_branches : sequence of tuples, optional
         Per network, branches whose output is replaced by zeros (the multi-scale ablation).
     tile : int
@@ -314,7 +361,23 @@ def edge_logits(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, nets, *, zero
 
     Returns
     -------
-    list of float32 arrays (N, classes), one per network.
+    list of ndarray
+        float32 (N, classes), one per network.
+
+    Examples
+    --------
+    The dense, tiled evaluation gives the logits of the 41x41 patch around each pixel:
+
+    >>> import numpy as np, torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = MultiScaleNet("enet")
+    >>> image = np.random.default_rng(0).random((50, 50, 3))
+    >>> (logits,) = edge_logits(image, np.array([25]), np.array([30]), [net])
+    >>> patch = np.pad(image, ((20, 20), (20, 20), (0, 0)), mode="symmetric")[25:66, 30:71]
+    >>> with torch.inference_mode():
+    ...     direct = net(torch.from_numpy(patch.transpose(2, 0, 1)[None].astype(np.float32))).numpy()
+    >>> bool(np.allclose(logits, direct, atol=1e-4))
+    True
     """
     dev = resolve_device(device)
     nets = [on_device(n, dev) for n in nets]

@@ -15,6 +15,29 @@ def coc_diameter(d, *, d_f: float = 500.0, f0: float = 80.0, N: float = 2.0):
 
     Distances and focal length in the same unit (mm in the paper's Fig. 2(b)); returns that unit.
 
+    Parameters
+    ----------
+    d : float or array_like
+        Object distance(s), > 0.
+    d_f : float
+        The focus distance (> ``f0``).
+    f0 : float
+        The focal length.
+    N : float
+        The f-number.
+
+
+    Returns
+    -------
+    float or ndarray
+        The diameter, in the unit of the distances (0 at ``d_f``).
+
+
+    Raises
+    ------
+    ValueError
+        A distance <= 0, or ``d_f`` not beyond ``f0``.
+
     Examples
     --------
     >>> round(float(coc_diameter(1000.0, d_f=500.0, f0=80.0, N=2.0)), 4)
@@ -31,7 +54,25 @@ def coc_diameter(d, *, d_f: float = 500.0, f0: float = 80.0, N: float = 2.0):
 
 @dataclass
 class DefocusedScene:
-    """A rendered defocused image with its known blur map (Gaussian sigma, px)."""
+    """A rendered defocused image with its known blur map (Gaussian sigma, px).
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3)
+        The defocused rendering, float in [0, 1].
+    sigma : ndarray (H, W)
+        Its true blur, Gaussian std in px.
+    sharp : ndarray (H, W, 3)
+        The all-in-focus photo it was rendered from.
+    disparity : ndarray (H, W)
+        The scene's disparity (px, larger = nearer).
+
+    Examples
+    --------
+    >>> scene = defocused_motorcycle(scale=0.25)
+    >>> sorted(vars(scene))
+    ['disparity', 'image', 'sharp', 'sigma']
+    """
     image: np.ndarray
     sigma: np.ndarray
     sharp: np.ndarray
@@ -51,6 +92,27 @@ def defocused_motorcycle(*, scale: float = 0.5, focus: float = 0.75, max_sigma: 
     ----------
     scale : float
         Resize factor of the 500x741 original (0.5 keeps notebooks and tests quick).
+    focus : float
+        The disparity quantile in focus, in [0, 1] (1: the nearest plane).
+    max_sigma : float
+        The largest blur of the scene, Gaussian std in px at the rendered size.
+    step : float
+        The sigma ladder spacing of the renderer (px).
+
+    Returns
+    -------
+    DefocusedScene
+
+    Raises
+    ------
+    ValueError
+        A non-positive ``scale`` or ``max_sigma``, or ``focus`` outside [0, 1].
+
+    Examples
+    --------
+    >>> scene = defocused_motorcycle(scale=0.25, max_sigma=2.0)
+    >>> scene.image.shape[:2] == scene.sigma.shape, round(float(scene.sigma.max()), 6)
+    (True, 2.0)
     """
     scale = check_positive(scale, "scale")
     max_sigma = check_positive(max_sigma, "max_sigma")

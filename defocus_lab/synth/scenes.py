@@ -17,7 +17,23 @@ from .._validate import check_int, check_positive
 
 @dataclass
 class SmoothSurfaceScene:
-    """``image`` (H, W, 3), the true blur ``sigma`` (H, W, px) and the ``cylinder`` mask."""
+    """``image`` (H, W, 3), the true blur ``sigma`` (H, W, px) and the ``cylinder`` mask.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3)
+        The scene, float in [0, 1].
+    sigma : ndarray (H, W)
+        The true blur, Gaussian std in px (0 on the cylinder and the card).
+    cylinder : ndarray (H, W) bool
+        Where the cylinder is.
+
+    Examples
+    --------
+    >>> scene = smooth_surface_scene(64)
+    >>> scene.cylinder.dtype, scene.sigma.shape
+    (dtype('bool'), (64, 64))
+    """
     image: np.ndarray
     sigma: np.ndarray
     cylinder: np.ndarray
@@ -31,6 +47,32 @@ def smooth_surface_scene(size: int = 192, *, background_sigma: float = 3.0, roun
     cylinder lit from the front (Lambertian cos(angle), dark at the limbs, plus a soft Phong
     highlight along its axis).
     The background is tiles of seeded random colours; the background is blurred by ``background_sigma`` px.
+
+    Parameters
+    ----------
+    size : int
+        The side, px (>= 32).
+    background_sigma : float
+        The background's blur, Gaussian std in px.
+    roundness : float
+        The cylinder's shading, in [0, 1].
+    seed : int
+        The seed of the tiles' colours.
+
+    Returns
+    -------
+    SmoothSurfaceScene
+
+    Raises
+    ------
+    ValueError
+        ``size`` < 32, a negative blur or ``roundness`` outside [0, 1].
+
+    Examples
+    --------
+    >>> scene = smooth_surface_scene(64, background_sigma=2.0)
+    >>> scene.image.shape, float(scene.sigma[scene.cylinder].max()), float(scene.sigma.max())
+    ((64, 64, 3), 0.0, 2.0)
     """
     size = check_int(size, "size", minimum=32)
     background_sigma = check_positive(background_sigma, "background_sigma", allow_zero=True)

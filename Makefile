@@ -30,7 +30,8 @@ lab: $(STAMP)
 # The notebook stages (nbval, then the browser) run the same notebooks top to bottom: they share
 # a results cache made fresh for each run (defocus_lab/_cache.py), so the browser's run-all reads
 # the tables nbval computed (and nbval the Table I row the paper-number tests computed, the one
-# unit test that hands its result on: tests/test_paper_numbers.py); nbval also carries the figure probe (tests/figure_probe.py). Every
+# unit test that hands its result on: tests/test_paper_numbers.py); nbval also carries the figure probe (tests/figure_probe.py)
+# and keeps the executed notebooks for the site, built before the browser stage tests it. Every
 # stage runs under a pinned memory budget (tests/conftest.py for the tests/ stages).
 RESULTS_CACHE := .pytest_cache/defocus-lab-results
 # nbval's run of the notebooks, kept with its outputs for the site (tests/executed_notebooks.py):

@@ -53,6 +53,10 @@ PAPERS = {
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
+#: which figure of each notebook the landing page shows (its index among the notebook's figures)
+THUMBS = {"00_tour": 0, "01_zhuo_sim_2011": 0, "02_karaali_2022": 0, "03_blind_defocus_deblurring": 0,
+          "04_kriener_2013": 0, "05_galetto_deng_2022": 0}
+
 
 def figure_count(nb: dict) -> int:
     """The figures a notebook shows: its outputs that carry an image (an explorer's output
@@ -61,14 +65,15 @@ def figure_count(nb: dict) -> int:
                for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell.get("outputs", []))
 
 
-def first_figure(nb: dict) -> bytes | None:
-    """The PNG of the notebook's first figure, or None."""
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
-            png = out.get("data", {}).get("image/png")
-            if png:
-                return base64.b64decode("".join(png) if isinstance(png, list) else png)
-    return None
+def first_figure(nb: dict, index: int = 0) -> bytes | None:
+    """The PNG of the notebook's figure number ``index`` (0: the first; the last one there is
+    when it has fewer), or None when it shows none."""
+    pngs = [out["data"]["image/png"] for cell in nb["cells"] if cell["cell_type"] == "code"
+            for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
+    if not pngs:
+        return None
+    png = pngs[min(index, len(pngs) - 1)]
+    return base64.b64decode("".join(png) if isinstance(png, list) else png)
 
 
 def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict:
@@ -86,9 +91,21 @@ def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict
     from nbclient import NotebookClient
     log(f"  {path.name}: executing ...")
     t = time.perf_counter()
+    from nbclient.output_widget import OutputWidget
+
+    class OutputWidgetNoEcho(OutputWidget):
+        """nbclient's Output-widget mimic without its echo of the captured outputs to the kernel:
+        that message, sent while nbclient waits for the cell's reply, can stall the cell until
+        the timeout (jupyter/nbclient#312; tests/test_notebooks.py does the same)."""
+
+        def sync_state(self):
+            pass
+
     node = nbformat.reads(path.read_text(), as_version=4)
-    NotebookClient(node, timeout=3600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(node, timeout=3600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
+    client.execute()
     out = json.loads(nbformat.writes(node))
     out["metadata"][META] = {"source_sha256": digest, "data": bool(os.environ.get("DEFOCUS_LAB_DATA")),
                              "executed_by": "nbclient (make site)"}
@@ -134,22 +151,24 @@ def notebook_pages(src: Path, store: Path, *, force: bool, only=None, log=print)
             continue
         nb = executed(path, store, force=force, log=log)
         (src / "notebooks" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        png = first_figure(nb)
+        png = first_figure(nb, THUMBS.get(path.stem, 0))
         if png:
             (thumbs / f"{path.stem}.png").write_bytes(png)
         counts[path.stem] = figure_count(nb)
     return counts
 
 
-def landing_list(counts: dict, src: Path) -> str:
-    """The landing page's list of the notebooks: title, paper, what it reproduces, thumbnail."""
-    parts = []
+def landing_cards(counts: dict, src: Path) -> str:
+    """The landing page's cards (sphinx-design): per notebook its paper, what it reproduces,
+    how many figures the page shows, and a figure of it (``_static/thumbs/``)."""
+    cards = []
     for stem, n in counts.items():
-        title, what = PAPERS.get(stem, (stem, ""))
-        thumb = (f"\n```{{image}} _static/thumbs/{stem}.png\n:alt: the first figure of {stem}\n:width: 360px\n:class: dl-thumb\n"
-                 f":target: notebooks/{stem}.html\n```\n" if (src / "_static" / "thumbs" / f"{stem}.png").exists() else "")
-        parts.append(f"### [{stem[:2]} · {title}](notebooks/{stem}.ipynb)\n\n{what}. {n} figures.\n{thumb}")
-    return "\n".join(parts)
+        title, what = PAPERS.get(stem, (stem, ""))[:2]
+        thumb = src / "_static" / "thumbs" / f"{stem}.png"
+        img = f":img-top: _static/thumbs/{stem}.png\n:class-img-top: dl-thumb\n" if thumb.exists() else ""
+        cards.append(f":::{{grid-item-card}} {stem[:2]} · {title}\n:link: notebooks/{stem}\n:link-type: doc\n{img}\n"
+                     f"{what}. **{n} figures.**\n:::\n")
+    return "::::{grid} 1 1 2 2\n:gutter: 3\n\n" + "\n".join(cards) + "::::\n"
 
 
 def stage(src: Path, store: Path, *, force: bool = False, only=None, log=print) -> dict:
@@ -159,7 +178,7 @@ def stage(src: Path, store: Path, *, force: bool = False, only=None, log=print) 
     counts = notebook_pages(src, store, force=force, only=only, log=log)
     benchmark_pages(src)
     index = src / "index.md"
-    index.write_text(index.read_text().replace("{{ notebooks }}", landing_list(counts, src)))
+    index.write_text(index.read_text().replace("{{ notebooks }}", landing_cards(counts, src)))
     return counts
 
 

@@ -46,7 +46,7 @@ def launch_options(settings: dict) -> dict:
     if settings.get("jupyterhub_url"):
         launch["jupyterhub_url"] = settings["jupyterhub_url"]
     return {"repository_url": url, "repository_branch": settings.get("branch", "main"),
-            "path_to_docs": "docs", "use_repository_button": True, "launch_buttons": launch}
+            "path_to_docs": "", "use_repository_button": True, "launch_buttons": launch}
 
 
 project = "defocus_lab"
@@ -61,6 +61,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",
     "numpydoc",
+    "sphinx_design",
 ]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nitpicky = False
@@ -74,7 +75,7 @@ nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: explorers show their P
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
                               ("html", "application/vnd.jupyter.widget-state+json", None)]
 nb_merge_streams = True
-myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 
 # -- API reference --------------------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""The site's build, without building it (``tests/browser/test_site.py`` checks the built site):
+
+- nbval's run keeps each notebook with its outputs (``tests/executed_notebooks.py``), only when
+  every cell passed; the site build takes it when its cells are the repository's and executes
+  the notebook itself when they are not;
+- an explorer carries its figure's PNG beside its widget (what a page without a kernel shows);
+- the launch buttons follow ``[tool.defocus-lab.site]`` of ``pyproject.toml``;
+- Binder has what it needs: ``environment.yml`` covers the package's dependencies and the docs
+  extra, ``postBuild`` installs the package and warms the numba cache.
+"""
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from executed_notebooks import META, source_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def build_site():
+    return _load(ROOT / "docs" / "build_site.py", "build_site")
+
+
+@pytest.fixture(scope="module")
+def conf():
+    return _load(ROOT / "docs" / "conf.py", "site_conf")
+
+
+def _notebook(*sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# a page")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+FIGURE = ("%matplotlib inline\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\n"
+          "ax.plot([0, 1])\nplt.show()")
+
+
+def _nbval(path: Path, out: Path, tmp_path: Path):
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")]),
+           "DEFOCUS_LAB_EXECUTED_DIR": str(out)}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "executed_notebooks", "--nbval-lax", "-p",
+                           "no:cacheprovider", "-q", "--rootdir", str(tmp_path), "-c", os.devnull, str(path)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+
+
+def test_nbval_keeps_the_executed_notebook(tmp_path):
+    nb = _notebook(FIGURE, "print(6 * 7)")
+    path = tmp_path / "good.ipynb"
+    nbformat.write(nb, path)
+    bad = _notebook("print('before')", "1 / 0")
+    nbformat.write(bad, tmp_path / "bad.ipynb")
+    out = tmp_path / "executed"
+    run = _nbval(path, out, tmp_path)
+    assert run.returncode == 0, run.stdout
+    run_bad = _nbval(tmp_path / "bad.ipynb", out, tmp_path)
+    assert run_bad.returncode == 1
+    kept = json.loads((out / "good.ipynb").read_text())
+    assert not (out / "bad.ipynb").exists(), "a notebook with a failed cell must not be kept"
+    code = [c for c in kept["cells"] if c["cell_type"] == "code"]
+    assert [c["execution_count"] for c in code] == [1, 2]
+    assert any("image/png" in o.get("data", {}) for o in code[0]["outputs"])
+    assert code[1]["outputs"][0]["text"] == "42\n"
+    assert kept["metadata"][META]["source_sha256"] == source_digest(json.loads(path.read_text()))
+
+
+def test_the_site_takes_kept_notebooks_and_executes_changed_ones(tmp_path, build_site):
+    path = tmp_path / "page.ipynb"
+    nbformat.write(_notebook("print('fresh')"), path)
+    store = tmp_path / "executed"
+    store.mkdir()
+    kept = json.loads(path.read_text())
+    kept["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "kept\n"}]
+    kept["metadata"][META] = {"source_sha256": source_digest(kept), "executed_by": "nbval (make test)"}
+    (store / "page.ipynb").write_text(json.dumps(kept))
+    said = []
+    nb = build_site.executed(path, store, log=said.append)
+    assert nb["cells"][1]["outputs"][0]["text"] == "kept\n" and "same cells" in said[0]
+    # a changed cell: the kept copy is stale, the notebook is executed (and kept in its place)
+    nbformat.write(_notebook("print('changed')"), path)
+    nb = build_site.executed(path, store, log=said.append)
+    assert "".join(nb["cells"][1]["outputs"][0]["text"]) == "changed\n"
+    assert json.loads((store / "page.ipynb").read_text())["metadata"][META]["executed_by"] == "nbclient (make site)"
+
+
+def test_figure_count(build_site):
+    png = {"output_type": "display_data", "data": {"image/png": "iVBO", "text/plain": "<Figure>"}, "metadata": {}}
+    explorer = {"output_type": "display_data", "metadata": {},
+                "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "image/png": "iVBO",
+                         "text/plain": "<Explorer>"}}
+    text = {"output_type": "stream", "name": "stdout", "text": "hi"}
+    nb = {"cells": [{"cell_type": "code", "outputs": [png, text, explorer]}, {"cell_type": "markdown", "source": ""}]}
+    assert build_site.figure_count(nb) == 2
+    assert build_site.first_figure(nb) is not None
+
+
+def test_an_explorer_shows_its_figure_without_a_kernel():
+    from defocus_lab.ui import zhuo_sim
+    explorer = zhuo_sim.CocExplorer()
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the lab draws the widget
+    assert bundle["image/png"] == explorer.output.outputs[0]["data"]["image/png"]  # a page, its figure
+    assert bundle["text/plain"] == "<CocExplorer: zhuo2011-coc>"
+
+
+def test_launch_buttons_follow_the_configured_repository(conf):
+    assert conf.launch_options({}) == {} and conf.launch_options({"repository_url": " "}) == {}
+    opts = conf.launch_options({"repository_url": "https://github.com/owner/defocus_lab", "branch": "dev",
+                                "jupyterhub_url": "https://hub.example.org"})
+    assert opts["repository_url"] == "https://github.com/owner/defocus_lab" and opts["repository_branch"] == "dev"
+    # the notebook pages' sources are notebooks/<name>.ipynb of the repository itself
+    assert opts["path_to_docs"] == ""
+    assert opts["launch_buttons"] == {"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab",
+                                      "jupyterhub_url": "https://hub.example.org"}
+    settings = conf.site_settings()
+    assert set(settings) == {"repository_url", "branch", "binderhub_url", "jupyterhub_url"}
+
+
+def _names(requirements):
+    return {re.split(r"[\[<>=!~ ]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+
+def test_binder_builds_what_the_package_needs():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = _names(project["dependencies"]) | _names(project["optional-dependencies"]["docs"])
+    text = (ROOT / "environment.yml").read_text()
+    listed = {m.group(1).lower().replace("_", "-")
+              for m in re.finditer(r"^\s*-\s+([A-Za-z0-9_.\-]+)", text, flags=re.M)}
+    conda_names = {"torch": "pytorch"}
+    missing = sorted(n for n in needed if conda_names.get(n, n) not in listed)
+    assert not missing, f"environment.yml lacks {missing} (Binder builds the lab from it)"
+    post = ROOT / "postBuild"
+    assert os.access(post, os.X_OK), "postBuild must be executable (Binder runs it as a program)"
+    script = post.read_text()
+    assert "pip install --no-deps -e ." in script and "defocus-lab warmup" in script

@@ -54,8 +54,21 @@ PAPERS = {
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 #: which figure of each notebook the landing page shows (its index among the notebook's figures)
-THUMBS = {"00_tour": 0, "01_zhuo_sim_2011": 0, "02_karaali_2022": 0, "03_blind_defocus_deblurring": 0,
-          "04_kriener_2013": 0, "05_galetto_deng_2022": 0}
+THUMBS = {"00_tour": 1, "01_zhuo_sim_2011": 5, "02_karaali_2022": 0, "03_blind_defocus_deblurring": 10,
+          "04_kriener_2013": 0, "05_galetto_deng_2022": 4}
+
+
+def thumbnail(png: bytes, aspect: float = 2.0) -> bytes:
+    """A figure cut to at most ``aspect`` (width / height) from its left, so that a wide figure of
+    several panels shows its first panels at a readable size on a card."""
+    import io
+    from PIL import Image
+    im = Image.open(io.BytesIO(png))
+    if im.width > aspect * im.height:
+        im = im.crop((0, 0, int(aspect * im.height), im.height))
+    out = io.BytesIO()
+    im.save(out, format="PNG")
+    return out.getvalue()
 
 
 def figure_count(nb: dict) -> int:
@@ -153,7 +166,7 @@ def notebook_pages(src: Path, store: Path, *, force: bool, only=None, log=print)
         (src / "notebooks" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         png = first_figure(nb, THUMBS.get(path.stem, 0))
         if png:
-            (thumbs / f"{path.stem}.png").write_bytes(png)
+            (thumbs / f"{path.stem}.png").write_bytes(thumbnail(png))
         counts[path.stem] = figure_count(nb)
     return counts
 

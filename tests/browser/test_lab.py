@@ -106,12 +106,36 @@ def _phone_photo(path):
     return upright.shape[:2]
 
 
+def _check_figures_match_the_site(page, notebook):
+    """The figures the lab shows after run-all (images in the cells' outputs: the static figures
+    and each explorer's figure) are as many as the site's page of the notebook shows, i.e. as
+    many as the image outputs of nbval's executed copy (``build/executed/``, written by
+    ``make test``; tests/browser/test_site.py checks the page against it). Without a current
+    executed copy (a run outside ``make test``) only the count is recorded."""
+    shown = page.locator(".jp-Notebook .jp-OutputArea-output img").count()
+    (ARTIFACTS / f"figures-{notebook[:2]}.json").write_text(json.dumps({"notebook": notebook, "figures_in_lab": shown}))
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from executed_notebooks import META, source_digest
+    kept = ROOT / "build" / "executed" / notebook
+    if not kept.exists():
+        return
+    nb = json.loads(kept.read_text())
+    if nb.get("metadata", {}).get(META, {}).get("source_sha256") != source_digest(
+            json.loads((ROOT / "notebooks" / notebook).read_text())):
+        return
+    expected = sum(any(t in o.get("data", {}) for t in ("image/png", "image/jpeg", "image/svg+xml"))
+                   for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert shown == expected, f"{notebook}: the lab shows {shown} figures, the executed notebook (the site) {expected}"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_and_every_explorer_answers(page, lab_url, lab_dir, notebook, tmp_path):
     _open_and_run(page, lab_url, notebook)
     ARTIFACTS.mkdir(exist_ok=True)
     tag = notebook[:2]
     page.screenshot(path=str(ARTIFACTS / f"lab-{tag}-after-run-all.png"))
+    _check_figures_match_the_site(page, notebook)
     explorers = page.locator(".dl-explorer")
     n = explorers.count()
     assert n >= 3, f"{notebook}: only {n} explorers rendered"

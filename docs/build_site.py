@@ -209,6 +209,7 @@ def main(argv=None) -> int:
     counts = stage(Path(args.src), Path(args.executed), force=args.force, only=only)
     t1 = time.perf_counter()
     from sphinx.cmd.build import build_main
+    os.environ["DEFOCUS_LAB_SITE_REPO"] = str(REPO)  # docs/conf.py, wherever the sources are staged
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)

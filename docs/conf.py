@@ -12,13 +12,19 @@ Launch buttons (Binder, JupyterHub) appear when a repository URL is configured, 
 """
 from __future__ import annotations
 
+import os
 import sys
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-# the staged sources sit in build/site-src; the repository is found from the marker file
-REPO = Path(next(p for p in [ROOT, *ROOT.parents] if (p / "pyproject.toml").exists()))
+# the staged sources (build/site-src, or wherever --src put them): build_site.py names the
+# repository in DEFOCUS_LAB_SITE_REPO; else the first folder above with the project's pyproject.toml
+_named = os.environ.get("DEFOCUS_LAB_SITE_REPO")
+REPO = Path(_named) if _named else next((p for p in [ROOT, *ROOT.parents] if (p / "pyproject.toml").exists()), None)
+if REPO is None or not (REPO / "pyproject.toml").exists():
+    raise RuntimeError(f"cannot find the defocus_lab repository above {ROOT}: build the site with "
+                       "`make site` (docs/build_site.py), which names it in DEFOCUS_LAB_SITE_REPO")
 sys.path.insert(0, str(REPO))
 
 import defocus_lab  # noqa: E402

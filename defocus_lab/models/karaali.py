@@ -246,7 +246,7 @@ def load_karaali2022(kind: str = "bnet", *, download: bool = True) -> MultiScale
     """The authors' trained B-NET or E-NET (in eval mode; shared, do not modify it).
 
     The ``.mat`` files are read from ``DEFOCUS_LAB_DATA/weights/karaali2022/{blur,edge}/``, else
-    from the download cache or their pinned URLs (sha256 checked); :class:`DataMissing` says how
+    from the download cache or their pinned URLs (sha256 checked); :class:`~defocus_lab.data.DataMissing` says how
     to get them otherwise. ``.mat`` files are read by ``scipy.io.loadmat``: no pickle.
     """
     from scipy.io import loadmat

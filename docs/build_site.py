@@ -5,9 +5,9 @@ Steps, all offline:
 1. **Stage** the sources in ``build/site-src/``: the pages of ``docs/`` (landing page, API
    reference), one page per notebook, and a page per measured table of ``benchmarks/results/``.
 2. **Executed notebooks.** A notebook page shows the notebook as it ran, every figure as an image.
-   The notebook is taken from ``build/executed/`` when one there has the same cells
-   (``make test`` leaves nbval's run there, see ``tests/executed_notebooks.py``), and is
-   executed here otherwise (nbclient, in ``notebooks/``, with ``DEFOCUS_LAB_DATA`` when set, the
+   The notebook is taken from ``build/executed/`` when one there is the same notebook run with
+   the package's current code and the same data setting (``make test`` leaves nbval's run
+   there, see ``tests/executed_notebooks.py``), and is executed here otherwise (nbclient, in ``notebooks/``, with ``DEFOCUS_LAB_DATA`` when set, the
    shipped photos otherwise) and kept there for the next build.
 3. **Sphinx** (myst-nb, sphinx-book-theme, numpydoc) with warnings as errors: a broken
    cross-reference, a missing image or a malformed docstring fails the build.
@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 sys.path.insert(0, str(REPO / "tests"))
-from executed_notebooks import META, source_digest  # noqa: E402
+from executed_notebooks import META, current, stamp  # noqa: E402
 
 #: the notebook pages in order, with the paper each reproduces (the landing page's list)
 PAPERS = {
@@ -89,17 +89,31 @@ def first_figure(nb: dict, index: int = 0) -> bytes | None:
     return base64.b64decode("".join(png) if isinstance(png, list) else png)
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def for_the_page(nb: dict) -> dict:
+    """``nb`` without the outputs that have no static form: a widget view whose only other
+    representation is its Python repr (``text/plain``), i.e. the notebooks' progress bars, whose
+    state at the end of the run the kernel keeps and the executed notebook does not. The lab's
+    explorers and photo picker carry a PNG or HTML of themselves and stay."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (WIDGET_VIEW in o.get("data", {}) and set(o["data"]) <= {WIDGET_VIEW, "text/plain"})]
+    return nb
+
+
 def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict:
     """The notebook at ``path`` executed: the copy in ``store`` when it has the same cells,
     else executed now with nbclient (and stored)."""
     import nbformat
     nb = json.loads(path.read_text())
-    digest = source_digest(nb)
     kept = store / path.name
     if kept.exists() and not force:
         old = json.loads(kept.read_text())
-        if old.get("metadata", {}).get(META, {}).get("source_sha256") == digest:
-            log(f"  {path.name}: executed by {old['metadata'][META].get('executed_by', '?')} (same cells)")
+        if current(old, nb):
+            log(f"  {path.name}: executed by {old['metadata'][META].get('executed_by', '?')} (same cells, code, data)")
             return old
     from nbclient import NotebookClient
     log(f"  {path.name}: executing ...")
@@ -120,8 +134,7 @@ def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict
     client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
     client.execute()
     out = json.loads(nbformat.writes(node))
-    out["metadata"][META] = {"source_sha256": digest, "data": bool(os.environ.get("DEFOCUS_LAB_DATA")),
-                             "executed_by": "nbclient (make site)"}
+    stamp(out, "nbclient (make site)")
     store.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     log(f"  {path.name}: executed in {time.perf_counter() - t:.0f} s")
@@ -163,6 +176,7 @@ def notebook_pages(src: Path, store: Path, *, force: bool, only=None, log=print)
         if only and path.stem[:2] not in only:
             continue
         nb = executed(path, store, force=force, log=log)
+        nb = for_the_page(nb)
         (src / "notebooks" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         png = first_figure(nb, THUMBS.get(path.stem, 0))
         if png:

@@ -4,8 +4,9 @@ the outputs its cells gave, for the site (``make site``, ``docs/build_site.py``)
 nbval executes every notebook top to bottom anyway (``make test``); the site shows the same
 notebooks executed. Instead of a second execution (six minutes on 2 cores), ``make test`` loads
 this plugin into the nbval run (``-p executed_notebooks``) and sets
-``DEFOCUS_LAB_EXECUTED_DIR``; the site build takes a notebook from there when its cells are those
-of the repository's notebook (:func:`source_digest`), and executes it itself otherwise.
+``DEFOCUS_LAB_EXECUTED_DIR``; the site build takes a notebook from there when it is the
+repository's notebook run with the package's current code and the same data setting
+(:func:`current`), and executes it itself otherwise.
 
 A notebook is written only when every one of its code cells ran and passed: a notebook with a
 failed cell is left out (the site build then executes it and fails there, with its traceback).
@@ -34,6 +35,31 @@ def source_digest(nb: dict) -> str:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         h.update(json.dumps([cell["cell_type"], source]).encode())
     return h.hexdigest()
+
+
+def package_digest(root: Path | None = None) -> str:
+    """sha256 of the package's code (``defocus_lab/**/*.py`` and ``*.txt``, by path and content):
+    an executed notebook is the notebook run with this code, and is stale once the code changes."""
+    root = Path(root) if root else Path(__file__).resolve().parents[1] / "defocus_lab"
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".txt") and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def stamp(nb, executed_by: str) -> None:
+    """Record in ``nb``'s metadata what it was executed from: its cells, the package's code,
+    whether the data folder was set, and by what."""
+    nb["metadata"][META] = {"source_sha256": source_digest(nb), "package_sha256": package_digest(),
+                            "data": bool(os.environ.get("DEFOCUS_LAB_DATA")), "executed_by": executed_by}
+
+
+def current(nb: dict, source: dict) -> bool:
+    """Whether the executed ``nb`` is ``source`` run with this package's code and data setting."""
+    meta = nb.get("metadata", {}).get(META, {})
+    return (meta.get("source_sha256") == source_digest(source) and meta.get("package_sha256") == package_digest()
+            and meta.get("data") == bool(os.environ.get("DEFOCUS_LAB_DATA")))
 
 
 class _Run:
@@ -84,8 +110,6 @@ def pytest_sessionfinish(session, exitstatus):
             for o in out.cells[i].outputs:
                 if o.get("output_type") == "execute_result":
                     o["execution_count"] = n
-        out.metadata[META] = {"source_sha256": source_digest(out),
-                              "data": bool(os.environ.get("DEFOCUS_LAB_DATA")),
-                              "executed_by": "nbval (make test)"}
+        stamp(out, "nbval (make test)")
         path = folder / Path(str(run.parent.path)).name
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")

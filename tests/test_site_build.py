@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from executed_notebooks import META, source_digest
+from executed_notebooks import META, current, source_digest, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,11 +89,19 @@ def test_the_site_takes_kept_notebooks_and_executes_changed_ones(tmp_path, build
     store.mkdir()
     kept = json.loads(path.read_text())
     kept["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "kept\n"}]
-    kept["metadata"][META] = {"source_sha256": source_digest(kept), "executed_by": "nbval (make test)"}
+    stamp(kept, "nbval (make test)")
     (store / "page.ipynb").write_text(json.dumps(kept))
     said = []
     nb = build_site.executed(path, store, log=said.append)
     assert nb["cells"][1]["outputs"][0]["text"] == "kept\n" and "same cells" in said[0]
+    # run with other code (or without the data where the build has it): stale
+    assert current(kept, json.loads(path.read_text()))
+    other = json.loads(json.dumps(kept))
+    other["metadata"][META]["package_sha256"] = "0" * 64
+    assert not current(other, json.loads(path.read_text()))
+    other = json.loads(json.dumps(kept))
+    other["metadata"][META]["data"] = not kept["metadata"][META]["data"]
+    assert not current(other, json.loads(path.read_text()))
     # a changed cell: the kept copy is stale, the notebook is executed (and kept in its place)
     nbformat.write(_notebook("print('changed')"), path)
     nb = build_site.executed(path, store, log=said.append)
@@ -110,6 +118,24 @@ def test_figure_count(build_site):
     nb = {"cells": [{"cell_type": "code", "outputs": [png, text, explorer]}, {"cell_type": "markdown", "source": ""}]}
     assert build_site.figure_count(nb) == 2
     assert build_site.first_figure(nb) is not None
+
+
+def test_the_page_drops_widgets_without_a_static_form(build_site):
+    bar = {"output_type": "display_data", "metadata": {},
+           "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "b"}, "text/plain": "  0%|          | 0/4"}}
+    picker = {"output_type": "display_data", "metadata": {},
+              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "p"}, "text/plain": "photo picker",
+                       "text/html": "<p>Photo: coffee</p>"}}
+    text = {"output_type": "stream", "name": "stdout", "text": "done"}
+    nb = {"cells": [{"cell_type": "code", "outputs": [bar, picker, text]}]}
+    assert build_site.for_the_page(nb)["cells"][0]["outputs"] == [picker, text]
+
+
+def test_the_photo_picker_says_its_photo_without_a_kernel():
+    from defocus_lab.ui.base import PhotoPicker
+    bundle = PhotoPicker(["coffee"])._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == "photo picker: coffee, 600x400 px" and "<b>coffee</b>, 600x400 px" in bundle["text/html"]
 
 
 def test_an_explorer_shows_its_figure_without_a_kernel():

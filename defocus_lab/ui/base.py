@@ -812,8 +812,18 @@ class PhotoPicker:
                 return
         self.set(f["name"], image)
 
-    def _ipython_display_(self):
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The picker's widget, with a line saying which photo it holds beside it: what a page
+        without a kernel or the widgets' JavaScript (the built site) shows instead of the
+        widget's Python repr."""
+        import html
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        h, w = self.image.shape[:2]
+        bundle["text/plain"] = f"photo picker: {self.name}, {w}x{h} px"
+        bundle["text/html"] = (f"<p class='dl-picker-static'>Photo: <b>{html.escape(str(self.name))}</b>, {w}x{h} px. "
+                               "In the lab, pick another photo or upload your own here; the explorers below "
+                               "follow it.</p>")
+        return bundle
 
 
 def pick_image(names, fallback: str = "coffee"):

@@ -116,13 +116,12 @@ def _check_figures_match_the_site(page, notebook):
     (ARTIFACTS / f"figures-{notebook[:2]}.json").write_text(json.dumps({"notebook": notebook, "figures_in_lab": shown}))
     import sys
     sys.path.insert(0, str(ROOT / "tests"))
-    from executed_notebooks import META, source_digest
+    from executed_notebooks import current
     kept = ROOT / "build" / "executed" / notebook
     if not kept.exists():
         return
     nb = json.loads(kept.read_text())
-    if nb.get("metadata", {}).get(META, {}).get("source_sha256") != source_digest(
-            json.loads((ROOT / "notebooks" / notebook).read_text())):
+    if not current(nb, json.loads((ROOT / "notebooks" / notebook).read_text())):
         return
     expected = sum(any(t in o.get("data", {}) for t in ("image/png", "image/jpeg", "image/svg+xml"))
                    for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))

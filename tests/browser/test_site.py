@@ -15,6 +15,7 @@ every name of ``defocus_lab.__all__``.
 """
 import json
 import os
+import re
 import threading
 import urllib.parse
 from functools import partial
@@ -155,9 +156,13 @@ def test_notebook_page(visit, site_url, stem):
     shown = page.locator(".cell_output img").count()
     assert expected > 0, f"{stem}: the downloaded notebook has no figure outputs (was it executed?)"
     assert shown == expected, f"{stem}: the page shows {shown} figures, the executed notebook {expected}"
-    # no output left as an empty widget view (a static page has no widget manager)
+    # no output left as an empty widget view (a static page has no widget manager), nor as a
+    # widget's Python repr (a photo picker's "VBox(children=...)", a progress bar stuck at 0 %)
     views = page.locator(".cell_output .jupyter-widgets, .cell_output script[type*='widget-view']").count()
     assert views == 0, f"{stem}: {views} widget views on a static page (they render as nothing)"
+    text = page.locator(".cell_output").all_inner_texts()
+    reprs = [t[:80] for t in text if "children=(" in t or re.search(r"\b0%\|", t)]
+    assert not reprs, f"{stem}: widgets shown by their Python repr: {reprs[:3]}"
 
 
 def test_search_finds_estimate_defocus(visit, site_url):

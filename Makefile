@@ -49,7 +49,7 @@ test: $(STAMP)
 	DEFOCUS_LAB_RESULTS_CACHE=$(CURDIR)/$(RESULTS_CACHE) $(BIN)/python -m pytest -m browser tests/browser
 
 # The static site: build/site/index.html (docs/build_site.py). Takes the notebooks executed by the
-# last `make test` when their cells are unchanged, executes them otherwise (about 7 min on 2 cores).
+# last `make test` when current (same cells, package code, data setting), executes them otherwise (350 s on 2 cores with the data).
 site: $(STAMP)
 	DEFOCUS_LAB_EXECUTED_DIR=$(CURDIR)/$(EXECUTED) $(BIN)/python docs/build_site.py
 

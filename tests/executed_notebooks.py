@@ -2,7 +2,7 @@
 the outputs its cells gave, for the site (``make site``, ``docs/build_site.py``).
 
 nbval executes every notebook top to bottom anyway (``make test``); the site shows the same
-notebooks executed. Instead of a second execution (six minutes on 2 cores), ``make test`` loads
+notebooks executed. Instead of a second execution (350 s on 2 cores with the data), ``make test`` loads
 this plugin into the nbval run (``-p executed_notebooks``) and sets
 ``DEFOCUS_LAB_EXECUTED_DIR``; the site build takes a notebook from there when it is the
 repository's notebook run with the package's current code and the same data setting

@@ -177,3 +177,27 @@ def test_binder_builds_what_the_package_needs():
     assert os.access(post, os.X_OK), "postBuild must be executable (Binder runs it as a program)"
     script = post.read_text()
     assert "pip install --no-deps -e ." in script and "defocus-lab warmup" in script
+
+
+def _tiny_site(tmp_path, text):
+    """A one-page site with the lab's Sphinx configuration; returns (exit status, output)."""
+    import shutil
+    src = tmp_path / "src"
+    src.mkdir(parents=True)
+    shutil.copy(ROOT / "docs" / "conf.py", src / "conf.py")
+    shutil.copytree(ROOT / "docs" / "_static", src / "_static")
+    (src / "index.rst").write_text("A page\n======\n\n" + text + "\n")
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src),
+                          str(tmp_path / "out")], capture_output=True, text=True,
+                         env={**os.environ, "DEFOCUS_LAB_SITE_REPO": str(ROOT)})
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_a_broken_reference_fails_the_build_and_a_helper_is_shown_as_code(tmp_path):
+    # a helper that exists but is not in the API reference: shown as code, the build passes
+    status, out = _tiny_site(tmp_path / "a", ":func:`defocus_lab.propagate.matting.solve_downsample` and "
+                             ":class:`numpy.ndarray`")
+    assert status == 0, out
+    # a name that exists nowhere (a typo, a renamed function): the build fails and says which
+    status, out = _tiny_site(tmp_path / "b", ":func:`defocus_lab.propagate.matting.solve_downsampel`")
+    assert status != 0 and "solve_downsampel" in out

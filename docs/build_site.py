@@ -7,13 +7,15 @@ Steps, all offline:
 2. **Executed notebooks.** A notebook page shows the notebook as it ran, every figure as an image.
    The notebook is taken from ``build/executed/`` when one there is the same notebook run with
    the package's current code and the same data setting (``make test`` leaves nbval's run
-   there, see ``tests/executed_notebooks.py``), and is executed here otherwise (nbclient, in ``notebooks/``, with ``DEFOCUS_LAB_DATA`` when set, the
-   shipped photos otherwise) and kept there for the next build.
-3. **Sphinx** (myst-nb, sphinx-book-theme, numpydoc) with warnings as errors: a broken
-   cross-reference, a missing image or a malformed docstring fails the build.
+   there, see ``tests/executed_notebooks.py``), and is executed here otherwise (nbclient, in
+   ``notebooks/``, with ``DEFOCUS_LAB_DATA`` when set, the shipped photos otherwise) and kept
+   there for the next build.
+3. **Sphinx** (myst-nb, sphinx-book-theme, sphinx-design, numpydoc) with warnings as errors: a
+   broken cross-reference, a missing image or a malformed docstring fails the build.
 
-The landing page shows each notebook's first figure (``_static/thumbs/``), taken from the
-executed notebooks. Options: ``--out``, ``--executed``, ``--force`` (execute every notebook).
+The landing page shows a figure of each notebook (:data:`THUMBS`, ``_static/thumbs/``), taken
+from the executed notebooks. Options: ``--out``, ``--src`` (the staging folder), ``--executed``,
+``--force`` (execute every notebook again), ``--only 03,05`` (a partial site, while writing pages).
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def figure_count(nb: dict) -> int:
                for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell.get("outputs", []))
 
 
-def first_figure(nb: dict, index: int = 0) -> bytes | None:
+def figure_png(nb: dict, index: int = 0) -> bytes | None:
     """The PNG of the notebook's figure number ``index`` (0: the first; the last one there is
     when it has fewer), or None when it shows none."""
     pngs = [out["data"]["image/png"] for cell in nb["cells"] if cell["cell_type"] == "code"
@@ -96,7 +98,10 @@ def for_the_page(nb: dict) -> dict:
     """``nb`` without the outputs that have no static form: a widget view whose only other
     representation is its Python repr (``text/plain``), i.e. the notebooks' progress bars, whose
     state at the end of the run the kernel keeps and the executed notebook does not. The lab's
-    explorers and photo picker carry a PNG or HTML of themselves and stay."""
+    explorers and photo picker carry a PNG or HTML of themselves and stay. The widgets' saved
+    state (``metadata.widgets``, which nbclient records: 1.6 MB of a page's HTML for notebook 00)
+    goes too: no page loads the widgets' JavaScript that would read it."""
+    nb.get("metadata", {}).pop("widgets", None)
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"] = [o for o in cell.get("outputs", [])
@@ -105,8 +110,9 @@ def for_the_page(nb: dict) -> dict:
 
 
 def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict:
-    """The notebook at ``path`` executed: the copy in ``store`` when it has the same cells,
-    else executed now with nbclient (and stored)."""
+    """The notebook at ``path`` executed: the copy in ``store`` when it is current (the same
+    cells, package code and data setting: ``executed_notebooks.current``), else executed now
+    with nbclient (and stored in its place)."""
     import nbformat
     nb = json.loads(path.read_text())
     kept = store / path.name
@@ -159,8 +165,8 @@ def benchmark_pages(src: Path) -> list[str]:
     (src / "benchmarks" / "index.md").write_text(
         "# Benchmarks\n\nThe lab's speed and memory measurements: each table is written by the benchmark "
         "script named under its title (`benchmarks/`), which runs the lab's method side by side with the "
-        "alternative in one run. Rerun one with `.venv/bin/python benchmarks/<script>.py`; the machine, "
-        "the commit and the command are in each table.\n\n"
+        "alternative in one run. Rerun one with `.venv/bin/python benchmarks/<script>.py`; each table "
+        "says when and on what machine it was measured, and with which command.\n\n"
         f"```{{toctree}}\n:maxdepth: 1\n\n{toc}\n```\n")
     return names
 
@@ -178,7 +184,7 @@ def notebook_pages(src: Path, store: Path, *, force: bool, only=None, log=print)
         nb = executed(path, store, force=force, log=log)
         nb = for_the_page(nb)
         (src / "notebooks" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        png = first_figure(nb, THUMBS.get(path.stem, 0))
+        png = figure_png(nb, THUMBS.get(path.stem, 0))
         if png:
             (thumbs / f"{path.stem}.png").write_bytes(thumbnail(png))
         counts[path.stem] = figure_count(nb)

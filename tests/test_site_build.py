@@ -8,6 +8,7 @@
 - Binder has what it needs: ``environment.yml`` covers the package's dependencies and the docs
   extra, ``postBuild`` installs the package and warms the numba cache.
 """
+import base64
 import importlib.util
 import json
 import os
@@ -117,7 +118,7 @@ def test_figure_count(build_site):
     text = {"output_type": "stream", "name": "stdout", "text": "hi"}
     nb = {"cells": [{"cell_type": "code", "outputs": [png, text, explorer]}, {"cell_type": "markdown", "source": ""}]}
     assert build_site.figure_count(nb) == 2
-    assert build_site.first_figure(nb) is not None
+    assert build_site.figure_png(nb) == build_site.figure_png(nb, 5) == base64.b64decode("iVBO")
 
 
 def test_the_page_drops_widgets_without_a_static_form(build_site):
@@ -127,8 +128,10 @@ def test_the_page_drops_widgets_without_a_static_form(build_site):
               "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "p"}, "text/plain": "photo picker",
                        "text/html": "<p>Photo: coffee</p>"}}
     text = {"output_type": "stream", "name": "stdout", "text": "done"}
-    nb = {"cells": [{"cell_type": "code", "outputs": [bar, picker, text]}]}
-    assert build_site.for_the_page(nb)["cells"][0]["outputs"] == [picker, text]
+    nb = {"cells": [{"cell_type": "code", "outputs": [bar, picker, text]}],
+          "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}}, "kernelspec": {}}}
+    page = build_site.for_the_page(nb)
+    assert page["cells"][0]["outputs"] == [picker, text] and page["metadata"] == {"kernelspec": {}}
 
 
 def test_the_photo_picker_says_its_photo_without_a_kernel():

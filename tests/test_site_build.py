@@ -204,3 +204,27 @@ def test_a_broken_reference_fails_the_build_and_a_helper_is_shown_as_code(tmp_pa
     # a name that exists nowhere (a typo, a renamed function): the build fails and says which
     status, out = _tiny_site(tmp_path / "b", ":func:`defocus_lab.propagate.matting.solve_downsampel`")
     assert status != 0 and "solve_downsampel" in out
+
+
+def test_the_launch_buttons_appear_on_notebook_pages_when_configured(tmp_path):
+    """A one-page site whose pyproject names a repository: its notebook page links Binder to the
+    notebook in the repository (the configured branch, JupyterLab), and JupyterHub when set."""
+    import shutil
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.defocus-lab.site]\nrepository_url = "https://github.com/owner/lab"\n'
+                                         'branch = "dev"\njupyterhub_url = "https://hub.example.org"\n')
+    src = tmp_path / "src"
+    (src / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "docs" / "conf.py", src / "conf.py")
+    shutil.copytree(ROOT / "docs" / "_static", src / "_static")
+    (src / "index.rst").write_text("Home\n====\n\n.. toctree::\n\n   notebooks/demo\n")
+    nbformat.write(_notebook("print(1)"), src / "notebooks" / "demo.ipynb")
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src),
+                          str(tmp_path / "out")], capture_output=True, text=True,
+                         env={**os.environ, "DEFOCUS_LAB_SITE_REPO": str(repo)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    page = (tmp_path / "out" / "notebooks" / "demo.html").read_text()
+    assert "https://mybinder.org/v2/gh/owner/lab/dev?urlpath=lab/tree/notebooks/demo.ipynb" in page
+    assert "https://hub.example.org/hub/user-redirect/git-pull?" in page
+    assert "_sources/notebooks/demo.ipynb" in page  # the download

@@ -16,7 +16,8 @@ Notebooks never download (``download=False``): run ``defocus-lab fetch`` once, o
 """
 from __future__ import annotations
 
-__all__ = ["DataMissing", "data_dir", "fetch", "available", "read_image", "image_names", "load_image", "load_rtf", "rtf_ids", "load_mask", "working_copy"]
+__all__ = ["DataMissing", "data_dir", "fetch", "available", "read_image", "image_names", "load_image", "load_rtf",
+           "rtf_ids", "load_mask", "working_copy"]
 
 import hashlib
 import os

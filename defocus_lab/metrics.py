@@ -1,7 +1,8 @@
 """Scores of a blur map against ground truth."""
 from __future__ import annotations
 
-__all__ = ["mae", "relative_mae", "rtf_scores", "best_threshold_accuracy", "precision_recall", "pr_curve", "classification_scores", "brisque"]
+__all__ = ["mae", "relative_mae", "rtf_scores", "best_threshold_accuracy", "precision_recall", "pr_curve",
+           "classification_scores", "brisque"]
 
 import numpy as np
 

@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 sys.path.insert(0, str(REPO / "tests"))
-from executed_notebooks import META, current, stamp  # noqa: E402
+from executed_notebooks import META, current, execute, figure_count, stamp  # noqa: E402
 
 #: the notebook pages in order, with the paper each reproduces (the landing page's list)
 PAPERS = {
@@ -53,8 +53,6 @@ PAPERS = {
                              "filter: Figs. 3-14, Tables 2, 3, 5, 6"),
 }
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
-
 #: which figure of each notebook the landing page shows (its index among the notebook's figures)
 THUMBS = {"00_tour": 1, "01_zhuo_sim_2011": 5, "02_karaali_2022": 0, "03_blind_defocus_deblurring": 10,
           "04_kriener_2013": 0, "05_galetto_deng_2022": 4}
@@ -71,13 +69,6 @@ def thumbnail(png: bytes, aspect: float = 2.0) -> bytes:
     out = io.BytesIO()
     im.save(out, format="PNG")
     return out.getvalue()
-
-
-def figure_count(nb: dict) -> int:
-    """The figures a notebook shows: its outputs that carry an image (an explorer's output
-    carries the PNG of its figure beside its widget, and counts once)."""
-    return sum(any(t in out.get("data", {}) for t in IMAGE_TYPES)
-               for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell.get("outputs", []))
 
 
 def figure_png(nb: dict, index: int = 0) -> bytes | None:
@@ -121,24 +112,9 @@ def executed(path: Path, store: Path, *, force: bool = False, log=print) -> dict
         if current(old, nb):
             log(f"  {path.name}: executed by {old['metadata'][META].get('executed_by', '?')} (same cells, code, data)")
             return old
-    from nbclient import NotebookClient
     log(f"  {path.name}: executing ...")
     t = time.perf_counter()
-    from nbclient.output_widget import OutputWidget
-
-    class OutputWidgetNoEcho(OutputWidget):
-        """nbclient's Output-widget mimic without its echo of the captured outputs to the kernel:
-        that message, sent while nbclient waits for the cell's reply, can stall the cell until
-        the timeout (jupyter/nbclient#312; tests/test_notebooks.py does the same)."""
-
-        def sync_state(self):
-            pass
-
-    node = nbformat.reads(path.read_text(), as_version=4)
-    client = NotebookClient(node, timeout=3600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
-    client.execute()
+    node = execute(nbformat.reads(path.read_text(), as_version=4), path.parent, timeout=3600)
     out = json.loads(nbformat.writes(node))
     stamp(out, "nbclient (make site)")
     store.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,36 @@ ENV = "DEFOCUS_LAB_EXECUTED_DIR"
 META = "defocus_lab"  # the notebook metadata key of what this plugin records
 
 
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def figure_count(nb: dict) -> int:
+    """The figures a notebook shows: its outputs that carry an image (an explorer's output
+    carries the PNG of its figure beside its widget, and counts once)."""
+    return sum(any(t in out.get("data", {}) for t in IMAGE_TYPES)
+               for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell.get("outputs", []))
+
+
+def execute(nb, cwd, timeout: int):
+    """Execute the nbformat notebook ``nb`` in place with nbclient, in folder ``cwd``; returns it.
+
+    nbclient's Output-widget mimic is replaced by one that does not echo the captured outputs
+    back to the kernel: that message, sent on the shell channel while nbclient waits there for
+    the cell's reply, can stall the cell until the timeout (jupyter/nbclient#312). The outputs
+    are still routed to the widget, not to the cell, as a frontend does."""
+    from nbclient import NotebookClient
+    from nbclient.output_widget import OutputWidget
+
+    class OutputWidgetNoEcho(OutputWidget):
+        def sync_state(self):
+            pass
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
+    client.execute()
+    return nb
+
+
 def source_digest(nb: dict) -> str:
     """sha256 of the notebook's cells (type and source): equal for a notebook and its executed
     copy, different as soon as a cell changes."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from executed_notebooks import execute
 from figure_probe import MARKER, PROBE, misplaced, stamps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,26 +29,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def _run_with_probe(nb, cwd):
     """Execute ``nb`` with the probe inserted after its ``%matplotlib inline`` cell; returns it."""
-    from nbclient import NotebookClient
     at = next(k for k, c in enumerate(nb.cells) if c.cell_type == "code" and MARKER in c.source)
     probe = nbformat.v4.new_code_cell(PROBE)
     probe.metadata["probe"] = True
     nb.cells.insert(at + 1, probe)
-    from nbclient.output_widget import OutputWidget
-
-    class OutputWidgetNoEcho(OutputWidget):
-        """nbclient's Output-widget mimic, without sending the captured outputs back to the kernel:
-        that message, sent on the shell channel while nbclient waits there for the cell's reply,
-        can stall the cell until the timeout (jupyter/nbclient#312). The outputs are still routed
-        to the widget, not to the cell, as a frontend does."""
-
-        def sync_state(self):
-            pass
-
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidgetNoEcho
-    client.execute()
-    return nb
+    return execute(nb, cwd, timeout=900)
 
 
 def _cells_after_probe(nb):

@@ -182,49 +182,45 @@ def test_binder_builds_what_the_package_needs():
     assert "pip install --no-deps -e ." in script and "defocus-lab warmup" in script
 
 
-def _tiny_site(tmp_path, text):
-    """A one-page site with the lab's Sphinx configuration; returns (exit status, output)."""
+def _tiny_site(tmp_path, index: str, repo: Path = ROOT, notebooks=()):
+    """A small site with the lab's Sphinx configuration: ``index.rst`` with ``index`` below its
+    title and the given notebooks under ``notebooks/``, built with ``repo`` as the repository
+    (its pyproject's site settings); returns (exit status, output, the built folder)."""
     import shutil
     src = tmp_path / "src"
-    src.mkdir(parents=True)
+    (src / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "docs" / "conf.py", src / "conf.py")
     shutil.copytree(ROOT / "docs" / "_static", src / "_static")
-    (src / "index.rst").write_text("A page\n======\n\n" + text + "\n")
-    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src),
-                          str(tmp_path / "out")], capture_output=True, text=True,
-                         env={**os.environ, "DEFOCUS_LAB_SITE_REPO": str(ROOT)})
-    return run.returncode, run.stdout + run.stderr
+    (src / "index.rst").write_text("A page\n======\n\n" + index + "\n")
+    for name, nb in notebooks:
+        nbformat.write(nb, src / "notebooks" / f"{name}.ipynb")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src), str(out)],
+                         capture_output=True, text=True, env={**os.environ, "DEFOCUS_LAB_SITE_REPO": str(repo)})
+    return run.returncode, run.stdout + run.stderr, out
 
 
 def test_a_broken_reference_fails_the_build_and_a_helper_is_shown_as_code(tmp_path):
     # a helper that exists but is not in the API reference: shown as code, the build passes
-    status, out = _tiny_site(tmp_path / "a", ":func:`defocus_lab.propagate.matting.solve_downsample` and "
-                             ":class:`numpy.ndarray`")
+    status, out, _ = _tiny_site(tmp_path / "a", ":func:`defocus_lab.propagate.matting.solve_downsample` and "
+                                ":class:`numpy.ndarray`")
     assert status == 0, out
     # a name that exists nowhere (a typo, a renamed function): the build fails and says which
-    status, out = _tiny_site(tmp_path / "b", ":func:`defocus_lab.propagate.matting.solve_downsampel`")
+    status, out, _ = _tiny_site(tmp_path / "b", ":func:`defocus_lab.propagate.matting.solve_downsampel`")
     assert status != 0 and "solve_downsampel" in out
 
 
 def test_the_launch_buttons_appear_on_notebook_pages_when_configured(tmp_path):
     """A one-page site whose pyproject names a repository: its notebook page links Binder to the
     notebook in the repository (the configured branch, JupyterLab), and JupyterHub when set."""
-    import shutil
     repo = tmp_path / "repo"
-    (repo / "docs").mkdir(parents=True)
+    repo.mkdir()
     (repo / "pyproject.toml").write_text('[tool.defocus-lab.site]\nrepository_url = "https://github.com/owner/lab"\n'
                                          'branch = "dev"\njupyterhub_url = "https://hub.example.org"\n')
-    src = tmp_path / "src"
-    (src / "notebooks").mkdir(parents=True)
-    shutil.copy(ROOT / "docs" / "conf.py", src / "conf.py")
-    shutil.copytree(ROOT / "docs" / "_static", src / "_static")
-    (src / "index.rst").write_text("Home\n====\n\n.. toctree::\n\n   notebooks/demo\n")
-    nbformat.write(_notebook("print(1)"), src / "notebooks" / "demo.ipynb")
-    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(src),
-                          str(tmp_path / "out")], capture_output=True, text=True,
-                         env={**os.environ, "DEFOCUS_LAB_SITE_REPO": str(repo)})
-    assert run.returncode == 0, run.stdout + run.stderr
-    page = (tmp_path / "out" / "notebooks" / "demo.html").read_text()
+    status, out, built = _tiny_site(tmp_path, ".. toctree::\n\n   notebooks/demo", repo=repo,
+                                    notebooks=[("demo", _notebook("print(1)"))])
+    assert status == 0, out
+    page = (built / "notebooks" / "demo.html").read_text()
     assert "https://mybinder.org/v2/gh/owner/lab/dev?urlpath=lab/tree/notebooks/demo.ipynb" in page
     assert "https://hub.example.org/hub/user-redirect/git-pull?" in page
     assert "_sources/notebooks/demo.ipynb" in page  # the download

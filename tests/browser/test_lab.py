@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from executed_notebooks import current, figure_count
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = ["00_tour.ipynb", "01_zhuo_sim_2011.ipynb", "02_karaali_2022.ipynb", "03_blind_defocus_deblurring.ipynb", "04_kriener_2013.ipynb",
@@ -114,17 +116,13 @@ def _check_figures_match_the_site(page, notebook):
     executed copy (a run outside ``make test``) only the count is recorded."""
     shown = page.locator(".jp-Notebook .jp-OutputArea-output img").count()
     (ARTIFACTS / f"figures-{notebook[:2]}.json").write_text(json.dumps({"notebook": notebook, "figures_in_lab": shown}))
-    import sys
-    sys.path.insert(0, str(ROOT / "tests"))
-    from executed_notebooks import current
     kept = ROOT / "build" / "executed" / notebook
     if not kept.exists():
         return
     nb = json.loads(kept.read_text())
     if not current(nb, json.loads((ROOT / "notebooks" / notebook).read_text())):
         return
-    expected = sum(any(t in o.get("data", {}) for t in ("image/png", "image/jpeg", "image/svg+xml"))
-                   for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+    expected = figure_count(nb)
     assert shown == expected, f"{notebook}: the lab shows {shown} figures, the executed notebook (the site) {expected}"
 
 

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 import defocus_lab
+from executed_notebooks import figure_count
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("DEFOCUS_LAB_SITE", ROOT / "build" / "site"))
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 pytestmark = pytest.mark.browser
 
@@ -127,11 +127,6 @@ def visit(browser, site_url):
     v.close()
 
 
-def _figures_in(nb: dict) -> int:
-    return sum(any(t in out.get("data", {}) for t in IMAGE_TYPES)
-               for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell.get("outputs", []))
-
-
 def test_landing_page(visit, site_url):
     page = visit.open(f"{site_url}/index.html")
     visit.check("index")
@@ -152,7 +147,7 @@ def test_notebook_page(visit, site_url, stem):
     resp = page.request.get(hrefs[0])
     assert resp.ok, f"{stem}: the .ipynb download answers {resp.status}"
     nb = json.loads(resp.text())
-    expected = _figures_in(nb)
+    expected = figure_count(nb)
     shown = page.locator(".cell_output img").count()
     assert expected > 0, f"{stem}: the downloaded notebook has no figure outputs (was it executed?)"
     assert shown == expected, f"{stem}: the page shows {shown} figures, the executed notebook {expected}"
